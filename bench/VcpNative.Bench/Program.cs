@@ -1,0 +1,2 @@
+// Benchmark entry point.
+return 0;

@@ -1,0 +1,2 @@
+// Entry point of the vcp-native command-line program.
+return 0;
