@@ -1,0 +1,257 @@
+// The n-dimensional array every layer above the backends works with: shape, strides, storage, gradient.
+using VcpNative.Tensors.Autograd;
+using VcpNative.Tensors.Cpu;
+
+namespace VcpNative.Tensors;
+
+/// <summary>
+/// A strided view of a <see cref="TensorStorage"/>. Views (reshape, permute, narrow) share storage; the
+/// storage returns to its pool when the last tensor using it is disposed. Tensors created inside a
+/// <see cref="TensorScope"/> are disposed with the scope unless kept.
+/// </summary>
+public sealed class Tensor : IDisposable
+{
+    private readonly int[] shape;
+    private readonly long[] strides;
+    private bool disposed;
+    private bool requiresGrad;
+
+    internal Tensor(TensorStorage storage, int[] shape, long[] strides, long offset)
+    {
+        Storage = storage;
+        this.shape = shape;
+        this.strides = strides;
+        Offset = offset;
+        Numel = Shapes.Numel(shape);
+        IsContiguous = ComputeContiguous();
+        TensorScope.Register(this);
+    }
+
+    public TensorStorage Storage { get; }
+
+    public IBackend Backend => Storage.Backend;
+
+    public DType DType => Storage.DType;
+
+    /// <summary>Dimensions; do not mutate.</summary>
+    public ReadOnlySpan<int> Shape => shape;
+
+    /// <summary>Strides in elements; do not mutate.</summary>
+    public ReadOnlySpan<long> Strides => strides;
+
+    internal int[] ShapeArray => shape;
+
+    internal long[] StridesArray => strides;
+
+    /// <summary>Element offset of this view into its storage.</summary>
+    public long Offset { get; }
+
+    public int Rank => shape.Length;
+
+    public long Numel { get; }
+
+    /// <summary>True when elements are laid out densely in row-major order from <see cref="Offset"/>.</summary>
+    public bool IsContiguous { get; }
+
+    /// <summary>Optional name used in error messages and weight files.</summary>
+    public string? Name { get; set; }
+
+    /// <summary>
+    /// Whether gradients flow to this tensor. Set on leaves (parameters, inputs); results of ops get it when any
+    /// input has it and the tape is recording. Frozen weights leave it false and get no weight-gradient work.
+    /// </summary>
+    public bool RequiresGrad
+    {
+        get => requiresGrad;
+        set
+        {
+            if (value && !DTypes.IsFloat(DType))
+            {
+                throw new InvalidOperationException($"tensor {Name ?? Shapes.Format(shape)}: only float tensors can require gradients");
+            }
+            requiresGrad = value;
+        }
+    }
+
+    /// <summary>Accumulated gradient of a leaf after <see cref="Backward"/>.</summary>
+    public Tensor? Grad { get; set; }
+
+    /// <summary>The tape node that produced this tensor, when it was recorded.</summary>
+    internal GradNode? GradFn { get; set; }
+
+    public bool IsDisposed => disposed;
+
+    public int Size(int axis) => shape[Shapes.Axis("size", axis, shape.Length)];
+
+    // ----- creation -----
+
+    public static Tensor Empty(ReadOnlySpan<int> shape, DType dtype = DType.F32, IBackend? backend = null)
+    {
+        backend ??= CpuBackend.Instance;
+        var copy = shape.ToArray();
+        foreach (var d in copy)
+        {
+            if (d < 0)
+            {
+                throw new ShapeMismatchException("empty", $"negative dimension in {Shapes.Format(copy)}");
+            }
+        }
+        var storage = backend.Allocate(dtype, Shapes.Numel(copy), zero: false);
+        return new Tensor(storage, copy, Shapes.ContiguousStrides(copy), 0);
+    }
+
+    public static Tensor Zeros(ReadOnlySpan<int> shape, DType dtype = DType.F32, IBackend? backend = null)
+    {
+        backend ??= CpuBackend.Instance;
+        var copy = shape.ToArray();
+        var storage = backend.Allocate(dtype, Shapes.Numel(copy), zero: true);
+        return new Tensor(storage, copy, Shapes.ContiguousStrides(copy), 0);
+    }
+
+    public static Tensor Full(ReadOnlySpan<int> shape, float value, IBackend? backend = null)
+    {
+        var t = Empty(shape, DType.F32, backend);
+        t.Backend.Fill(t, value);
+        return t;
+    }
+
+    public static Tensor FromArray(ReadOnlySpan<float> data, ReadOnlySpan<int> shape, IBackend? backend = null)
+    {
+        if (Shapes.Numel(shape) != data.Length)
+        {
+            throw new ShapeMismatchException("from_array", $"{data.Length} values do not fill shape {Shapes.Format(shape)}");
+        }
+        var t = Empty(shape, DType.F32, backend);
+        t.Backend.Upload(data, t);
+        return t;
+    }
+
+    public static Tensor Scalar(float value, IBackend? backend = null) => FromArray([value], [], backend);
+
+    /// <summary>Integer tensor (token ids, indices) on the CPU backend.</summary>
+    public static Tensor FromInts(ReadOnlySpan<int> data, ReadOnlySpan<int> shape)
+    {
+        if (Shapes.Numel(shape) != data.Length)
+        {
+            throw new ShapeMismatchException("from_ints", $"{data.Length} values do not fill shape {Shapes.Format(shape)}");
+        }
+        var t = Empty(shape, DType.I32, CpuBackend.Instance);
+        data.CopyTo(((CpuStorage)t.Storage).Ints.AsSpan(0, data.Length));
+        return t;
+    }
+
+    /// <summary>Wraps an existing array without copying (CPU backend); the array must not be pooled elsewhere.</summary>
+    public static Tensor Wrap(float[] data, ReadOnlySpan<int> shape)
+    {
+        if (Shapes.Numel(shape) > data.Length)
+        {
+            throw new ShapeMismatchException("wrap", $"{data.Length} values do not fill shape {Shapes.Format(shape)}");
+        }
+        var copy = shape.ToArray();
+        return new Tensor(CpuStorage.Wrap(data), copy, Shapes.ContiguousStrides(copy), 0);
+    }
+
+    // ----- host access -----
+
+    /// <summary>Copies the elements, in row-major order, to a new float array.</summary>
+    public float[] ToArray()
+    {
+        var result = new float[Numel];
+        CopyTo(result);
+        return result;
+    }
+
+    public void CopyTo(Span<float> destination)
+    {
+        if (destination.Length < Numel)
+        {
+            throw new ShapeMismatchException("copy_to", $"destination holds {destination.Length} values, tensor {Shapes.Format(shape)} has {Numel}");
+        }
+        if (IsContiguous && DType == DType.F32)
+        {
+            Backend.Download(this, destination[..(int)Numel]);
+            return;
+        }
+        using var dense = ToContiguousF32();
+        Backend.Download(dense, destination[..(int)Numel]);
+    }
+
+    /// <summary>The single value of a one-element tensor.</summary>
+    public float Item()
+    {
+        if (Numel != 1)
+        {
+            throw new ShapeMismatchException("item", $"tensor {Shapes.Format(shape)} has {Numel} elements, expected 1");
+        }
+        Span<float> one = stackalloc float[1];
+        CopyTo(one);
+        return one[0];
+    }
+
+    /// <summary>Contiguous F32 span of a CPU tensor (no copy); throws when the tensor is not dense F32 on the CPU.</summary>
+    public Span<float> AsSpan()
+    {
+        if (Storage is not CpuStorage cpu || DType != DType.F32 || !IsContiguous)
+        {
+            throw new InvalidOperationException($"AsSpan needs a contiguous f32 CPU tensor, got {DTypes.Name(DType)} {Shapes.Format(shape)} on {Backend.Name}{(IsContiguous ? "" : " (strided)")}");
+        }
+        return cpu.Floats.AsSpan((int)Offset, (int)Numel);
+    }
+
+    /// <summary>Returns this tensor if it is contiguous F32, else a dense F32 copy (no gradient tracking).</summary>
+    internal Tensor ToContiguousF32()
+    {
+        var dense = Empty(shape, DType.F32, Backend);
+        Backend.Copy(this, dense);
+        return dense;
+    }
+
+    /// <summary>A new view on the same storage (no copy, no tape).</summary>
+    internal Tensor View(int[] newShape, long[] newStrides, long newOffset)
+    {
+        Storage.AddReference();
+        return new Tensor(Storage, newShape, newStrides, newOffset);
+    }
+
+    // ----- autograd -----
+
+    /// <summary>Back-propagates from this tensor (a scalar, or with an explicit seed gradient).</summary>
+    public void Backward(Tensor? seed = null) => Tape.Backward(this, seed);
+
+    public void ZeroGrad()
+    {
+        Grad?.Dispose();
+        Grad = null;
+    }
+
+    /// <summary>This tensor without its tape history (shares storage).</summary>
+    public Tensor Detach() => View(shape, strides, Offset);
+
+    public override string ToString() =>
+        $"Tensor{Shapes.Format(shape)} {DTypes.Name(DType)} on {Backend.Name}{(Name is null ? "" : $" '{Name}'")}";
+
+    public void Dispose()
+    {
+        if (disposed)
+        {
+            return;
+        }
+        disposed = true;
+        // GradFn stays: the tape may still walk through this tensor; its node holds its own storage reference.
+        Storage.Release();
+    }
+
+    private bool ComputeContiguous()
+    {
+        long expected = 1;
+        for (var i = shape.Length - 1; i >= 0; i--)
+        {
+            if (shape[i] != 1 && strides[i] != expected)
+            {
+                return false;
+            }
+            expected *= shape[i];
+        }
+        return true;
+    }
+}
