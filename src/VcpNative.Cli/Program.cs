@@ -1,2 +1,2 @@
 // Entry point of the vcp-native command-line program.
-return 0;
+return VcpNative.Cli.CliApp.Run(args);
