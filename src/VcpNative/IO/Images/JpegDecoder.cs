@@ -234,7 +234,6 @@ public static class JpegDecoder
 
         var frame = new JpegFrame
         {
-            Marker = marker,
             Progressive = marker == JpegMarkerScanner.Sof2,
             Width = width,
             Height = height,
@@ -243,7 +242,7 @@ public static class JpegDecoder
         for (int i = 0; i < count; i++)
         {
             int p = 6 + (3 * i);
-            var c = new JpegComponent { Id = s[p], Index = i, H = s[p + 1] >> 4, V = s[p + 1] & 15, QuantTableIndex = s[p + 2] };
+            var c = new JpegComponent { Id = s[p], H = s[p + 1] >> 4, V = s[p + 1] & 15, QuantTableIndex = s[p + 2] };
             if (c.H is < 1 or > 4 || c.V is < 1 or > 4)
             {
                 throw state.Error(offset + p + 1, $"expected sampling factors 1..4 for component {c.Id}, found {c.H}x{c.V} (corrupt JPEG)");

@@ -4,7 +4,6 @@ namespace VcpNative.IO.Images;
 internal sealed class JpegComponent
 {
     public int Id;
-    public int Index;
     public int H;
     public int V;
     public int QuantTableIndex;
@@ -35,7 +34,6 @@ internal sealed class JpegComponent
 
 internal sealed class JpegFrame
 {
-    public int Marker;
     public bool Progressive;
     public int Width;
     public int Height;

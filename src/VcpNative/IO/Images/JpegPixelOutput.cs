@@ -236,26 +236,25 @@ internal static class JpegPixelOutput
 
     // JFIF YCbCr->RGB in 16-bit fixed point, tabulated per chroma value exactly as libjpeg's jdcolor.c builds its tables.
     private const int ScaleBits = 16;
-    private static readonly int[] CrToR = new int[256];
-    private static readonly int[] CbToB = new int[256];
-    private static readonly int[] CrToG = new int[256];
-    private static readonly int[] CbToG = new int[256];
+    private const int OneHalf = 1 << (ScaleBits - 1);
+    private static readonly int[] CrToR = ChromaTable(x => ((Fix(1.40200) * x) + OneHalf) >> ScaleBits);
+    private static readonly int[] CbToB = ChromaTable(x => ((Fix(1.77200) * x) + OneHalf) >> ScaleBits);
+    private static readonly int[] CrToG = ChromaTable(x => -Fix(0.71414) * x);
+    private static readonly int[] CbToG = ChromaTable(x => (-Fix(0.34414) * x) + OneHalf);
 
-#pragma warning disable CA1810, S3963 // the four tables are built together in one loop
-    static JpegPixelOutput()
+    private static int Fix(double x) => (int)((x * (1 << ScaleBits)) + 0.5);
+
+    /// <summary>Tabulates f over the centred chroma value (sample - 128) for every sample 0..255.</summary>
+    private static int[] ChromaTable(Func<int, int> f)
     {
-        const int oneHalf = 1 << (ScaleBits - 1);
-        static int Fix(double x) => (int)((x * (1 << ScaleBits)) + 0.5);
+        var table = new int[256];
         for (int i = 0; i < 256; i++)
         {
-            int x = i - 128;
-            CrToR[i] = ((Fix(1.40200) * x) + oneHalf) >> ScaleBits;
-            CbToB[i] = ((Fix(1.77200) * x) + oneHalf) >> ScaleBits;
-            CrToG[i] = -Fix(0.71414) * x;
-            CbToG[i] = (-Fix(0.34414) * x) + oneHalf;
+            table[i] = f(i - 128);
         }
+
+        return table;
     }
-#pragma warning restore CA1810, S3963
 
     private static void YCbCrToRgbRow(ReadOnlySpan<byte> yRow, ReadOnlySpan<byte> cbRow, ReadOnlySpan<byte> crRow, Span<byte> rgb)
     {

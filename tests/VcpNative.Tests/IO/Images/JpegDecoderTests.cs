@@ -167,6 +167,24 @@ public class JpegDecoderTests
     }
 
     [Fact]
+    public void Decode_Sof1ExtendedSequential_SameAsBaseline()
+    {
+        // 8-bit extended sequential Huffman decodes exactly like baseline; relabelling SOF0 as SOF1 must not change a pixel.
+        byte[] data = Jpeg("pil_420_q85_100x75");
+        data[FindMarker(data, 0xC0) + 1] = 0xC1;
+        var expected = File.ReadAllBytes(Path.Combine(FixtureDir, "pil_420_q85_100x75.raw"));
+
+        Assert.Equal(expected, JpegDecoder.Decode(data, "sof1.jpg").Pixels);
+    }
+
+    [Fact]
+    public void ReadHeader_UnsupportedProcess_Throws()
+    {
+        var ex = Assert.Throws<JpegDecodeException>(() => JpegDecoder.ReadHeader(Jpeg("unsupported_arith"), "arith.jpg"));
+        Assert.Contains("0xFFC9 (SOF9, arithmetic-coded sequential DCT)", ex.Message);
+    }
+
+    [Fact]
     public void Decode_ArithmeticCoding_RefusedNamingSof()
     {
         var ex = Assert.Throws<JpegDecodeException>(() => JpegDecoder.Decode(Jpeg("unsupported_arith"), "arith.jpg"));
