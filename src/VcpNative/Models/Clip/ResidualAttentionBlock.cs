@@ -1,0 +1,62 @@
+// One CLIP transformer block: x + MHA(LN1(x)), then x + MLP(LN2(x)).
+using VcpNative.Tensors;
+
+namespace VcpNative.Models.Clip;
+
+/// <summary>Pre-norm residual block with fused-QKV multi-head attention (heads of 64) and a 4x MLP.</summary>
+public sealed class ResidualAttentionBlock
+{
+    private readonly LayerNormWeights ln1;
+    private readonly LayerNormWeights ln2;
+    private readonly Tensor inProjWeight;
+    private readonly Tensor inProjBias;
+    private readonly Tensor outProjWeight;
+    private readonly Tensor outProjBias;
+    private readonly Tensor fcWeight;
+    private readonly Tensor fcBias;
+    private readonly Tensor projWeight;
+    private readonly Tensor projBias;
+    private readonly int width;
+    private readonly int heads;
+    private readonly ClipActivation activation;
+
+    public ResidualAttentionBlock(ParameterSet p, string prefix, int width, int heads, ClipActivation activation)
+    {
+        this.width = width;
+        this.heads = heads;
+        this.activation = activation;
+        ln1 = LayerNormWeights.Load(p, prefix + ".ln_1", width);
+        ln2 = LayerNormWeights.Load(p, prefix + ".ln_2", width);
+        inProjWeight = p.Get(prefix + ".attn.in_proj_weight", 3 * width, width);
+        inProjBias = p.Get(prefix + ".attn.in_proj_bias", 3 * width);
+        outProjWeight = p.Get(prefix + ".attn.out_proj.weight", width, width);
+        outProjBias = p.Get(prefix + ".attn.out_proj.bias", width);
+        var hidden = p.Get(prefix + ".mlp.c_fc.weight", -1, width).Shape[0];
+        fcWeight = p.Get(prefix + ".mlp.c_fc.weight", hidden, width);
+        fcBias = p.Get(prefix + ".mlp.c_fc.bias", hidden);
+        projWeight = p.Get(prefix + ".mlp.c_proj.weight", width, hidden);
+        projBias = p.Get(prefix + ".mlp.c_proj.bias", width);
+    }
+
+    /// <summary>x: [B, L, width] -> [B, L, width]. Intermediates are freed when the call returns.</summary>
+    public Tensor Forward(Tensor x, bool causal)
+    {
+        using var scope = new TensorScope();
+        var b = x.Shape[0];
+        var l = x.Shape[1];
+        var headDim = width / heads;
+        var qkv = Ops.Linear(ln1.Apply(x), inProjWeight, inProjBias);
+        // [B, L, 3, H, D] -> three [B, H, L, D] views of the fused projection (no copy).
+        var split = Ops.Reshape(qkv, b, l, 3, heads, headDim);
+        var q = Ops.Permute(Ops.Select(split, 2, 0), 0, 2, 1, 3);
+        var k = Ops.Permute(Ops.Select(split, 2, 1), 0, 2, 1, 3);
+        var v = Ops.Permute(Ops.Select(split, 2, 2), 0, 2, 1, 3);
+        var attended = Ops.Attention(q, k, v, scale: null, causal: causal);
+        var merged = Ops.Reshape(Ops.Permute(attended, 0, 2, 1, 3), b, l, width);
+        var h = Ops.Add(x, Ops.Linear(merged, outProjWeight, outProjBias));
+        var hidden = Ops.Linear(ln2.Apply(h), fcWeight, fcBias);
+        var act = activation == ClipActivation.Gelu ? Ops.Gelu(hidden) : Ops.QuickGelu(hidden);
+        var result = Ops.Add(h, Ops.Linear(act, projWeight, projBias));
+        return scope.Keep(result);
+    }
+}

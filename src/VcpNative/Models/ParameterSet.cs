@@ -1,0 +1,102 @@
+// Named model parameters as tensors, with shape checks that name the tensor and both shapes.
+using VcpNative.Tensors;
+using VcpNative.WeightsConverter;
+
+namespace VcpNative.Models;
+
+/// <summary>A model's weights by canonical name, converted to F32 tensors on one backend.</summary>
+public sealed class ParameterSet : IDisposable
+{
+    private readonly Dictionary<string, Tensor> tensors = new(StringComparer.Ordinal);
+
+    public ParameterSet(string source)
+    {
+        Source = source;
+    }
+
+    /// <summary>Where the weights came from (file path), for error messages.</summary>
+    public string Source { get; }
+
+    public IEnumerable<string> Names => tensors.Keys;
+
+    public int Count => tensors.Count;
+
+    /// <summary>Converts every tensor of a weight file to F32 on <paramref name="backend"/>.</summary>
+    public static ParameterSet FromWeights(WeightSet weights, IBackend? backend = null)
+    {
+        var set = new ParameterSet(weights.SourcePath);
+        foreach (var w in weights.Tensors)
+        {
+            var shape = new int[w.Shape.Length];
+            for (var i = 0; i < shape.Length; i++)
+            {
+                shape[i] = checked((int)w.Shape[i]);
+            }
+            using var noScope = TensorScope.Suspend();
+            var t = Tensor.FromArray(w.ToFloat32(), shape, backend);
+            t.Name = w.Name;
+            set.tensors[w.Name] = t;
+        }
+        return set;
+    }
+
+    public void Add(string name, Tensor tensor)
+    {
+        tensor.Name = name;
+        tensors[name] = tensor;
+    }
+
+    public bool Contains(string name) => tensors.ContainsKey(name);
+
+    public bool TryGet(string name, out Tensor tensor) => tensors.TryGetValue(name, out tensor!);
+
+    /// <summary>The tensor named <paramref name="name"/>, checking its shape when <paramref name="expected"/> is given (-1 = any).</summary>
+    public Tensor Get(string name, params int[] expected)
+    {
+        if (!tensors.TryGetValue(name, out var t))
+        {
+            throw new ModelFormatException(Source, null, name, "missing tensor (is this the right kind of weight file?)");
+        }
+        if (expected.Length > 0 && !ShapeMatches(t.Shape, expected))
+        {
+            throw new ModelFormatException(Source, null, name, $"expected shape {Shapes.Format(expected)}, found {Shapes.Format(t.Shape)}");
+        }
+        return t;
+    }
+
+    private static bool ShapeMatches(ReadOnlySpan<int> actual, int[] expected)
+    {
+        if (actual.Length != expected.Length)
+        {
+            return false;
+        }
+        for (var i = 0; i < expected.Length; i++)
+        {
+            if (expected[i] >= 0 && expected[i] != actual[i])
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Number of blocks named prefix.N.* (N = 0, 1, ...).</summary>
+    public int CountIndexed(string prefix, string suffix)
+    {
+        var n = 0;
+        while (tensors.ContainsKey($"{prefix}.{n}.{suffix}"))
+        {
+            n++;
+        }
+        return n;
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in tensors.Values)
+        {
+            t.Dispose();
+        }
+        tensors.Clear();
+    }
+}
