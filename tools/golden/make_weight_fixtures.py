@@ -254,7 +254,9 @@ def make_mixed_fixtures():
     index = {}
     for k, v in flat.items():
         index[k] = {"dtype": SAFE_DTYPES[v.dtype], "shape": list(v.shape),
-                    "values": [float(x) if v.is_floating_point() else int(x) for x in v.flatten().tolist()],
+                    # Non-finite floats as strings: JSON has no inf/nan literals.
+                    "values": [(float(x) if np.isfinite(x) else repr(float(x))) if v.is_floating_point() else int(x)
+                               for x in v.flatten().tolist()],
                     "is_contiguous": bool(v.is_contiguous()), "storage_offset": v.storage_offset(),
                     "stride": list(v.stride())}
     with open(os.path.join(OUT, "mixed_expected.json"), "w") as f:
