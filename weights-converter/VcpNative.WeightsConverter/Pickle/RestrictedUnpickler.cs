@@ -337,7 +337,12 @@ internal sealed class RestrictedUnpickler
 
     private ReadOnlySpan<byte> Read(int count)
     {
-        if (count > _data.Length - _pos) throw Fail($"pickle ends inside opcode 0x{_data[_opStart]:x2}: expected {count} more bytes, found {_data.Length - _pos} (file truncated?)");
+        if (count > _data.Length - _pos)
+        {
+            throw Fail(_opStart >= _data.Length
+                ? $"pickle of {_data.Length} bytes ends without a STOP opcode (file truncated?)"
+                : $"pickle ends inside opcode 0x{_data[_opStart]:x2}: expected {count} more bytes, found {_data.Length - _pos} (file truncated?)");
+        }
         var span = _data.AsSpan(_pos, count);
         _pos += count;
         return span;
