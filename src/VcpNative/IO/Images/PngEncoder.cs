@@ -40,7 +40,7 @@ public static class PngEncoder
                     PngFilters.Apply(type, row, previous, channels, candidate);
                     long score = 0;
                     foreach (byte b in candidate)
-                        score += Math.Abs((sbyte)b);
+                        score += Math.Abs((int)(sbyte)b);
                     if (score < bestScore)
                     {
                         bestScore = score;
