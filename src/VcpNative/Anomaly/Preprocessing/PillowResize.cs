@@ -85,19 +85,24 @@ public static class PillowResize
         var dst = new byte[outHeight * rowBytes];
         CpuParallel.ForRange(outHeight, (start, end) =>
         {
+            // Row-at-a-time accumulation keeps reads sequential; integer sums are order-independent, so this
+            // equals Pillow's per-sample tap loop exactly.
+            var acc = new int[rowBytes];
             for (int yy = start; yy < end; yy++)
             {
                 ReadOnlySpan<int> k = c.Weights.AsSpan(yy * c.KernelSize, c.Count[yy]);
                 int first = c.Start[yy];
-                Span<byte> outRow = dst.AsSpan(yy * rowBytes, rowBytes);
-                // Column-wise accumulation in Pillow's order (taps in increasing row order) per output sample.
-                for (int i = 0; i < rowBytes; i++)
+                acc.AsSpan().Fill(1 << (PrecisionBits - 1));
+                for (int t = 0; t < k.Length; t++)
                 {
-                    int sum = 1 << (PrecisionBits - 1);
-                    for (int t = 0; t < k.Length; t++)
-                        sum += src[(first + t) * rowBytes + i] * k[t];
-                    outRow[i] = Clip8(sum);
+                    ReadOnlySpan<byte> inRow = src.AsSpan((first + t) * rowBytes, rowBytes);
+                    int w = k[t];
+                    for (int i = 0; i < inRow.Length; i++)
+                        acc[i] += inRow[i] * w;
                 }
+                Span<byte> outRow = dst.AsSpan(yy * rowBytes, rowBytes);
+                for (int i = 0; i < outRow.Length; i++)
+                    outRow[i] = Clip8(acc[i]);
             }
         }, minChunk: 8);
         return dst;
