@@ -1,0 +1,32 @@
+// What a file says about its image before any pixel is decoded, and the size limits checked against it.
+namespace VcpNative.IO.Images;
+
+public enum ImageFormat
+{
+    Png,
+    Bmp,
+    Jpeg,
+}
+
+/// <summary>Format and dimensions read from the header; <see cref="IsColour"/> tells whether the file's native
+/// Pillow mode is a colour one (RGB, RGBA, P) or a grey one (1, L, LA, I).</summary>
+public readonly record struct ImageHeader(ImageFormat Format, int Width, int Height, bool IsColour)
+{
+    public long PixelCount => (long)Width * Height;
+}
+
+/// <summary>Refuses images whose header announces absurd sizes before a single pixel buffer is allocated
+/// (a 30-byte PNG can announce 2^31 x 2^31 pixels).</summary>
+public sealed record ImageSizeLimits(int MaxSide = 32768, long MaxPixels = 1L << 28)
+{
+    public static ImageSizeLimits Default { get; } = new();
+
+    public void Check(ImageHeader header, string fileName)
+    {
+        if (header.Width <= 0 || header.Height <= 0)
+            throw new ImageDecodeException(fileName, 0, "a positive width and height", $"{header.Width}x{header.Height}");
+        if (header.Width > MaxSide || header.Height > MaxSide || header.PixelCount > MaxPixels)
+            throw new ImageDecodeException(fileName, 0, $"at most {MaxSide} pixels a side and {MaxPixels} pixels",
+                $"{header.Width}x{header.Height}");
+    }
+}

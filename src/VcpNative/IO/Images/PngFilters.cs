@@ -1,0 +1,77 @@
+// The five PNG scanline filters (None, Sub, Up, Average, Paeth), applied by the encoder and undone by the decoder.
+namespace VcpNative.IO.Images;
+
+internal static class PngFilters
+{
+    public const int None = 0, Sub = 1, Up = 2, Average = 3, Paeth = 4;
+
+    /// <summary>Reconstructs <paramref name="row"/> in place. <paramref name="previous"/> is the reconstructed row
+    /// above, or empty for the first row of a pass (then treated as zeros). bpp = bytes per complete pixel, min 1.</summary>
+    public static bool Unfilter(int filterType, Span<byte> row, ReadOnlySpan<byte> previous, int bpp)
+    {
+        bool hasPrevious = !previous.IsEmpty;
+        switch (filterType)
+        {
+            case None:
+                return true;
+            case Sub:
+                for (int i = bpp; i < row.Length; i++)
+                    row[i] += row[i - bpp];
+                return true;
+            case Up:
+                if (hasPrevious)
+                    for (int i = 0; i < row.Length; i++)
+                        row[i] += previous[i];
+                return true;
+            case Average:
+                for (int i = 0; i < row.Length; i++)
+                {
+                    int left = i >= bpp ? row[i - bpp] : 0;
+                    int up = hasPrevious ? previous[i] : 0;
+                    row[i] += (byte)((left + up) >> 1);
+                }
+                return true;
+            case Paeth:
+                for (int i = 0; i < row.Length; i++)
+                {
+                    int left = i >= bpp ? row[i - bpp] : 0;
+                    int up = hasPrevious ? previous[i] : 0;
+                    int upLeft = hasPrevious && i >= bpp ? previous[i - bpp] : 0;
+                    row[i] += PaethPredictor(left, up, upLeft);
+                }
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Writes filter(<paramref name="row"/>) into <paramref name="output"/> (same length, without the type byte).</summary>
+    public static void Apply(int filterType, ReadOnlySpan<byte> row, ReadOnlySpan<byte> previous, int bpp, Span<byte> output)
+    {
+        bool hasPrevious = !previous.IsEmpty;
+        for (int i = 0; i < row.Length; i++)
+        {
+            int left = i >= bpp ? row[i - bpp] : 0;
+            int up = hasPrevious ? previous[i] : 0;
+            int upLeft = hasPrevious && i >= bpp ? previous[i - bpp] : 0;
+            int prediction = filterType switch
+            {
+                Sub => left,
+                Up => up,
+                Average => (left + up) >> 1,
+                Paeth => PaethPredictor(left, up, upLeft),
+                _ => 0,
+            };
+            output[i] = (byte)(row[i] - prediction);
+        }
+    }
+
+    private static byte PaethPredictor(int a, int b, int c)
+    {
+        int p = a + b - c;
+        int pa = Math.Abs(p - a), pb = Math.Abs(p - b), pc = Math.Abs(p - c);
+        if (pa <= pb && pa <= pc)
+            return (byte)a;
+        return pb <= pc ? (byte)b : (byte)c;
+    }
+}
