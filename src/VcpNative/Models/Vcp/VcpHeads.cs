@@ -179,6 +179,14 @@ public sealed class VcpHeads
         {
             promptTokens[s].CopyTo(flat, s * ctx);
         }
+        // The <|class|> row is replaced by Z below; OpenAI's vocabulary has no row 49408, so look up row 0 instead.
+        for (var i = 0; i < flat.Length; i++)
+        {
+            if (flat[i] == ClipTokenizer.ClassToken)
+            {
+                flat[i] = 0;
+            }
+        }
         var embedded = text.Embed(Tensor.FromInts(flat, [states, ctx]));            // [2, 77, W]
         // Sequence: E[:slot], Z (r rows), E[slot+1 : ctx-r+1]; keeps ctx rows (the last pad drops out).
         var prefix = Ops.Expand(Ops.Unsqueeze(Ops.Narrow(embedded, 1, 0, slot), 0), [b, states, slot, w]);
