@@ -107,8 +107,20 @@ public interface IGpuDriver : IDisposable
     void Launch(GpuFunction function, Dim3 grid, Dim3 block, int sharedBytes, ReadOnlySpan<KernelArg> args);
 
     void Synchronize();
+}
 
-    void CopyToDevice(DevicePtr dst, ReadOnlySpan<float> src) => CopyToDevice(dst, MemoryMarshal.AsBytes(src));
+/// <summary>Typed copies on top of the byte-level driver interface.</summary>
+public static class GpuDriverExtensions
+{
+    public static void CopyToDevice<T>(this IGpuDriver gpu, DevicePtr dst, ReadOnlySpan<T> src) where T : unmanaged =>
+        gpu.CopyToDevice(dst, MemoryMarshal.AsBytes(src));
 
-    void CopyToHost(DevicePtr src, Span<float> dst) => CopyToHost(src, MemoryMarshal.AsBytes(dst));
+    public static void CopyToDevice<T>(this IGpuDriver gpu, DevicePtr dst, T[] src) where T : unmanaged =>
+        gpu.CopyToDevice(dst, MemoryMarshal.AsBytes(src.AsSpan()));
+
+    public static void CopyToHost<T>(this IGpuDriver gpu, DevicePtr src, Span<T> dst) where T : unmanaged =>
+        gpu.CopyToHost(src, MemoryMarshal.AsBytes(dst));
+
+    public static void CopyToHost<T>(this IGpuDriver gpu, DevicePtr src, T[] dst) where T : unmanaged =>
+        gpu.CopyToHost(src, MemoryMarshal.AsBytes(dst.AsSpan()));
 }
