@@ -1,0 +1,60 @@
+// vcp_device.h - the one shared header of the vcp-native CUDA kernels: attribute macros, device math
+// (no libm/libdevice is linked) and warp reductions. Builds with nvcc or with clang-14 -nocudainc.
+#pragma once
+
+#if defined(__clang__) && !defined(__NVCC__)
+#include <__clang_cuda_builtin_vars.h>
+#define __global__ __attribute__((global))
+#define __device__ __attribute__((device))
+#define __shared__ __attribute__((shared))
+#define __forceinline__ __inline__ __attribute__((always_inline))
+#define VCP_SYNC() __syncthreads()
+#define VCP_SHFL_XOR(v, m) __nvvm_shfl_sync_bfly_f32(0xffffffffu, (v), (m), 0x1f)
+#define VCP_EX2(x) __nvvm_ex2_approx_f(x)
+#define VCP_RSQRT(x) __nvvm_rsqrt_approx_f(x)
+#define VCP_RCP(x) __nvvm_rcp_rn_f(x)
+#else
+#define VCP_SYNC() __syncthreads()
+#define VCP_SHFL_XOR(v, m) __shfl_xor_sync(0xffffffffu, (v), (m))
+#define VCP_EX2(x) exp2f(x)
+#define VCP_RSQRT(x) rsqrtf(x)
+#define VCP_RCP(x) __frcp_rn(x)
+#endif
+
+#define VCP_WARP 32
+#define VCP_NEG_INF (-__builtin_inff())
+
+// exp(x) through the hardware base-2 exponential (ex2.approx, ~2 ulp); relative error grows like |x|*2^-24.
+static __device__ __forceinline__ float vcp_expf(float x) { return VCP_EX2(x * 1.4426950408889634f); }
+
+// erfc for x >= 0 (Numerical Recipes erfcc, Chebyshev fit, fractional error < 1.2e-7).
+static __device__ __forceinline__ float vcp_erfc_pos(float z)
+{
+    float t = VCP_RCP(1.0f + 0.5f * z);
+    float p = -1.26551223f + t * (1.00002368f + t * (0.37409196f + t * (0.09678418f + t * (-0.18628806f +
+              t * (0.27886807f + t * (-1.13520398f + t * (1.48851587f + t * (-0.82215223f + t * 0.17087277f))))))));
+    return t * vcp_expf(-z * z + p);
+}
+
+// erf(x) = 1 - erfc(|x|) with the sign restored; absolute error ~1.5e-7.
+static __device__ __forceinline__ float vcp_erff(float x)
+{
+    float z = x < 0.0f ? -x : x;
+    float r = 1.0f - vcp_erfc_pos(z);
+    return x < 0.0f ? -r : r;
+}
+
+static __device__ __forceinline__ float vcp_sigmoidf(float x) { return VCP_RCP(1.0f + vcp_expf(-x)); }
+
+// Butterfly reductions leave the result in every lane of the warp.
+static __device__ __forceinline__ float vcp_warp_sum(float v)
+{
+    for (int m = 16; m > 0; m >>= 1) v += VCP_SHFL_XOR(v, m);
+    return v;
+}
+
+static __device__ __forceinline__ float vcp_warp_max(float v)
+{
+    for (int m = 16; m > 0; m >>= 1) { float o = VCP_SHFL_XOR(v, m); v = o > v ? o : v; }
+    return v;
+}

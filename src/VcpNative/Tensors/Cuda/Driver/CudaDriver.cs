@@ -1,0 +1,154 @@
+// IGpuDriver on a real NVIDIA GPU through our own CUDA driver API bindings (one context, one stream).
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace VcpNative.Tensors.Cuda.Driver;
+
+public sealed unsafe class CudaDriver : IGpuDriver
+{
+    private readonly CudaApi _api;
+    private nint _context;
+    private nint _stream;
+
+    public GpuDeviceInfo Device { get; }
+
+    /// <summary>The stream every launch and copy uses (for cuBLAS: <c>cublas.SetStream(driver.Stream)</c>).</summary>
+    public nint Stream => _stream;
+
+    /// <summary>Opens device <paramref name="ordinal"/>; throws CudaUnavailableException when there is no driver or device.</summary>
+    public CudaDriver(int ordinal = 0)
+    {
+        _api = CudaApi.Load();
+        int r = _api.cuInit(0);
+        if (r == 100) throw new CudaUnavailableException("CUDA driver found but no CUDA-capable device (CUDA_ERROR_NO_DEVICE); use --device cpu or --device emulated");
+        _api.Check(r, "cuInit");
+        int count;
+        _api.Check(_api.cuDeviceGetCount(&count), "cuDeviceGetCount");
+        if (ordinal < 0 || ordinal >= count)
+            throw new CudaUnavailableException($"CUDA device {ordinal} requested but {count} device(s) present; use --device cpu or --device emulated");
+        int dev;
+        _api.Check(_api.cuDeviceGet(&dev, ordinal), "cuDeviceGet");
+        byte* name = stackalloc byte[256];
+        _api.Check(_api.cuDeviceGetName(name, 256, dev), "cuDeviceGetName");
+        nuint total;
+        _api.Check(_api.cuDeviceTotalMem_v2(&total, dev), "cuDeviceTotalMem_v2");
+        int major, minor, sms;
+        _api.Check(_api.cuDeviceGetAttribute(&major, CudaApi.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, dev), "cuDeviceGetAttribute");
+        _api.Check(_api.cuDeviceGetAttribute(&minor, CudaApi.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev), "cuDeviceGetAttribute");
+        _api.Check(_api.cuDeviceGetAttribute(&sms, CudaApi.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev), "cuDeviceGetAttribute");
+        Device = new GpuDeviceInfo(Marshal.PtrToStringUTF8((nint)name) ?? "?", (long)total, major, minor, sms, IsEmulated: false);
+        if (major < 8) throw new CudaUnavailableException($"{Device.Name} is sm_{major}{minor}; the shipped PTX targets sm_80+; use --device cpu or --device emulated");
+        nint ctx;
+        _api.Check(_api.cuCtxCreate_v2(&ctx, 0, dev), "cuCtxCreate_v2");
+        _context = ctx;
+        nint stream;
+        _api.Check(_api.cuStreamCreate(&stream, 0), "cuStreamCreate");
+        _stream = stream;
+    }
+
+    public DevicePtr Allocate(long bytes)
+    {
+        ulong p;
+        _api.Check(_api.cuMemAlloc_v2(&p, (nuint)Math.Max(bytes, 1)), "cuMemAlloc_v2", $"{bytes} bytes");
+        return new DevicePtr(p);
+    }
+
+    public void Free(DevicePtr ptr) => _api.Check(_api.cuMemFree_v2(ptr.Address), "cuMemFree_v2");
+
+    // The synchronous copy functions order themselves after work on the legacy default stream only, so wait for ours first.
+    public void CopyToDevice(DevicePtr dst, ReadOnlySpan<byte> src)
+    {
+        Synchronize();
+        fixed (byte* p = src) _api.Check(_api.cuMemcpyHtoD_v2(dst.Address, p, (nuint)src.Length), "cuMemcpyHtoD_v2");
+    }
+
+    public void CopyToHost(DevicePtr src, Span<byte> dst)
+    {
+        Synchronize();
+        fixed (byte* p = dst) _api.Check(_api.cuMemcpyDtoH_v2(p, src.Address, (nuint)dst.Length), "cuMemcpyDtoH_v2");
+    }
+
+    public void CopyDeviceToDevice(DevicePtr dst, DevicePtr src, long bytes)
+    {
+        Synchronize();
+        _api.Check(_api.cuMemcpyDtoD_v2(dst.Address, src.Address, (nuint)bytes), "cuMemcpyDtoD_v2");
+    }
+
+    public void Memset(DevicePtr dst, byte value, long bytes)
+    {
+        Synchronize();
+        _api.Check(_api.cuMemsetD8_v2(dst.Address, value, (nuint)bytes), "cuMemsetD8_v2");
+    }
+
+    public GpuModule LoadModule(string ptx)
+    {
+        const int logSize = 16 * 1024;
+        byte[] image = Encoding.UTF8.GetBytes(ptx + "\0");
+        byte* errorLog = stackalloc byte[logSize];
+        errorLog[0] = 0;
+        int* options = stackalloc int[2] { CudaApi.CU_JIT_ERROR_LOG_BUFFER, CudaApi.CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES };
+        void** values = stackalloc void*[2] { errorLog, (void*)(nuint)logSize };
+        nint module;
+        int r;
+        fixed (byte* img = image) r = _api.cuModuleLoadDataEx(&module, img, 2, options, values);
+        if (r != 0) _api.Check(r, "cuModuleLoadDataEx", "JIT log: " + (Marshal.PtrToStringUTF8((nint)errorLog) ?? ""));
+        return new GpuModule(module);
+    }
+
+    public GpuFunction GetFunction(GpuModule module, string name)
+    {
+        nint f;
+        byte[] utf8 = Encoding.UTF8.GetBytes(name + "\0");
+        fixed (byte* n = utf8) _api.Check(_api.cuModuleGetFunction(&f, module.Handle, n), "cuModuleGetFunction", name);
+        return new GpuFunction(f);
+    }
+
+    public void UnloadModule(GpuModule module) => _api.Check(_api.cuModuleUnload(module.Handle), "cuModuleUnload");
+
+    public void Launch(GpuFunction function, Dim3 grid, Dim3 block, int sharedBytes, ReadOnlySpan<KernelArg> args)
+    {
+        // kernelParams is an array of pointers, each to one argument's value; KernelArg.Bits holds the value little-endian.
+        ulong* values = stackalloc ulong[Math.Max(args.Length, 1)];
+        void** pointers = stackalloc void*[Math.Max(args.Length, 1)];
+        for (int i = 0; i < args.Length; i++)
+        {
+            values[i] = args[i].Bits;
+            pointers[i] = &values[i];
+        }
+        _api.Check(_api.cuLaunchKernel(function.Handle, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z, (uint)sharedBytes,
+                                       _stream, pointers, null), "cuLaunchKernel");
+    }
+
+    public void Synchronize() => _api.Check(_api.cuStreamSynchronize(_stream), "cuStreamSynchronize");
+
+    /// <summary>Milliseconds of GPU time taken by <paramref name="work"/> on this driver's stream (CUDA events).</summary>
+    public float TimeMilliseconds(Action work)
+    {
+        nint start, stop;
+        _api.Check(_api.cuEventCreate(&start, 0), "cuEventCreate");
+        _api.Check(_api.cuEventCreate(&stop, 0), "cuEventCreate");
+        try
+        {
+            _api.Check(_api.cuEventRecord(start, _stream), "cuEventRecord");
+            work();
+            _api.Check(_api.cuEventRecord(stop, _stream), "cuEventRecord");
+            _api.Check(_api.cuEventSynchronize(stop), "cuEventSynchronize");
+            float ms;
+            _api.Check(_api.cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
+            return ms;
+        }
+        finally
+        {
+            _api.cuEventDestroy_v2(start);
+            _api.cuEventDestroy_v2(stop);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_stream != 0) _api.cuStreamDestroy_v2(_stream);
+        if (_context != 0) _api.cuCtxDestroy_v2(_context);
+        _stream = 0;
+        _context = 0;
+    }
+}

@@ -1,0 +1,126 @@
+// The device-driver abstraction shared by the real CUDA driver and the PTX emulator.
+using System.Runtime.InteropServices;
+
+namespace VcpNative.Tensors.Cuda;
+
+/// <summary>A device address (CUdeviceptr). Address 0 is the null pointer.</summary>
+public readonly record struct DevicePtr(ulong Address)
+{
+    public static DevicePtr Null => default;
+
+    public bool IsNull => Address == 0;
+
+    public DevicePtr Offset(long bytes) => new(unchecked(Address + (ulong)bytes));
+
+    public override string ToString() => $"0x{Address:x}";
+}
+
+/// <summary>A loaded PTX module (CUmodule for the real driver, an index for the emulator).</summary>
+public readonly record struct GpuModule(nint Handle);
+
+/// <summary>A kernel entry point inside a module (CUfunction, or an index for the emulator).</summary>
+public readonly record struct GpuFunction(nint Handle);
+
+/// <summary>Grid or block dimensions.</summary>
+public readonly record struct Dim3(uint X, uint Y = 1, uint Z = 1)
+{
+    public ulong Volume => (ulong)X * Y * Z;
+
+    public override string ToString() => $"({X},{Y},{Z})";
+}
+
+/// <summary>Static facts about the device a driver runs on.</summary>
+public sealed record GpuDeviceInfo(string Name, long TotalMemoryBytes, int ComputeCapabilityMajor, int ComputeCapabilityMinor,
+                                   int MultiprocessorCount, bool IsEmulated);
+
+public enum KernelArgKind : byte
+{
+    Pointer,
+    Int32,
+    Int64,
+    Float32,
+    Float64,
+}
+
+/// <summary>One typed kernel parameter, passed by value, as cuLaunchKernel's kernelParams expects.</summary>
+public readonly struct KernelArg
+{
+    public KernelArgKind Kind { get; }
+
+    /// <summary>The raw little-endian bits of the value (low 4 bytes for 32-bit kinds).</summary>
+    public ulong Bits { get; }
+
+    private KernelArg(KernelArgKind kind, ulong bits)
+    {
+        Kind = kind;
+        Bits = bits;
+    }
+
+    public int Size => Kind is KernelArgKind.Int32 or KernelArgKind.Float32 ? 4 : 8;
+
+    public static KernelArg Pointer(DevicePtr p) => new(KernelArgKind.Pointer, p.Address);
+
+    public static KernelArg Int32(int v) => new(KernelArgKind.Int32, (uint)v);
+
+    public static KernelArg Int64(long v) => new(KernelArgKind.Int64, (ulong)v);
+
+    public static KernelArg Float32(float v) => new(KernelArgKind.Float32, (uint)BitConverter.SingleToInt32Bits(v));
+
+    public static KernelArg Float64(double v) => new(KernelArgKind.Float64, (ulong)BitConverter.DoubleToInt64Bits(v));
+
+    public static implicit operator KernelArg(DevicePtr p) => Pointer(p);
+
+    public static implicit operator KernelArg(int v) => Int32(v);
+
+    public static implicit operator KernelArg(long v) => Int64(v);
+
+    public static implicit operator KernelArg(float v) => Float32(v);
+
+    public override string ToString() => $"{Kind}:0x{Bits:x}";
+}
+
+/// <summary>
+/// A GPU as the tensor backend sees it: memory, modules loaded from PTX text, kernel launches.
+/// Implemented by <see cref="Driver.CudaDriver"/> (libcuda) and <see cref="Emulator.PtxEmulator"/> (interpreter).
+/// Launches are asynchronous on the real driver; <see cref="Synchronize"/> waits, copies to host synchronise.
+/// </summary>
+public interface IGpuDriver : IDisposable
+{
+    GpuDeviceInfo Device { get; }
+
+    DevicePtr Allocate(long bytes);
+
+    void Free(DevicePtr ptr);
+
+    void CopyToDevice(DevicePtr dst, ReadOnlySpan<byte> src);
+
+    void CopyToHost(DevicePtr src, Span<byte> dst);
+
+    void CopyDeviceToDevice(DevicePtr dst, DevicePtr src, long bytes);
+
+    void Memset(DevicePtr dst, byte value, long bytes);
+
+    GpuModule LoadModule(string ptx);
+
+    GpuFunction GetFunction(GpuModule module, string name);
+
+    void Launch(GpuFunction function, Dim3 grid, Dim3 block, int sharedBytes, ReadOnlySpan<KernelArg> args);
+
+    void Synchronize();
+}
+
+/// <summary>Typed copies on top of the byte-level driver interface.</summary>
+public static class GpuDriverExtensions
+{
+    public static void CopyToDevice<T>(this IGpuDriver gpu, DevicePtr dst, ReadOnlySpan<T> src) where T : unmanaged =>
+        gpu.CopyToDevice(dst, MemoryMarshal.AsBytes(src));
+
+    public static void CopyToDevice<T>(this IGpuDriver gpu, DevicePtr dst, T[] src) where T : unmanaged =>
+        gpu.CopyToDevice(dst, MemoryMarshal.AsBytes(src.AsSpan()));
+
+    public static void CopyToHost<T>(this IGpuDriver gpu, DevicePtr src, Span<T> dst) where T : unmanaged =>
+        gpu.CopyToHost(src, MemoryMarshal.AsBytes(dst));
+
+    public static void CopyToHost<T>(this IGpuDriver gpu, DevicePtr src, T[] dst) where T : unmanaged =>
+        gpu.CopyToHost(src, MemoryMarshal.AsBytes(dst.AsSpan()));
+}
