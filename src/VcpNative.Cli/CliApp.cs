@@ -72,6 +72,8 @@ public static class CliApp
         root.Add(GlobalOptions.Verbose);
         root.Add(InfoCommand.Create());
         root.Add(SmokeCommand.Create());
+        root.Add(ConvertCommand.Create());
+        root.Add(InferCommand.Create());
         return root;
     }
 }

@@ -26,31 +26,53 @@ public sealed record ClipConfig(
     public int NativeImageSize => NativeGrid * PatchSize;
 
     /// <summary>Reads the architecture off the tensor shapes (heads = width / 64, as in OpenAI's build_model).</summary>
-    public static ClipConfig Infer(ParameterSet p)
+    public static ClipConfig Infer(ParameterSet p) => Infer(name => p.TryGet(name, out var t) ? t.Shape.ToArray() : null, p.Source);
+
+    /// <summary>Same, from a shape lookup (null = missing), so a weight file can be described without loading it.</summary>
+    public static ClipConfig Infer(Func<string, int[]?> shapeOf, string source)
     {
-        var conv = p.Get("visual.conv1.weight");
-        if (conv.Rank != 4 || conv.Shape[1] != 3 || conv.Shape[2] != conv.Shape[3])
+        int[] Need(string name, params int[] expected)
         {
-            throw new WeightsConverter.ModelFormatException(p.Source, null, "visual.conv1.weight", $"expected shape [width,3,P,P], found {Tensors.Shapes.Format(conv.Shape)}");
+            var shape = shapeOf(name) ?? throw new WeightsConverter.ModelFormatException(source, null, name, "missing tensor (is this a CLIP weight file?)");
+            var ok = shape.Length == expected.Length;
+            for (var i = 0; ok && i < expected.Length; i++)
+            {
+                ok = expected[i] < 0 || expected[i] == shape[i];
+            }
+            return ok ? shape : throw new WeightsConverter.ModelFormatException(source, null, name, $"expected shape {Tensors.Shapes.Format(expected)}, found {Tensors.Shapes.Format(shape)}");
         }
-        var visionWidth = conv.Shape[0];
-        var patch = conv.Shape[2];
-        var pos = p.Get("visual.positional_embedding", -1, visionWidth);
-        var grid = (int)Math.Round(Math.Sqrt(pos.Shape[0] - 1));
-        if (grid * grid + 1 != pos.Shape[0])
+        int Count(string prefix)
         {
-            throw new WeightsConverter.ModelFormatException(p.Source, null, "visual.positional_embedding", $"expected 1 + grid^2 rows, found {pos.Shape[0]}");
+            var n = 0;
+            while (shapeOf($"{prefix}.{n}.ln_1.weight") is not null)
+            {
+                n++;
+            }
+            return n;
         }
-        var visionLayers = p.CountIndexed("visual.transformer.resblocks", "ln_1.weight");
-        var embed = p.Get("visual.proj", visionWidth, -1).Shape[1];
-        var textWidth = p.Get("ln_final.weight", -1).Shape[0];
-        var context = p.Get("positional_embedding", -1, textWidth).Shape[0];
-        var vocab = p.Get("token_embedding.weight", -1, textWidth).Shape[0];
-        var textLayers = p.CountIndexed("transformer.resblocks", "ln_1.weight");
-        p.Get("text_projection", textWidth, embed);
+        var conv = Need("visual.conv1.weight", -1, 3, -1, -1);
+        if (conv[2] != conv[3])
+        {
+            throw new WeightsConverter.ModelFormatException(source, null, "visual.conv1.weight", $"expected square patches, found {Tensors.Shapes.Format(conv)}");
+        }
+        var visionWidth = conv[0];
+        var patch = conv[2];
+        var pos = Need("visual.positional_embedding", -1, visionWidth);
+        var grid = (int)Math.Round(Math.Sqrt(pos[0] - 1));
+        if (grid * grid + 1 != pos[0])
+        {
+            throw new WeightsConverter.ModelFormatException(source, null, "visual.positional_embedding", $"expected 1 + grid^2 rows, found {pos[0]}");
+        }
+        var visionLayers = Count("visual.transformer.resblocks");
+        var embed = Need("visual.proj", visionWidth, -1)[1];
+        var textWidth = Need("ln_final.weight", -1)[0];
+        var context = Need("positional_embedding", -1, textWidth)[0];
+        var vocab = Need("token_embedding.weight", -1, textWidth)[0];
+        var textLayers = Count("transformer.resblocks");
+        Need("text_projection", textWidth, embed);
         if (visionLayers == 0 || textLayers == 0)
         {
-            throw new WeightsConverter.ModelFormatException(p.Source, null, visionLayers == 0 ? "visual.transformer.resblocks.0.ln_1.weight" : "transformer.resblocks.0.ln_1.weight", "no transformer blocks found");
+            throw new WeightsConverter.ModelFormatException(source, null, visionLayers == 0 ? "visual.transformer.resblocks.0.ln_1.weight" : "transformer.resblocks.0.ln_1.weight", "no transformer blocks found");
         }
         return new ClipConfig(visionWidth, visionLayers, Math.Max(1, visionWidth / 64), patch, grid, embed,
             textWidth, textLayers, Math.Max(1, textWidth / 64), context, vocab);

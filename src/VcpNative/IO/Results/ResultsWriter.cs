@@ -1,0 +1,52 @@
+// Writes results.json and results.csv atomically, so an interrupted run keeps every finished record.
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace VcpNative.IO.Results;
+
+/// <summary>Rewrites both files after each batch (temp file + rename): a crash never leaves a half-written file.</summary>
+public static class ResultsWriter
+{
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static void Write(string outputDirectory, IReadOnlyList<ImageResultRecord> records)
+    {
+        Directory.CreateDirectory(outputDirectory);
+        WriteAtomically(Path.Combine(outputDirectory, "results.json"), JsonSerializer.Serialize(records, JsonOptions) + "\n");
+        var csv = new StringBuilder("input,score,anomalous,map,overlay,mask\n");
+        foreach (var r in records)
+        {
+            csv.Append(Csv(r.Input)).Append(',')
+               .Append(r.Score.ToString("R", CultureInfo.InvariantCulture)).Append(',')
+               .Append(r.Anomalous is null ? "" : r.Anomalous.Value ? "true" : "false").Append(',')
+               .Append(Csv(r.Map)).Append(',').Append(Csv(r.Overlay)).Append(',').Append(Csv(r.Mask)).Append('\n');
+        }
+        WriteAtomically(Path.Combine(outputDirectory, "results.csv"), csv.ToString());
+    }
+
+    public static IReadOnlyList<ImageResultRecord> ReadJson(string path) =>
+        JsonSerializer.Deserialize<List<ImageResultRecord>>(File.ReadAllText(path), JsonOptions) ?? [];
+
+    /// <summary>Writes to a temporary file in the same folder, then renames over the target.</summary>
+    public static void WriteAtomically(string path, string content)
+    {
+        var temp = path + ".tmp";
+        File.WriteAllText(temp, content);
+        File.Move(temp, path, overwrite: true);
+    }
+
+    private static string Csv(string? value)
+    {
+        if (value is null)
+        {
+            return "";
+        }
+        return value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + value.Replace("\"", "\"\"") + "\"" : value;
+    }
+}
