@@ -1,0 +1,193 @@
+// Packing of sgemm operands into the panel layout the micro-kernels stream through, plus the per-thread pack buffers.
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace VcpNative.Tensors.Cpu;
+
+/// <summary>Copies a strip of a matrix into a panel: <c>dst[p * w + i] = src[p * strideK + i * strideIdx]</c>, zero-padded to width w.</summary>
+internal static unsafe class SgemmPacking
+{
+    /// <summary>Packs <paramref name="width"/> (&lt;= w) indices by <paramref name="kc"/> k steps; indices width..w-1 become 0 so edge tiles can run the full kernel.</summary>
+    public static void PackPanel(float* src, long strideK, long strideIdx, int kc, int width, int w, float* dst)
+    {
+        if (strideIdx == 1)
+        {
+            PackContiguous(src, strideK, kc, width, w, dst);
+        }
+        else if (strideK == 1 && width == w && (w & 7) == 0 && Avx.IsSupported)
+        {
+            PackTransposedAvx(src, strideIdx, kc, w, dst);
+        }
+        else
+        {
+            PackGather(src, strideK, strideIdx, kc, width, w, dst);
+        }
+    }
+
+    /// <summary>Each k step's indices are contiguous in the source (B not transposed, or A transposed): row copies.</summary>
+    private static void PackContiguous(float* src, long strideK, int kc, int width, int w, float* dst)
+    {
+        if (width == w && w == 16 && Vector256.IsHardwareAccelerated)
+        {
+            for (var p = 0; p < kc; p++)
+            {
+                var s = src + (p * strideK);
+                Vector256.Store(Vector256.Load(s), dst);
+                Vector256.Store(Vector256.Load(s + 8), dst + 8);
+                dst += 16;
+            }
+            return;
+        }
+        if (width == w && w == 32 && Vector512.IsHardwareAccelerated)
+        {
+            for (var p = 0; p < kc; p++)
+            {
+                var s = src + (p * strideK);
+                Vector512.Store(Vector512.Load(s), dst);
+                Vector512.Store(Vector512.Load(s + 16), dst + 16);
+                dst += 32;
+            }
+            return;
+        }
+        for (var p = 0; p < kc; p++)
+        {
+            var s = src + (p * strideK);
+            var i = 0;
+            for (; i < width; i++)
+            {
+                dst[i] = s[i];
+            }
+            for (; i < w; i++)
+            {
+                dst[i] = 0f;
+            }
+            dst += w;
+        }
+    }
+
+    /// <summary>General strided gather (A not transposed, B transposed at edges): one source row per index.</summary>
+    private static void PackGather(float* src, long strideK, long strideIdx, int kc, int width, int w, float* dst)
+    {
+        for (var i = 0; i < width; i++)
+        {
+            var s = src + (i * strideIdx);
+            var d = dst + i;
+            for (var p = 0; p < kc; p++)
+            {
+                d[(long)p * w] = s[p * strideK];
+            }
+        }
+        if (width < w)
+        {
+            for (var p = 0; p < kc; p++)
+            {
+                new Span<float>(dst + ((long)p * w) + width, w - width).Clear();
+            }
+        }
+    }
+
+    /// <summary>Source rows are contiguous along k (B transposed: weights W[N,K]); transposes 8x8 blocks in registers.</summary>
+    private static void PackTransposedAvx(float* src, long strideIdx, int kc, int w, float* dst)
+    {
+        var kc8 = kc & ~7;
+        for (var i0 = 0; i0 < w; i0 += 8)
+        {
+            var s = src + (i0 * strideIdx);
+            var p = 0;
+            for (; p < kc8; p += 8)
+            {
+                Transpose8x8(s + p, strideIdx, dst + ((long)p * w) + i0, w);
+            }
+            for (; p < kc; p++)
+            {
+                var d = dst + ((long)p * w) + i0;
+                for (var i = 0; i < 8; i++)
+                {
+                    d[i] = s[(i * strideIdx) + p];
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(float* s, long sStride, float* d, int dStride)
+    {
+        var r0 = Avx.LoadVector256(s);
+        var r1 = Avx.LoadVector256(s + sStride);
+        var r2 = Avx.LoadVector256(s + (2 * sStride));
+        var r3 = Avx.LoadVector256(s + (3 * sStride));
+        var r4 = Avx.LoadVector256(s + (4 * sStride));
+        var r5 = Avx.LoadVector256(s + (5 * sStride));
+        var r6 = Avx.LoadVector256(s + (6 * sStride));
+        var r7 = Avx.LoadVector256(s + (7 * sStride));
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
+        Avx.Store(d + dStride, Avx.Permute2x128(u1, u5, 0x20));
+        Avx.Store(d + (2 * dStride), Avx.Permute2x128(u2, u6, 0x20));
+        Avx.Store(d + (3 * dStride), Avx.Permute2x128(u3, u7, 0x20));
+        Avx.Store(d + (4 * dStride), Avx.Permute2x128(u0, u4, 0x31));
+        Avx.Store(d + (5 * dStride), Avx.Permute2x128(u1, u5, 0x31));
+        Avx.Store(d + (6 * dStride), Avx.Permute2x128(u2, u6, 0x31));
+        Avx.Store(d + (7 * dStride), Avx.Permute2x128(u3, u7, 0x31));
+    }
+}
+
+/// <summary>One thread's packing buffers (A block, B block, edge tile), 64-byte aligned native memory kept for the thread's lifetime.</summary>
+internal sealed unsafe class SgemmPackArena
+{
+    [ThreadStatic]
+    private static SgemmPackArena? current;
+
+    private float* a;
+    private float* b;
+    private float* tile;
+    private long aFloats;
+    private long bFloats;
+    private long tileFloats;
+
+    public static SgemmPackArena ForCurrentThread() => current ??= new SgemmPackArena();
+
+    public float* A(long floats) => Ensure(ref a, ref aFloats, floats);
+
+    public float* B(long floats) => Ensure(ref b, ref bFloats, floats);
+
+    public float* Tile(long floats) => Ensure(ref tile, ref tileFloats, floats);
+
+    private static float* Ensure(ref float* buffer, ref long capacity, long floats)
+    {
+        if (floats > capacity)
+        {
+            NativeMemory.AlignedFree(buffer);
+            buffer = null;
+            capacity = 0;
+            buffer = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+            capacity = floats;
+        }
+        return buffer;
+    }
+
+    // The arena dies with its thread (thread-static root dropped); give the native blocks back then.
+    ~SgemmPackArena()
+    {
+        NativeMemory.AlignedFree(a);
+        NativeMemory.AlignedFree(b);
+        NativeMemory.AlignedFree(tile);
+    }
+}
