@@ -27,6 +27,7 @@ internal static unsafe class SgemmKernels
         Vector512<float> c90 = default, c91 = default;
         Vector512<float> c100 = default, c101 = default;
         Vector512<float> c110 = default, c111 = default;
+        PrefetchRows(c, ldc, 12, 32);
         for (var p = 0; p < kc; p++)
         {
             var b0 = Avx512F.LoadAlignedVector512(b);
@@ -95,6 +96,8 @@ internal static unsafe class SgemmKernels
         Vector256<float> c30 = default, c31 = default;
         Vector256<float> c40 = default, c41 = default;
         Vector256<float> c50 = default, c51 = default;
+        // C rows are far apart (often a multiple of 4 KiB); fetching them now hides the misses behind the k loop.
+        PrefetchRows(c, ldc, 6, 16);
         for (var p = 0; p < kc; p++)
         {
             var b0 = Avx.LoadAlignedVector256(b);
@@ -188,6 +191,16 @@ internal static unsafe class SgemmKernels
                 var ci = c + (i * ldc) + j;
                 *ci = beta == 0f ? alpha * acc[(i * 4) + j] : (alpha * acc[(i * 4) + j]) + (beta * *ci);
             }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchRows(float* c, long ldc, int rows, int width)
+    {
+        for (var i = 0; i < rows; i++)
+        {
+            Sse.Prefetch0(c + (i * ldc));
+            Sse.Prefetch0(c + (i * ldc) + width - 1);
         }
     }
 
