@@ -78,6 +78,12 @@ public static class CpuParallel
     public static int ChunkStart(int count, int chunks, int chunk) => (int)((long)count * chunk / chunks);
 
     /// <summary>Background threads plus the caller draining one shared index counter.</summary>
+    /// <remarks>
+    /// <c>state</c> packs (generation, next index) so a helper that wakes late can only claim indices of the loop it
+    /// read the fields of: a claim is a compare-exchange on the very state value it saw, and the caller closes the state
+    /// (index = int.MaxValue under a new generation) before it rewrites the fields. So the caller waits only for the
+    /// indices to finish, never for a descheduled helper to wake up.
+    /// </remarks>
     private sealed class WorkerPool
     {
         [ThreadStatic]
@@ -85,18 +91,20 @@ public static class CpuParallel
 
         private readonly object gate = new();
         private readonly SemaphoreSlim wake = new(0);
-        private readonly ManualResetEventSlim helpersDone = new(false);
+        private readonly ManualResetEventSlim done = new(false);
         private readonly List<Thread> workers = [];
 
-        // The current loop; written by the caller before the helpers are woken, stable until they all report back.
+        private bool active;
+        private long state = int.MaxValue;
+        private int generation;
+
+        // The current loop; written while the state is closed, stable until its last index completes.
         private Action<int>? action;
         private IParallelLoopBody? loopBody;
         private Action<int, int>? rangeAction;
         private int rangeCount;
-        private bool active;
         private int count;
-        private int next;
-        private int helpersRunning;
+        private int completed;
         private ExceptionDispatchInfo? error;
 
         public bool TryRun(int iterations, Action<int>? newAction, IParallelLoopBody? newBody) =>
@@ -122,23 +130,21 @@ public static class CpuParallel
             {
                 var helpers = Math.Min(threads, iterations) - 1;
                 EnsureWorkers(helpers);
+                generation++;
+                Interlocked.Exchange(ref state, Pack(generation, int.MaxValue));
                 action = newAction;
                 loopBody = newBody;
                 rangeAction = newRange;
                 rangeCount = total;
                 count = iterations;
+                completed = 0;
                 error = null;
-                helpersRunning = helpers;
-                helpersDone.Reset();
-                if (helpers == 0)
-                {
-                    helpersDone.Set();
-                }
-                Volatile.Write(ref next, 0);
+                done.Reset();
+                Interlocked.Exchange(ref state, Pack(generation, 0));
                 wake.Release(helpers);
                 Drain();
-                // Waiting for every woken helper (not just every index) means no helper can still be reading these fields when the next loop starts.
-                helpersDone.Wait();
+                done.Wait();
+                Interlocked.Exchange(ref state, Pack(generation, int.MaxValue));
                 action = null;
                 loopBody = null;
                 rangeAction = null;
@@ -151,6 +157,8 @@ public static class CpuParallel
                 Monitor.Exit(gate);
             }
         }
+
+        private static long Pack(int gen, int index) => ((long)gen << 32) | (uint)index;
 
         private void EnsureWorkers(int helpers)
         {
@@ -169,41 +177,47 @@ public static class CpuParallel
             {
                 wake.Wait();
                 Drain();
-                if (Interlocked.Decrement(ref helpersRunning) == 0)
-                {
-                    helpersDone.Set();
-                }
             }
         }
 
         private void Drain()
         {
-            var total = count;
             while (true)
             {
-                var i = Interlocked.Increment(ref next) - 1;
-                if (i >= total)
+                var seen = Volatile.Read(ref state);
+                var index = (int)(seen & 0xFFFFFFFF);
+                var total = Volatile.Read(ref count);
+                if (index >= total)
                 {
                     return;
                 }
+                if (Interlocked.CompareExchange(ref state, seen + 1, seen) != seen)
+                {
+                    continue;
+                }
+                // Index claimed: the loop cannot finish (so its fields cannot change) before this index completes.
                 try
                 {
                     if (loopBody is not null)
                     {
-                        loopBody.Run(i);
+                        loopBody.Run(index);
                     }
                     else if (action is not null)
                     {
-                        action(i);
+                        action(index);
                     }
                     else
                     {
-                        rangeAction!(ChunkStart(rangeCount, total, i), ChunkStart(rangeCount, total, i + 1));
+                        rangeAction!(ChunkStart(rangeCount, total, index), ChunkStart(rangeCount, total, index + 1));
                     }
                 }
                 catch (Exception e)
                 {
                     Interlocked.CompareExchange(ref error, ExceptionDispatchInfo.Capture(e), null);
+                }
+                if (Interlocked.Increment(ref completed) == total)
+                {
+                    done.Set();
                 }
             }
         }

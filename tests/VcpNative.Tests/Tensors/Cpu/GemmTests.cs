@@ -100,7 +100,8 @@ public sealed unsafe class GemmTests
             fixed (float* b = B)
             fixed (float* pc = c)
             {
-                Sgemm.Multiply(kernel, threads, TransA, TransB, M, N, K, alpha, a, Lda, b, Ldb, null, beta, pc, Ldc);
+                // minWorkPerThread 1: even tiny products take the multi-threaded path when threads > 1.
+                Sgemm.Multiply(kernel, threads, TransA, TransB, M, N, K, alpha, a, Lda, b, Ldb, null, beta, pc, Ldc, minWorkPerThread: 1);
             }
             return c;
         }
@@ -309,7 +310,7 @@ public sealed unsafe class GemmTests
             using var packed = new PackedMatrix(w, k, n, k, transB: true, kernel);
             foreach (var threads in new[] { 1, 2 })
             {
-                Sgemm.Multiply(kernel, threads, false, false, m, n, k, 1f, a, k, null, 0, packed, 0f, c, n);
+                Sgemm.Multiply(kernel, threads, false, false, m, n, k, 1f, a, k, null, 0, packed, 0f, c, n, minWorkPerThread: 1);
                 // Same kernel, same panels, same summation order: the packed path must reproduce the unpacked one exactly.
                 Assert.Equal(expected, actual);
             }

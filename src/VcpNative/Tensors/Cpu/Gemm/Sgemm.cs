@@ -11,6 +11,9 @@ public static unsafe class Sgemm
     /// <summary>Name of the micro-kernel in use (e.g. "avx2-6x16"), for logs and benchmarks.</summary>
     public static string KernelName => SgemmKernel.Default.Name;
 
+    /// <summary>Multiply-adds per thread below which extra threads are not used: waking a helper costs more than ~1 M of them save.</summary>
+    internal const long MinWorkPerThread = 1L << 20;
+
     /// <summary>Row-major sgemm over raw pointers.</summary>
     public static void Multiply(
         bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb,
@@ -109,7 +112,7 @@ public static unsafe class Sgemm
     /// <summary>The one implementation behind every overload; <paramref name="kernel"/> and <paramref name="threads"/> are explicit so tests can pin them.</summary>
     internal static void Multiply(
         SgemmKernel kernel, int threads, bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda,
-        float* b, int ldb, PackedMatrix? packedB, float beta, float* c, int ldc)
+        float* b, int ldb, PackedMatrix? packedB, float beta, float* c, int ldc, long minWorkPerThread = MinWorkPerThread)
     {
         CheckDimensions(transA, transB, m, n, k, lda, ldb, ldc, packedB is not null);
         if (m == 0 || n == 0)
@@ -125,7 +128,7 @@ public static unsafe class Sgemm
         try
         {
             Fill(task, packedB?.Kernel ?? kernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, packedB, beta, c, ldc);
-            task.Execute(threads);
+            task.Execute(threads, minWorkPerThread);
         }
         finally
         {

@@ -4,7 +4,7 @@ namespace VcpNative.Tensors.Cpu;
 /// <summary>
 /// One sgemm call's operands. <see cref="RunBlock"/> computes a rectangle of C serially: for each NC column block and KC
 /// depth block it packs B (unless pre-packed), then for each MC row block packs A and sweeps the MR x NR micro-kernel.
-/// As an <see cref="IParallelLoopBody"/> it computes the i-th of <see cref="Parts"/> slices of C, cut along rows or columns.
+/// As an <see cref="IParallelLoopBody"/> it runs one work item of the parallel loop nest (see <see cref="RunShared"/>) or one product of a batch.
 /// </summary>
 internal sealed unsafe class SgemmTask : IParallelLoopBody
 {
@@ -33,14 +33,33 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
     public float* C;
     public long Ldc;
 
-    /// <summary>Number of slices of C the parallel loop runs.</summary>
-    public int Parts;
+    /// <summary>What <see cref="IParallelLoopBody.Run"/> does: whole products of a batch, a share of the B block, or one A block.</summary>
+    private enum Phase
+    {
+        Batch,
+        PackB,
+        Compute,
+    }
 
-    /// <summary>True: slices are row ranges (multiples of MR); false: column ranges (multiples of NR).</summary>
-    public bool SplitRows;
+    private Phase phase;
+
+    // The (jc, pc) step the parallel phases work on.
+    private int stepJc;
+    private int stepNc;
+    private int stepPc;
+    private int stepKc;
+    private float stepBeta;
+    private float* stepB;
+    private int stepPanels;
+    private int stepParts;
+    private int stepColumnChunks;
 
     /// <summary>True: the parallel loop runs whole products of a batch, element strides below.</summary>
-    public bool SplitBatch;
+    public bool SplitBatch
+    {
+        get => phase == Phase.Batch;
+        set => phase = value ? Phase.Batch : Phase.Compute;
+    }
     public long StrideA;
     public long StrideB;
     public long StrideC;
@@ -80,79 +99,125 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
         inUse = false;
     }
 
-    /// <summary>Runs the whole product, over <see cref="CpuParallel.Threads"/> threads when it is big enough to pay off.</summary>
-    public void Execute(int threads)
+    /// <summary>Runs the whole product, over up to <paramref name="threads"/> threads when it is big enough to pay off.</summary>
+    public void Execute(int threads, long minWorkPerThread)
     {
-        var mr = Kernel.Mr;
-        var nr = Kernel.Nr;
-        var rowPanels = (M + mr - 1) / mr;
-        var colPanels = (N + nr - 1) / nr;
-        // Below ~2 MFLOP per thread, waking a helper costs more than it saves.
         var work = (long)M * N * K;
-        var useful = (int)Math.Min(threads, Math.Max(1, work / (1L << 20)));
+        var useful = (int)Math.Min(threads, Math.Max(1, work / Math.Max(1, minWorkPerThread)));
         if (useful <= 1)
         {
             RunBlock(0, M, 0, N);
             return;
         }
-        // Slicing rows makes every thread pack all of B; slicing columns makes every thread pack all of A.
-        // Pre-packed B costs nothing to share, so then rows are the natural cut.
-        var preferRows = PackedB is not null || M > N;
-        SplitRows = preferRows
-            ? rowPanels >= useful || rowPanels >= colPanels
-            : colPanels < useful && rowPanels > colPanels;
-        var panels = SplitRows ? rowPanels : colPanels;
-        Parts = Math.Min(useful, panels);
-        if (Parts <= 1)
+        RunShared(useful);
+    }
+
+    /// <summary>
+    /// The parallel loop nest: per (NC, KC) step the threads first pack the B block together (one shared copy, no
+    /// thread packs what another already did), then take A blocks (x column chunks) from a shared counter, so a thread
+    /// slowed by another process just takes fewer blocks.
+    /// </summary>
+    private void RunShared(int threads)
+    {
+        var kernel = Kernel;
+        var nr = kernel.Nr;
+        var kcMax = PackedB?.Kc ?? kernel.Kc;
+        var mcMax = kernel.Mc;
+        var ncMax = kernel.Nc;
+        var sharedB = PackedB is null ? SgemmPackArena.ForCurrentThread().B((long)kcMax * ncMax) : null;
+        var rowBlocks = (M + mcMax - 1) / mcMax;
+        for (var jc = 0; jc < N; jc += ncMax)
         {
-            RunBlock(0, M, 0, N);
-            return;
+            var nc = Math.Min(ncMax, N - jc);
+            stepJc = jc;
+            stepNc = nc;
+            stepPanels = (nc + nr - 1) / nr;
+            // At least ~4 work items per thread; few A blocks (small M) are cut into column chunks as well.
+            stepColumnChunks = Math.Clamp(((4 * threads) + rowBlocks - 1) / rowBlocks, 1, stepPanels);
+            for (var pc = 0; pc < K; pc += kcMax)
+            {
+                var kc = Math.Min(kcMax, K - pc);
+                stepPc = pc;
+                stepKc = kc;
+                stepBeta = pc == 0 ? Beta : 1f;
+                if (PackedB is not null)
+                {
+                    stepB = PackedB.Data + (pc * PackedB.PaddedN) + ((long)jc * kc);
+                }
+                else
+                {
+                    stepB = sharedB;
+                    phase = Phase.PackB;
+                    stepParts = Math.Min(stepPanels, 4 * threads);
+                    CpuParallel.For(stepParts, this);
+                }
+                phase = Phase.Compute;
+                CpuParallel.For(rowBlocks * stepColumnChunks, this);
+            }
         }
-        CpuParallel.For(Parts, this);
     }
 
     void IParallelLoopBody.Run(int index)
     {
-        if (SplitBatch)
+        switch (phase)
         {
-            var one = Rent();
-            one.Kernel = Kernel;
-            one.TransA = TransA;
-            one.TransB = TransB;
-            one.M = M;
-            one.N = N;
-            one.K = K;
-            one.Alpha = Alpha;
-            one.A = A + (index * StrideA);
-            one.Lda = Lda;
-            one.B = B + (index * StrideB);
-            one.Ldb = Ldb;
-            one.PackedB = PackedB;
-            one.Beta = Beta;
-            one.C = C + (index * StrideC);
-            one.Ldc = Ldc;
-            try
+            case Phase.Batch:
+                RunBatchItem(index);
+                break;
+            case Phase.PackB:
             {
-                one.RunBlock(0, M, 0, N);
+                var nr = Kernel.Nr;
+                var p0 = CpuParallel.ChunkStart(stepPanels, stepParts, index);
+                var p1 = CpuParallel.ChunkStart(stepPanels, stepParts, index + 1);
+                var j0 = p0 * nr;
+                var j1 = Math.Min(stepNc, p1 * nr);
+                PackBPanels(B, Ldb, TransB, nr, stepPc, stepKc, stepJc + j0, j1 - j0, stepB + ((long)j0 * stepKc));
+                break;
             }
-            finally
+            default:
             {
-                one.Return();
+                var nr = Kernel.Nr;
+                var mcMax = Kernel.Mc;
+                var rowBlock = index / stepColumnChunks;
+                var chunk = index % stepColumnChunks;
+                var ic = rowBlock * mcMax;
+                var mc = Math.Min(mcMax, M - ic);
+                var j0 = CpuParallel.ChunkStart(stepPanels, stepColumnChunks, chunk) * nr;
+                var j1 = Math.Min(stepNc, CpuParallel.ChunkStart(stepPanels, stepColumnChunks, chunk + 1) * nr);
+                var arena = SgemmPackArena.ForCurrentThread();
+                var aPack = arena.A((long)mcMax * stepKc);
+                var tile = arena.Tile((long)Kernel.Mr * nr);
+                PackA(ic, mc, stepPc, stepKc, aPack);
+                MacroKernel(mc, j1 - j0, stepKc, aPack, stepB + ((long)j0 * stepKc), C + (ic * Ldc) + stepJc + j0, stepBeta, tile);
+                break;
             }
         }
-        else if (SplitRows)
+    }
+
+    private void RunBatchItem(int index)
+    {
+        var one = Rent();
+        one.Kernel = Kernel;
+        one.TransA = TransA;
+        one.TransB = TransB;
+        one.M = M;
+        one.N = N;
+        one.K = K;
+        one.Alpha = Alpha;
+        one.A = A + (index * StrideA);
+        one.Lda = Lda;
+        one.B = B + (index * StrideB);
+        one.Ldb = Ldb;
+        one.Beta = Beta;
+        one.C = C + (index * StrideC);
+        one.Ldc = Ldc;
+        try
         {
-            var panels = (M + Kernel.Mr - 1) / Kernel.Mr;
-            var start = CpuParallel.ChunkStart(panels, Parts, index) * Kernel.Mr;
-            var end = Math.Min(M, CpuParallel.ChunkStart(panels, Parts, index + 1) * Kernel.Mr);
-            RunBlock(start, end, 0, N);
+            one.RunBlock(0, M, 0, N);
         }
-        else
+        finally
         {
-            var panels = (N + Kernel.Nr - 1) / Kernel.Nr;
-            var start = CpuParallel.ChunkStart(panels, Parts, index) * Kernel.Nr;
-            var end = Math.Min(N, CpuParallel.ChunkStart(panels, Parts, index + 1) * Kernel.Nr);
-            RunBlock(0, M, start, end);
+            one.Return();
         }
     }
 
