@@ -319,6 +319,60 @@ public sealed unsafe class GemmTests
     }
 
     [Fact]
+    public void PackedWeight_TinyBlocks_MatchesReference()
+    {
+        // KC=7 and NC=2*NR make the pre-packed layout hold several depth blocks and the driver several column blocks.
+        var kernel = SgemmKernel.Default.WithBlocking(7, SgemmKernel.Default.Mr, 2 * SgemmKernel.Default.Nr);
+        const int m = 27, n = 101, k = 45;
+        var x = new Problem(m, n, k, false, true, pad: 0, seed: 15, nanC: false);
+        var c = (float[])x.C.Clone();
+        fixed (float* w = x.B)
+        fixed (float* a = x.A)
+        fixed (float* pc = c)
+        {
+            using var packed = new PackedMatrix(w, k, n, k, transB: true, kernel);
+            Sgemm.Multiply(kernel, 2, false, false, m, n, k, 0.5f, a, k, null, 0, packed, 2f, pc, n, minWorkPerThread: 1);
+        }
+        x.AssertMatches(c, 0.5f, 2f);
+    }
+
+    [Fact]
+    public void ConcurrentCallers_ShareThePoolSafely()
+    {
+        // Two threads issue many small parallel products at once: one gets the worker pool, the other runs serially,
+        // and loops follow each other quickly enough that a helper waking late would meet the next loop.
+        var problem = new Problem(37, 53, 41, false, true, pad: 0, seed: 16, nanC: false);
+        var expected = problem.Run(SgemmKernel.Default, 1, 1f, 0f);
+        var failures = 0;
+        var callers = new Thread[2];
+        for (var t = 0; t < callers.Length; t++)
+        {
+            callers[t] = new Thread(() =>
+            {
+                for (var i = 0; i < 300; i++)
+                {
+                    var c = problem.Run(SgemmKernel.Default, 2, 1f, 0f);
+                    for (var j = 0; j < c.Length; j++)
+                    {
+                        // Same kernel and summation order as the serial run: any difference is a scheduling bug.
+                        if (c[j] != expected[j])
+                        {
+                            Interlocked.Increment(ref failures);
+                            break;
+                        }
+                    }
+                }
+            });
+            callers[t].Start();
+        }
+        foreach (var caller in callers)
+        {
+            caller.Join();
+        }
+        Assert.Equal(0, failures);
+    }
+
+    [Fact]
     public void PackedFromWeight_PublicSpanPath()
     {
         const int m = 9, n = 20, k = 33;
