@@ -43,4 +43,8 @@ public class GemmBenchmark
 
     [Benchmark]
     public void OursPrepacked() => operands!.OursPacked(Threads);
+
+    /// <summary>The AVX2 kernel even where AVX-512 is the default (falls back to the default kernel without AVX2).</summary>
+    [Benchmark]
+    public void OursAvx2() => operands!.OursWith(SgemmKernel.Avx2.IsSupported ? SgemmKernel.Avx2 : SgemmKernel.Default, Threads);
 }

@@ -35,6 +35,10 @@ internal sealed unsafe class GemmOperands : IDisposable
     public void Ours(int threads) =>
         Sgemm.Multiply(Kernel, threads, false, true, M, N, K, 1f, X, K, W, K, null, 0f, C, N);
 
+    /// <summary>Ours with another micro-kernel (e.g. AVX2 on a machine whose default is AVX-512), packing W per call.</summary>
+    public void OursWith(SgemmKernel kernel, int threads) =>
+        Sgemm.Multiply(kernel, threads, false, true, M, N, K, 1f, X, K, W, K, null, 0f, C, N);
+
     public void OursPacked(int threads) =>
         Sgemm.Multiply(Kernel, threads, false, false, M, N, K, 1f, X, K, null, 0, Packed, 0f, C, N);
 
