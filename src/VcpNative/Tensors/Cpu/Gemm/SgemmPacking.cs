@@ -9,14 +9,20 @@ namespace VcpNative.Tensors.Cpu;
 /// <summary>Copies a strip of a matrix into a panel: <c>dst[p * w + i] = src[p * strideK + i * strideIdx]</c>, zero-padded to width w.</summary>
 internal static unsafe class SgemmPacking
 {
-    /// <summary>Packs <paramref name="width"/> (&lt;= w) indices by <paramref name="kc"/> k steps; indices width..w-1 become 0 so edge tiles can run the full kernel.</summary>
+    /// <summary>Floats a buffer of packed panels needs beyond its last panel.</summary>
+    public const int Slack = 8;
+
+    /// <summary>
+    /// Packs <paramref name="width"/> (&lt;= w) indices by <paramref name="kc"/> k steps; indices width..w-1 become 0 so
+    /// edge tiles can run the full kernel. May write up to <see cref="Slack"/> floats past the panel (see PackTransposedAvx).
+    /// </summary>
     public static void PackPanel(float* src, long strideK, long strideIdx, int kc, int width, int w, float* dst)
     {
         if (strideIdx == 1)
         {
             PackContiguous(src, strideK, kc, width, w, dst);
         }
-        else if (strideK == 1 && width == w && (w & 7) == 0 && Avx.IsSupported)
+        else if (strideK == 1 && width == w && kc >= 8 && Avx.IsSupported)
         {
             PackTransposedAvx(src, strideIdx, kc, w, dst);
         }
@@ -88,40 +94,45 @@ internal static unsafe class SgemmPacking
         }
     }
 
-    /// <summary>Source rows are contiguous along k (B transposed: weights W[N,K]); transposes 8x8 blocks in registers.</summary>
+    /// <summary>
+    /// Source rows are contiguous along k (B transposed: weights W[N,K]; A not transposed): transposes 8x8 blocks in
+    /// registers. When w is not a multiple of 8 (MR = 6, 12) the last group of 8 rows repeats the last real row and its
+    /// stores run up to 7 floats past index w; groups go last to first so group 0 of the next k overwrites that spill,
+    /// and after the final k the spill lands in the next panel (packed later) or in the buffer's slack.
+    /// </summary>
     private static void PackTransposedAvx(float* src, long strideIdx, int kc, int w, float* dst)
     {
         var kc8 = kc & ~7;
-        for (var i0 = 0; i0 < w; i0 += 8)
+        var groups = (w + 7) / 8;
+        for (var p = 0; p < kc8; p += 8)
         {
-            var s = src + (i0 * strideIdx);
-            var p = 0;
-            for (; p < kc8; p += 8)
+            for (var g = groups - 1; g >= 0; g--)
             {
-                Transpose8x8(s + p, strideIdx, dst + ((long)p * w) + i0, w);
+                Transpose8x8(src + p, strideIdx, 8 * g, w - 1, dst + ((long)p * w) + (8 * g), w);
             }
-            for (; p < kc; p++)
+        }
+        for (var p = kc8; p < kc; p++)
+        {
+            var d = dst + ((long)p * w);
+            for (var i = 0; i < w; i++)
             {
-                var d = dst + ((long)p * w) + i0;
-                for (var i = 0; i < 8; i++)
-                {
-                    d[i] = s[(i * strideIdx) + p];
-                }
+                d[i] = src[(i * strideIdx) + p];
             }
         }
     }
 
+    /// <summary>Rows firstRow..firstRow+7 (clamped to lastRow) of s, 8 k values each, stored as 8 k rows of d.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* s, long sStride, float* d, int dStride)
+    private static void Transpose8x8(float* s, long sStride, int firstRow, int lastRow, float* d, int dStride)
     {
-        var r0 = Avx.LoadVector256(s);
-        var r1 = Avx.LoadVector256(s + sStride);
-        var r2 = Avx.LoadVector256(s + (2 * sStride));
-        var r3 = Avx.LoadVector256(s + (3 * sStride));
-        var r4 = Avx.LoadVector256(s + (4 * sStride));
-        var r5 = Avx.LoadVector256(s + (5 * sStride));
-        var r6 = Avx.LoadVector256(s + (6 * sStride));
-        var r7 = Avx.LoadVector256(s + (7 * sStride));
+        var r0 = Avx.LoadVector256(s + (Math.Min(firstRow, lastRow) * sStride));
+        var r1 = Avx.LoadVector256(s + (Math.Min(firstRow + 1, lastRow) * sStride));
+        var r2 = Avx.LoadVector256(s + (Math.Min(firstRow + 2, lastRow) * sStride));
+        var r3 = Avx.LoadVector256(s + (Math.Min(firstRow + 3, lastRow) * sStride));
+        var r4 = Avx.LoadVector256(s + (Math.Min(firstRow + 4, lastRow) * sStride));
+        var r5 = Avx.LoadVector256(s + (Math.Min(firstRow + 5, lastRow) * sStride));
+        var r6 = Avx.LoadVector256(s + (Math.Min(firstRow + 6, lastRow) * sStride));
+        var r7 = Avx.LoadVector256(s + (Math.Min(firstRow + 7, lastRow) * sStride));
         var t0 = Avx.UnpackLow(r0, r1);
         var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3);
@@ -164,9 +175,9 @@ internal sealed unsafe class SgemmPackArena
 
     public static SgemmPackArena ForCurrentThread() => current ??= new SgemmPackArena();
 
-    public float* A(long floats) => Ensure(ref a, ref aFloats, floats);
+    public float* A(long floats) => Ensure(ref a, ref aFloats, floats + SgemmPacking.Slack);
 
-    public float* B(long floats) => Ensure(ref b, ref bFloats, floats);
+    public float* B(long floats) => Ensure(ref b, ref bFloats, floats + SgemmPacking.Slack);
 
     public float* Tile(long floats) => Ensure(ref tile, ref tileFloats, floats);
 
