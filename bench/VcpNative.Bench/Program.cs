@@ -1,2 +1,21 @@
-// Benchmark entry point.
-return 0;
+// Benchmark entry point: `gemm [options]` for the quick GEMM table, `bdn [BenchmarkDotNet args]` for BenchmarkDotNet proper.
+using BenchmarkDotNet.Running;
+using VcpNative.Bench;
+
+if (args.Length > 0 && args[0] == "gemm")
+{
+    return GemmQuickBench.Run(args[1..]);
+}
+if (args.Length > 0 && args[0] == "gemm-kernels")
+{
+    return GemmKernelPeak.Run();
+}
+if (args.Length > 0 && args[0] == "bdn")
+{
+    BenchmarkSwitcher.FromAssembly(typeof(GemmBenchmark).Assembly).Run(args[1..]);
+    return 0;
+}
+Console.WriteLine("usage: VcpNative.Bench gemm [--threads N] [--repeats R] [--m M] [--sizes 1024,3072,4096] [--kernel avx2|avx512|vector128|scalar] [--blocking KC,MC,NC]");
+Console.WriteLine("       VcpNative.Bench gemm-kernels");
+Console.WriteLine("       VcpNative.Bench bdn --filter *Gemm*");
+return 1;

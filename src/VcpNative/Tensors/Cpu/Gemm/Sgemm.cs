@@ -1,24 +1,210 @@
-// TEMPORARY reference GEMM so the runtime builds; replaced by the packed AVX2 kernel from the gemm branch.
+// Public entry points of the CPU single-precision matrix multiply (row-major BLAS sgemm semantics).
 namespace VcpNative.Tensors.Cpu;
 
+/// <summary>
+/// Row-major <c>C[m,n] = alpha * op(A) * op(B) + beta * C</c>. op(A) is [m,k]: A stored [m,k] (leading dimension lda), or
+/// [k,m] when <c>transA</c>. op(B) is [k,n]: B stored [k,n], or [n,k] when <c>transB</c> (weights W[N,K] used as W^T).
+/// beta == 0 never reads C. Blocked and packed GotoBLAS-style, SIMD micro-kernel, split over <see cref="CpuParallel.Threads"/>.
+/// </summary>
 public static unsafe class Sgemm
 {
-    public static void Multiply(bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+    /// <summary>Name of the micro-kernel in use (e.g. "avx2-6x16"), for logs and benchmarks.</summary>
+    public static string KernelName => SgemmKernel.Default.Name;
+
+    /// <summary>Multiply-adds per thread below which extra threads are not used: waking a helper costs more than ~1 M of them save.</summary>
+    internal const long MinWorkPerThread = 1L << 20;
+
+    /// <summary>Row-major sgemm over raw pointers.</summary>
+    public static void Multiply(
+        bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb,
+        float beta, float* c, int ldc) =>
+        Multiply(SgemmKernel.Default, CpuParallel.Threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, null, beta, c, ldc);
+
+    /// <summary>Row-major sgemm over spans; checks every operand's extent before touching memory.</summary>
+    public static void Multiply(
+        bool transA, bool transB, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc)
+    {
+        CheckExtent(nameof(a), a.Length, transA ? k : m, transA ? m : k, lda);
+        CheckExtent(nameof(b), b.Length, transB ? n : k, transB ? k : n, ldb);
+        CheckExtent(nameof(c), c.Length, m, n, ldc);
+        fixed (float* pa = a)
+        fixed (float* pb = b)
+        fixed (float* pc = c)
+        {
+            Multiply(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+        }
+    }
+
+    /// <summary>C[m, b.N] = alpha * op(A) * B + beta * C with B packed once beforehand (frozen weights): no B packing per call.</summary>
+    public static void Multiply(bool transA, int m, float alpha, float* a, int lda, PackedMatrix b, float beta, float* c, int ldc)
+    {
+        ArgumentNullException.ThrowIfNull(b);
+        Multiply(b.Kernel, CpuParallel.Threads, transA, false, m, b.N, b.K, alpha, a, lda, null, 0, b.ThrowIfDisposed(), beta, c, ldc);
+    }
+
+    /// <summary>Span form of the pre-packed multiply.</summary>
+    public static void Multiply(bool transA, int m, float alpha, ReadOnlySpan<float> a, int lda, PackedMatrix b, float beta, Span<float> c, int ldc)
+    {
+        ArgumentNullException.ThrowIfNull(b);
+        CheckExtent(nameof(a), a.Length, transA ? b.K : m, transA ? m : b.K, lda);
+        CheckExtent(nameof(c), c.Length, m, b.N, ldc);
+        fixed (float* pa = a)
+        fixed (float* pc = c)
+        {
+            Multiply(transA, m, alpha, pa, lda, b, beta, pc, ldc);
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="batch"/> independent products; operand i starts at its pointer + i * stride (elements; a stride of 0
+    /// broadcasts one A or B to every product). Small products run one per thread, large ones each use all threads.
+    /// </summary>
+    public static void MultiplyBatched(
+        bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb,
+        float beta, float* c, int ldc, int batch, long strideA, long strideB, long strideC) =>
+        MultiplyBatched(SgemmKernel.Default, CpuParallel.Threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, batch, strideA, strideB, strideC);
+
+    internal static void MultiplyBatched(
+        SgemmKernel kernel, int threads, bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda,
+        float* b, int ldb, float beta, float* c, int ldc, int batch, long strideA, long strideB, long strideC)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(batch);
+        if (batch > 1 && strideC == 0)
+        {
+            throw new ArgumentException($"strideC must be non-zero when batch > 1 (found batch={batch}): every product would write the same C.", nameof(strideC));
+        }
+        // Whole products per thread share nothing and need no duplicate packing; only worth it when the split is even enough.
+        var perBatch = threads > 1 && (batch % threads == 0 || batch >= 4 * threads);
+        if (!perBatch || batch <= 1 || m == 0 || n == 0)
+        {
+            for (var i = 0; i < batch; i++)
+            {
+                Multiply(kernel, threads, transA, transB, m, n, k, alpha, a + (i * strideA), lda, b + (i * strideB), ldb, null, beta, c + (i * strideC), ldc);
+            }
+            return;
+        }
+        CheckDimensions(transA, transB, m, n, k, lda, ldb, ldc, false);
+        if (k == 0 || alpha == 0f)
+        {
+            for (var i = 0; i < batch; i++)
+            {
+                ScaleC(m, n, beta, c + (i * strideC), ldc);
+            }
+            return;
+        }
+        var task = SgemmTask.Rent();
+        try
+        {
+            Fill(task, kernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, null, beta, c, ldc);
+            task.SplitBatch = true;
+            task.StrideA = strideA;
+            task.StrideB = strideB;
+            task.StrideC = strideC;
+            CpuParallel.For(batch, task);
+        }
+        finally
+        {
+            task.Return();
+        }
+    }
+
+    /// <summary>The one implementation behind every overload; <paramref name="kernel"/> and <paramref name="threads"/> are explicit so tests can pin them.</summary>
+    internal static void Multiply(
+        SgemmKernel kernel, int threads, bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda,
+        float* b, int ldb, PackedMatrix? packedB, float beta, float* c, int ldc, long minWorkPerThread = MinWorkPerThread)
+    {
+        CheckDimensions(transA, transB, m, n, k, lda, ldb, ldc, packedB is not null);
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+        if (k == 0 || alpha == 0f)
+        {
+            ScaleC(m, n, beta, c, ldc);
+            return;
+        }
+        var task = SgemmTask.Rent();
+        try
+        {
+            Fill(task, packedB?.Kernel ?? kernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, packedB, beta, c, ldc);
+            task.Execute(threads, minWorkPerThread);
+        }
+        finally
+        {
+            task.Return();
+        }
+    }
+
+    private static void Fill(
+        SgemmTask task, SgemmKernel kernel, bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda,
+        float* b, int ldb, PackedMatrix? packedB, float beta, float* c, int ldc)
+    {
+        task.Kernel = kernel;
+        task.TransA = transA;
+        task.TransB = transB;
+        task.M = m;
+        task.N = n;
+        task.K = k;
+        task.Alpha = alpha;
+        task.A = a;
+        task.Lda = lda;
+        task.B = b;
+        task.Ldb = ldb;
+        task.PackedB = packedB;
+        task.Beta = beta;
+        task.C = c;
+        task.Ldc = ldc;
+    }
+
+    /// <summary>C = beta * C (k == 0 or alpha == 0); beta == 0 writes zeros without reading C.</summary>
+    private static void ScaleC(int m, int n, float beta, float* c, int ldc)
     {
         for (var i = 0; i < m; i++)
         {
-            for (var j = 0; j < n; j++)
+            var row = new Span<float>(c + ((long)i * ldc), n);
+            if (beta == 0f)
             {
-                float sum = 0;
-                for (var p = 0; p < k; p++)
-                {
-                    var av = transA ? a[(long)p * lda + i] : a[(long)i * lda + p];
-                    var bv = transB ? b[(long)j * ldb + p] : b[(long)p * ldb + j];
-                    sum += av * bv;
-                }
-                var ci = (long)i * ldc + j;
-                c[ci] = beta == 0 ? alpha * sum : alpha * sum + beta * c[ci];
+                row.Clear();
             }
+            else if (beta != 1f)
+            {
+                for (var j = 0; j < n; j++)
+                {
+                    row[j] *= beta;
+                }
+            }
+        }
+    }
+
+    private static void CheckDimensions(bool transA, bool transB, int m, int n, int k, int lda, int ldb, int ldc, bool bPacked)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(m);
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        CheckLeading(nameof(lda), lda, transA ? m : k);
+        if (!bPacked)
+        {
+            CheckLeading(nameof(ldb), ldb, transB ? k : n);
+        }
+        CheckLeading(nameof(ldc), ldc, n);
+    }
+
+    private static void CheckLeading(string name, int leading, int columns)
+    {
+        if (leading < Math.Max(1, columns))
+        {
+            throw new ArgumentOutOfRangeException(name, $"{name}={leading} is smaller than the stored row length {columns}.");
+        }
+    }
+
+    private static void CheckExtent(string name, int length, int rows, int columns, int leading)
+    {
+        CheckLeading("ld" + name, leading, columns);
+        var needed = rows == 0 || columns == 0 ? 0 : ((long)(rows - 1) * leading) + columns;
+        if (length < needed)
+        {
+            throw new ArgumentException($"{name} holds {length} floats; a [{rows},{columns}] matrix with leading dimension {leading} needs {needed}.", name);
         }
     }
 }

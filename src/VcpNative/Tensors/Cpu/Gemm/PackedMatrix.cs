@@ -1,0 +1,103 @@
+// A B operand of sgemm packed once into micro-kernel panels (frozen weights), so repeated products skip packing it.
+using System.Runtime.InteropServices;
+
+namespace VcpNative.Tensors.Cpu;
+
+/// <summary>
+/// op(B) [K,N] stored as the micro-kernel's NR-wide panels, per KC depth block, in 64-byte aligned native memory.
+/// Typical use: a linear layer's weight W[N,K] packed with <see cref="FromWeight"/>, then
+/// <see cref="Sgemm.Multiply(bool, int, float, float*, int, PackedMatrix, float, float*, int)"/> computes x @ W^T.
+/// </summary>
+public sealed unsafe class PackedMatrix : IDisposable
+{
+    private float* data;
+
+    /// <summary>Packs op(B): B stored [k,n] with leading dimension <paramref name="ldb"/>, or [n,k] when <paramref name="transB"/>.</summary>
+    public PackedMatrix(float* b, int k, int n, int ldb, bool transB)
+        : this(b, k, n, ldb, transB, SgemmKernel.Default)
+    {
+    }
+
+    internal PackedMatrix(float* b, int k, int n, int ldb, bool transB, SgemmKernel kernel)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(k);
+        ArgumentOutOfRangeException.ThrowIfNegative(n);
+        if (ldb < Math.Max(1, transB ? k : n))
+        {
+            throw new ArgumentOutOfRangeException(nameof(ldb), $"ldb={ldb} is smaller than the stored row length {(transB ? k : n)}.");
+        }
+        K = k;
+        N = n;
+        Kernel = kernel;
+        Kc = kernel.Kc;
+        PaddedN = (n + kernel.Nr - 1) / kernel.Nr * kernel.Nr;
+        var floats = ((long)k * PaddedN) + SgemmPacking.Slack;
+        data = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+        for (var pc = 0; pc < k; pc += Kc)
+        {
+            var kc = Math.Min(Kc, k - pc);
+            SgemmTask.PackBPanels(b, ldb, transB, kernel.Nr, pc, kc, 0, n, data + (pc * PaddedN));
+        }
+    }
+
+    /// <summary>Rows of op(B) (the reduction length).</summary>
+    public int K { get; }
+
+    /// <summary>Columns of op(B) (the output width).</summary>
+    public int N { get; }
+
+    internal SgemmKernel Kernel { get; }
+
+    internal int Kc { get; }
+
+    /// <summary>N rounded up to the kernel's NR: depth block pc starts at Data + pc * PaddedN.</summary>
+    internal long PaddedN { get; }
+
+    internal float* Data => data;
+
+    /// <summary>Packs a weight W[n,k] (row-major, as stored by PyTorch's nn.Linear) for products x @ W^T.</summary>
+    public static PackedMatrix FromWeight(ReadOnlySpan<float> weight, int n, int k)
+    {
+        if (weight.Length < (long)n * k)
+        {
+            throw new ArgumentException($"weight holds {weight.Length} floats; [{n},{k}] needs {(long)n * k}.", nameof(weight));
+        }
+        fixed (float* w = weight)
+        {
+            return new PackedMatrix(w, k, n, Math.Max(1, k), transB: true);
+        }
+    }
+
+    /// <summary>Packs a plain B[k,n] (row-major) for products A @ B.</summary>
+    public static PackedMatrix FromMatrix(ReadOnlySpan<float> b, int k, int n)
+    {
+        if (b.Length < (long)n * k)
+        {
+            throw new ArgumentException($"b holds {b.Length} floats; [{k},{n}] needs {(long)n * k}.", nameof(b));
+        }
+        fixed (float* p = b)
+        {
+            return new PackedMatrix(p, k, n, Math.Max(1, n), transB: false);
+        }
+    }
+
+    internal PackedMatrix ThrowIfDisposed()
+    {
+        ObjectDisposedException.ThrowIf(data == null, this);
+        return this;
+    }
+
+    public void Dispose()
+    {
+        Free();
+        GC.SuppressFinalize(this);
+    }
+
+    ~PackedMatrix() => Free();
+
+    private void Free()
+    {
+        NativeMemory.AlignedFree(data);
+        data = null;
+    }
+}

@@ -1,0 +1,346 @@
+// The blocked sgemm driver (GotoBLAS/BLIS loop nest) for one rectangle of C, and its split over CPU threads.
+namespace VcpNative.Tensors.Cpu;
+
+/// <summary>
+/// One sgemm call's operands. <see cref="RunBlock"/> computes a rectangle of C serially: for each NC column block and KC
+/// depth block it packs B (unless pre-packed), then for each MC row block packs A and sweeps the MR x NR micro-kernel.
+/// As an <see cref="IParallelLoopBody"/> it runs one work item of the parallel loop nest (see <see cref="RunShared"/>) or one product of a batch.
+/// </summary>
+internal sealed unsafe class SgemmTask : IParallelLoopBody
+{
+    // Two per thread: a batched call's task plus the per-batch task it rents while running on the same thread.
+    [ThreadStatic]
+    private static SgemmTask? cached0;
+
+    [ThreadStatic]
+    private static SgemmTask? cached1;
+
+    private bool inUse;
+
+    public SgemmKernel Kernel = SgemmKernel.Default;
+    public bool TransA;
+    public bool TransB;
+    public int M;
+    public int N;
+    public int K;
+    public float Alpha;
+    public float* A;
+    public long Lda;
+    public float* B;
+    public long Ldb;
+    public PackedMatrix? PackedB;
+    public float Beta;
+    public float* C;
+    public long Ldc;
+
+    /// <summary>What <see cref="IParallelLoopBody.Run"/> does: whole products of a batch, a share of the B block, or one A block.</summary>
+    private enum Phase
+    {
+        Batch,
+        PackB,
+        Compute,
+    }
+
+    private Phase phase;
+
+    // The (jc, pc) step the parallel phases work on.
+    private int stepJc;
+    private int stepNc;
+    private int stepPc;
+    private int stepKc;
+    private float stepBeta;
+    private float* stepB;
+    private int stepPanels;
+    private int stepParts;
+    private int stepColumnChunks;
+
+    /// <summary>True: the parallel loop runs whole products of a batch, element strides below.</summary>
+    public bool SplitBatch
+    {
+        get => phase == Phase.Batch;
+        set => phase = value ? Phase.Batch : Phase.Compute;
+    }
+    public long StrideA;
+    public long StrideB;
+    public long StrideC;
+
+    /// <summary>A task object reused by this thread (no allocation per call in steady state).</summary>
+    public static SgemmTask Rent()
+    {
+        var task = cached0 ??= new SgemmTask();
+        if (task.inUse)
+        {
+            task = cached1 ??= new SgemmTask();
+            if (task.inUse)
+            {
+                task = new SgemmTask();
+            }
+        }
+        task.inUse = true;
+        SplitBatchReset(task);
+        return task;
+    }
+
+    private static void SplitBatchReset(SgemmTask task)
+    {
+        task.SplitBatch = false;
+        task.PackedB = null;
+        task.StrideA = 0;
+        task.StrideB = 0;
+        task.StrideC = 0;
+    }
+
+    public void Return()
+    {
+        PackedB = null;
+        A = null;
+        B = null;
+        C = null;
+        inUse = false;
+    }
+
+    /// <summary>Runs the whole product, over up to <paramref name="threads"/> threads when it is big enough to pay off.</summary>
+    public void Execute(int threads, long minWorkPerThread)
+    {
+        var work = (long)M * N * K;
+        var useful = (int)Math.Min(threads, Math.Max(1, work / Math.Max(1, minWorkPerThread)));
+        if (useful <= 1)
+        {
+            RunBlock(0, M, 0, N);
+            return;
+        }
+        RunShared(useful);
+    }
+
+    /// <summary>
+    /// The parallel loop nest: per (NC, KC) step the threads first pack the B block together (one shared copy, no
+    /// thread packs what another already did), then take A blocks (x column chunks) from a shared counter, so a thread
+    /// slowed by another process just takes fewer blocks.
+    /// </summary>
+    private void RunShared(int threads)
+    {
+        var kernel = Kernel;
+        var nr = kernel.Nr;
+        var kcMax = PackedB?.Kc ?? kernel.Kc;
+        var mcMax = kernel.Mc;
+        var ncMax = kernel.Nc;
+        var sharedB = PackedB is null ? SgemmPackArena.ForCurrentThread().B((long)kcMax * ncMax) : null;
+        var rowBlocks = (M + mcMax - 1) / mcMax;
+        for (var jc = 0; jc < N; jc += ncMax)
+        {
+            var nc = Math.Min(ncMax, N - jc);
+            stepJc = jc;
+            stepNc = nc;
+            stepPanels = (nc + nr - 1) / nr;
+            // At least ~4 work items per thread; few A blocks (small M) are cut into column chunks as well.
+            stepColumnChunks = Math.Clamp(((4 * threads) + rowBlocks - 1) / rowBlocks, 1, stepPanels);
+            for (var pc = 0; pc < K; pc += kcMax)
+            {
+                var kc = Math.Min(kcMax, K - pc);
+                stepPc = pc;
+                stepKc = kc;
+                stepBeta = pc == 0 ? Beta : 1f;
+                if (PackedB is not null)
+                {
+                    stepB = PackedB.Data + (pc * PackedB.PaddedN) + ((long)jc * kc);
+                }
+                else
+                {
+                    stepB = sharedB;
+                    phase = Phase.PackB;
+                    stepParts = Math.Min(stepPanels, 4 * threads);
+                    CpuParallel.For(stepParts, this);
+                }
+                phase = Phase.Compute;
+                CpuParallel.For(rowBlocks * stepColumnChunks, this);
+            }
+        }
+    }
+
+    void IParallelLoopBody.Run(int index)
+    {
+        switch (phase)
+        {
+            case Phase.Batch:
+                RunBatchItem(index);
+                break;
+            case Phase.PackB:
+            {
+                var nr = Kernel.Nr;
+                var p0 = CpuParallel.ChunkStart(stepPanels, stepParts, index);
+                var p1 = CpuParallel.ChunkStart(stepPanels, stepParts, index + 1);
+                var j0 = p0 * nr;
+                var j1 = Math.Min(stepNc, p1 * nr);
+                PackBPanels(B, Ldb, TransB, nr, stepPc, stepKc, stepJc + j0, j1 - j0, stepB + ((long)j0 * stepKc));
+                break;
+            }
+            default:
+            {
+                var nr = Kernel.Nr;
+                var mcMax = Kernel.Mc;
+                var rowBlock = index / stepColumnChunks;
+                var chunk = index % stepColumnChunks;
+                var ic = rowBlock * mcMax;
+                var mc = Math.Min(mcMax, M - ic);
+                var j0 = CpuParallel.ChunkStart(stepPanels, stepColumnChunks, chunk) * nr;
+                var j1 = Math.Min(stepNc, CpuParallel.ChunkStart(stepPanels, stepColumnChunks, chunk + 1) * nr);
+                var arena = SgemmPackArena.ForCurrentThread();
+                var aPack = arena.A((long)mcMax * stepKc);
+                var tile = arena.Tile((long)Kernel.Mr * nr);
+                PackA(ic, mc, stepPc, stepKc, aPack);
+                MacroKernel(mc, j1 - j0, stepKc, aPack, stepB + ((long)j0 * stepKc), C + (ic * Ldc) + stepJc + j0, stepBeta, tile);
+                break;
+            }
+        }
+    }
+
+    private void RunBatchItem(int index)
+    {
+        var one = Rent();
+        one.Kernel = Kernel;
+        one.TransA = TransA;
+        one.TransB = TransB;
+        one.M = M;
+        one.N = N;
+        one.K = K;
+        one.Alpha = Alpha;
+        one.A = A + (index * StrideA);
+        one.Lda = Lda;
+        one.B = B + (index * StrideB);
+        one.Ldb = Ldb;
+        one.Beta = Beta;
+        one.C = C + (index * StrideC);
+        one.Ldc = Ldc;
+        try
+        {
+            one.RunBlock(0, M, 0, N);
+        }
+        finally
+        {
+            one.Return();
+        }
+    }
+
+    /// <summary>C[m0:m1, n0:n1] = alpha * op(A)[m0:m1, :] * op(B)[:, n0:n1] + beta * C[m0:m1, n0:n1]; n0 is a multiple of NR.</summary>
+    public void RunBlock(int m0, int m1, int n0, int n1)
+    {
+        if (m1 <= m0 || n1 <= n0)
+        {
+            return;
+        }
+        var kernel = Kernel;
+        var mr = kernel.Mr;
+        var nr = kernel.Nr;
+        var kcMax = PackedB?.Kc ?? kernel.Kc;
+        var mcMax = kernel.Mc;
+        var ncMax = kernel.Nc;
+        var arena = SgemmPackArena.ForCurrentThread();
+        var aPack = arena.A((long)mcMax * kcMax);
+        var bPack = PackedB is null ? arena.B((long)kcMax * ncMax) : null;
+        var tile = arena.Tile((long)mr * nr);
+        for (var jc = n0; jc < n1; jc += ncMax)
+        {
+            var nc = Math.Min(ncMax, n1 - jc);
+            for (var pc = 0; pc < K; pc += kcMax)
+            {
+                var kc = Math.Min(kcMax, K - pc);
+                // Later depth blocks accumulate onto what the first one wrote.
+                var beta = pc == 0 ? Beta : 1f;
+                float* bPanels;
+                if (PackedB is not null)
+                {
+                    bPanels = PackedB.Data + (pc * PackedB.PaddedN) + ((long)jc * kc);
+                }
+                else
+                {
+                    bPanels = bPack;
+                    PackB(pc, kc, jc, nc, bPanels);
+                }
+                for (var ic = m0; ic < m1; ic += mcMax)
+                {
+                    var mc = Math.Min(mcMax, m1 - ic);
+                    PackA(ic, mc, pc, kc, aPack);
+                    MacroKernel(mc, nc, kc, aPack, bPanels, C + (ic * Ldc) + jc, beta, tile);
+                }
+            }
+        }
+    }
+
+    private void PackA(int ic, int mc, int pc, int kc, float* dst)
+    {
+        var mr = Kernel.Mr;
+        for (var ir = 0; ir < mc; ir += mr)
+        {
+            var width = Math.Min(mr, mc - ir);
+            var row = ic + ir;
+            if (TransA)
+            {
+                SgemmPacking.PackPanel(A + (pc * Lda) + row, Lda, 1, kc, width, mr, dst + ((long)ir * kc));
+            }
+            else
+            {
+                SgemmPacking.PackPanel(A + (row * Lda) + pc, 1, Lda, kc, width, mr, dst + ((long)ir * kc));
+            }
+        }
+    }
+
+    private void PackB(int pc, int kc, int jc, int nc, float* dst) =>
+        PackBPanels(B, Ldb, TransB, Kernel.Nr, pc, kc, jc, nc, dst);
+
+    /// <summary>Packs op(B)[pc:pc+kc, jc:jc+nc] as consecutive NR-wide panels of kc steps (shared with <see cref="PackedMatrix"/>).</summary>
+    public static void PackBPanels(float* b, long ldb, bool transB, int nr, int pc, int kc, int jc, int nc, float* dst)
+    {
+        for (var jr = 0; jr < nc; jr += nr)
+        {
+            var width = Math.Min(nr, nc - jr);
+            var col = jc + jr;
+            if (transB)
+            {
+                SgemmPacking.PackPanel(b + (col * ldb) + pc, 1, ldb, kc, width, nr, dst + ((long)jr * kc));
+            }
+            else
+            {
+                SgemmPacking.PackPanel(b + (pc * ldb) + col, ldb, 1, kc, width, nr, dst + ((long)jr * kc));
+            }
+        }
+    }
+
+    private void MacroKernel(int mc, int nc, int kc, float* aPanels, float* bPanels, float* c, float beta, float* tile)
+    {
+        var kernel = Kernel;
+        var run = kernel.Run;
+        var mr = kernel.Mr;
+        var nr = kernel.Nr;
+        var ldc = Ldc;
+        var alpha = Alpha;
+        for (var jr = 0; jr < nc; jr += nr)
+        {
+            var nrb = Math.Min(nr, nc - jr);
+            var bPanel = bPanels + ((long)jr * kc);
+            for (var ir = 0; ir < mc; ir += mr)
+            {
+                var mrb = Math.Min(mr, mc - ir);
+                var aPanel = aPanels + ((long)ir * kc);
+                var cTile = c + (ir * ldc) + jr;
+                if (mrb == mr && nrb == nr)
+                {
+                    run(kc, aPanel, bPanel, cTile, ldc, alpha, beta);
+                }
+                else
+                {
+                    // Edge tile: the zero-padded panels let the full kernel run into a scratch tile; copy the valid part.
+                    run(kc, aPanel, bPanel, tile, nr, 1f, 0f);
+                    for (var i = 0; i < mrb; i++)
+                    {
+                        var cRow = cTile + (i * ldc);
+                        var tRow = tile + (i * nr);
+                        for (var j = 0; j < nrb; j++)
+                        {
+                            cRow[j] = beta == 0f ? alpha * tRow[j] : (alpha * tRow[j]) + (beta * cRow[j]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
