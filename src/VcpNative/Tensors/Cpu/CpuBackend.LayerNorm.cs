@@ -1,5 +1,6 @@
 // CPU LayerNorm over the last axis: rows in parallel, statistics in double, gamma/beta gradients by column blocks.
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace VcpNative.Tensors.Cpu;
 
@@ -40,23 +41,51 @@ public sealed partial class CpuBackend
                 var s = 1.0 / Math.Sqrt(variance + eps);
                 ma[mo + r] = (float)mu;
                 ra[ro + r] = (float)s;
-                // (x - mean) first, then scale: avoids the cancellation of x*s - mean*s when |mean| >> std.
-                TensorPrimitives.Subtract(xr, (float)mu, yr);
-                TensorPrimitives.Multiply(yr, (float)s, yr);
-                if (ga is not null && ba is not null)
-                {
-                    TensorPrimitives.FusedMultiplyAdd(yr, g, b, yr);
-                }
-                else if (ga is not null)
-                {
-                    TensorPrimitives.Multiply(yr, g, yr);
-                }
-                else if (ba is not null)
-                {
-                    TensorPrimitives.Add(yr, b, yr);
-                }
+                NormalizeRow(xr, (float)mu, (float)s, g, b, yr);
             }
         }, minChunk: Math.Max(1, 8192 / Math.Max(1, d)));
+    }
+
+    /// <summary>
+    /// y = (x - mean) * rstd * gamma + beta in one pass; (x - mean) first, then scale, which avoids the cancellation of
+    /// x*rstd - mean*rstd when |mean| >> std. Empty gamma/beta spans mean no scale / no shift.
+    /// </summary>
+    private static void NormalizeRow(ReadOnlySpan<float> x, float mean, float rstd, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, Span<float> y)
+    {
+        var hasGamma = !gamma.IsEmpty;
+        var hasBeta = !beta.IsEmpty;
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var m = Vector256.Create(mean);
+            var s = Vector256.Create(rstd);
+            for (; i + 8 <= x.Length; i += 8)
+            {
+                var v = (Vector256.Create(x.Slice(i, 8)) - m) * s;
+                if (hasGamma)
+                {
+                    v *= Vector256.Create(gamma.Slice(i, 8));
+                }
+                if (hasBeta)
+                {
+                    v += Vector256.Create(beta.Slice(i, 8));
+                }
+                v.CopyTo(y.Slice(i, 8));
+            }
+        }
+        for (; i < x.Length; i++)
+        {
+            var v = (x[i] - mean) * rstd;
+            if (hasGamma)
+            {
+                v *= gamma[i];
+            }
+            if (hasBeta)
+            {
+                v += beta[i];
+            }
+            y[i] = v;
+        }
     }
 
     public void LayerNormBackward(Tensor x, Tensor? gamma, Tensor mean, Tensor rstd, Tensor gy, Tensor? gx, Tensor? gGamma, Tensor? gBeta)
