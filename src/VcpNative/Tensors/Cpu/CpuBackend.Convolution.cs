@@ -1,0 +1,141 @@
+// CPU im2col/col2im for the patch-embedding Conv2d (stride == kernel) and the stride-1 Conv1d; the GEMM does the rest.
+namespace VcpNative.Tensors.Cpu;
+
+public sealed partial class CpuBackend
+{
+    public void PatchUnfold(Tensor x, int patch, Tensor cols)
+    {
+        var (b, c, h, w) = (x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]);
+        var (hp, wp) = (h / patch, w / patch);
+        _ = Dense(x);
+        _ = Dense(cols);
+        var xa = Cpu(x).Floats;
+        var xo = (int)x.Offset;
+        var ca = Cpu(cols).Floats;
+        var co = (int)cols.Offset;
+        var positions = hp * wp;
+        // One task per (batch, channel, kernel row): it reads P image rows per patch row and writes P cols rows.
+        CpuParallel.For(b * c * patch, task =>
+        {
+            var ky = task % patch;
+            var plane = task / patch;
+            var bi = plane / c;
+            var ci = plane % c;
+            var src = xo + (long)plane * h * w;
+            for (var kx = 0; kx < patch; kx++)
+            {
+                var dst = co + ((long)bi * c * patch * patch + (ci * patch + ky) * patch + kx) * positions;
+                for (var i = 0; i < hp; i++)
+                {
+                    var rowStart = src + (long)(i * patch + ky) * w + kx;
+                    var d = dst + (long)i * wp;
+                    for (var j = 0; j < wp; j++)
+                    {
+                        ca[d + j] = xa[rowStart + (long)j * patch];
+                    }
+                }
+            }
+        });
+    }
+
+    public void PatchFold(Tensor cols, int patch, Tensor gx)
+    {
+        var (b, c, h, w) = (gx.Shape[0], gx.Shape[1], gx.Shape[2], gx.Shape[3]);
+        var (hp, wp) = (h / patch, w / patch);
+        _ = Dense(gx);
+        _ = Dense(cols);
+        var xa = Cpu(gx).Floats;
+        var xo = (int)gx.Offset;
+        var ca = Cpu(cols).Floats;
+        var co = (int)cols.Offset;
+        var positions = hp * wp;
+        var covered = hp * patch;
+        CpuParallel.For(b * c * patch, task =>
+        {
+            var ky = task % patch;
+            var plane = task / patch;
+            var bi = plane / c;
+            var ci = plane % c;
+            var dstPlane = xo + (long)plane * h * w;
+            // This task owns image rows ky, ky+P, ...; rows past the last full patch (floored away) belong to ky's
+            // task too when they are congruent to ky, so every row is cleared or written by exactly one task.
+            for (var row = covered + ky; row < h; row += patch)
+            {
+                xa.AsSpan((int)(dstPlane + (long)row * w), w).Clear();
+            }
+            for (var i = 0; i < hp; i++)
+            {
+                var rowStart = dstPlane + (long)(i * patch + ky) * w;
+                xa.AsSpan((int)(rowStart + wp * patch), w - wp * patch).Clear();
+                for (var kx = 0; kx < patch; kx++)
+                {
+                    var s = co + ((long)bi * c * patch * patch + (ci * patch + ky) * patch + kx) * positions + (long)i * wp;
+                    for (var j = 0; j < wp; j++)
+                    {
+                        xa[rowStart + (long)j * patch + kx] = ca[s + j];
+                    }
+                }
+            }
+        });
+    }
+
+    public void Conv1dUnfold(Tensor x, int kernel, int padding, Tensor cols)
+    {
+        var (b, cin, l) = (x.Shape[0], x.Shape[1], x.Shape[2]);
+        var lout = cols.Shape[2];
+        _ = Dense(x);
+        _ = Dense(cols);
+        var xa = Cpu(x).Floats;
+        var xo = (int)x.Offset;
+        var ca = Cpu(cols).Floats;
+        var co = (int)cols.Offset;
+        CpuParallel.ForRange(b * cin, (start, end) =>
+        {
+            for (var plane = start; plane < end; plane++)
+            {
+                var src = xa.AsSpan(xo + plane * l, l);
+                for (var k = 0; k < kernel; k++)
+                {
+                    // cols row (plane, k) is x shifted by k - padding: a contiguous copy with zero margins.
+                    var dst = ca.AsSpan(co + (plane * kernel + k) * lout, lout);
+                    var shift = k - padding;
+                    var t0 = Math.Clamp(-shift, 0, lout);
+                    var t1 = Math.Clamp(l - shift, t0, lout);
+                    dst[..t0].Clear();
+                    src.Slice(t0 + shift, t1 - t0).CopyTo(dst[t0..t1]);
+                    dst[t1..].Clear();
+                }
+            }
+        }, minChunk: Math.Max(1, 16384 / Math.Max(1, kernel * lout)));
+    }
+
+    public void Conv1dFold(Tensor cols, int kernel, int padding, Tensor gx)
+    {
+        var (b, cin, l) = (gx.Shape[0], gx.Shape[1], gx.Shape[2]);
+        var lout = cols.Shape[2];
+        _ = Dense(gx);
+        _ = Dense(cols);
+        var xa = Cpu(gx).Floats;
+        var xo = (int)gx.Offset;
+        var ca = Cpu(cols).Floats;
+        var co = (int)cols.Offset;
+        CpuParallel.ForRange(b * cin, (start, end) =>
+        {
+            for (var plane = start; plane < end; plane++)
+            {
+                var dst = xa.AsSpan(xo + plane * l, l);
+                dst.Clear();
+                for (var k = 0; k < kernel; k++)
+                {
+                    // gx[s] += cols[plane, k, s - shift] for the s whose source position lies in [0, lout).
+                    var src = ca.AsSpan(co + (plane * kernel + k) * lout, lout);
+                    var shift = k - padding;
+                    var t0 = Math.Clamp(-shift, 0, lout);
+                    var t1 = Math.Clamp(l - shift, t0, lout);
+                    var target = dst.Slice(t0 + shift, t1 - t0);
+                    System.Numerics.Tensors.TensorPrimitives.Add(target, src[t0..t1], target);
+                }
+            }
+        }, minChunk: Math.Max(1, 16384 / Math.Max(1, kernel * lout)));
+    }
+}
