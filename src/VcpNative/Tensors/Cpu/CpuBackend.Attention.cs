@@ -17,6 +17,9 @@ public sealed unsafe partial class CpuBackend
     private const int AttentionBlockQ = 64;
     private const int AttentionBlockK = 64;
 
+    // Below this many queries per head, packing K and V costs more than it saves.
+    private const int AttentionPackMinQueries = 16;
+
     [ThreadStatic]
     private static float[]? attentionScratch;
 
@@ -32,9 +35,25 @@ public sealed unsafe partial class CpuBackend
         {
             _ = Dense(logSumExp);
         }
-        var tiles = (p.Lq + AttentionBlockQ - 1) / AttentionBlockQ;
-        CpuParallel.For(p.Heads * tiles, item =>
-            ForwardTile(p, item / tiles, item % tiles * AttentionBlockQ, outArray, outOffset, lseArray, lseOffset));
+        if (p.Heads == 0 || p.Lq == 0)
+        {
+            return;
+        }
+        // Few queries (Post-VCP: 2) cannot amortise packing K and V: read their rows in place instead.
+        var packed = p.Lq >= AttentionPackMinQueries;
+        var kt = packed ? PackKeyTiles(p, AttentionSource.K, transposed: true) : null;
+        var vr = packed ? PackKeyTiles(p, AttentionSource.V, transposed: false) : null;
+        try
+        {
+            var tiles = (p.Lq + AttentionBlockQ - 1) / AttentionBlockQ;
+            CpuParallel.For(p.Heads * tiles, item =>
+                ForwardTile(p, item / tiles, item % tiles * AttentionBlockQ, kt, vr, outArray, outOffset, lseArray, lseOffset));
+        }
+        finally
+        {
+            ReturnPacked(kt);
+            ReturnPacked(vr);
+        }
     }
 
     public void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor logSumExp, Tensor gradOutput,
@@ -57,24 +76,35 @@ public sealed unsafe partial class CpuBackend
             var gq = Cpu(gradQ).Floats;
             var gqOffset = gradQ.Offset;
             var queryTiles = (p.Lq + AttentionBlockQ - 1) / AttentionBlockQ;
-            CpuParallel.For(p.Heads * queryTiles, item =>
-                BackwardQueryTile(p, grads, item / queryTiles, item % queryTiles * AttentionBlockQ, gq, gqOffset));
+            // Every query tile reads every key tile as Kᵀ, Vᵀ and K: pack them once.
+            var kt = PackKeyTiles(p, AttentionSource.K, transposed: true);
+            var vt = PackKeyTiles(p, AttentionSource.V, transposed: true);
+            var kr = PackKeyTiles(p, AttentionSource.K, transposed: false);
+            try
+            {
+                CpuParallel.For(p.Heads * queryTiles, item =>
+                    BackwardQueryTile(p, grads, item / queryTiles, item % queryTiles * AttentionBlockQ, kt, vt, kr, gq, gqOffset));
+            }
+            finally
+            {
+                ReturnPacked(kt);
+                ReturnPacked(vt);
+                ReturnPacked(kr);
+            }
         }
     }
 
-    private static void ForwardTile(in AttentionProblem p, int bh, int q0, float[] outArray, long outOffset, float[]? lseArray, long lseOffset)
+    private static void ForwardTile(in AttentionProblem p, int bh, int q0, float[]? packedKt, float[]? packedV, float[] outArray, long outOffset, float[]? lseArray, long lseOffset)
     {
         var d = p.D;
         var dp = p.PaddedD;
         var rows = Math.Min(AttentionBlockQ, p.Lq - q0);
         var block = p.ScratchBlock;
-        var scratch = AttentionScratch(6 * block + 2 * AttentionBlockQ);
-        fixed (float* sc = scratch, qd = p.QData, kd = p.KData, vd = p.VData, od = outArray, ld = lseArray)
+        var scratch = AttentionScratch(3 * block + 2 * AttentionBlockQ);
+        fixed (float* sc = scratch, qd = p.QData, kd = p.KData, vd = p.VData, od = outArray, ld = lseArray, ktAll = packedKt, vAll = packedV)
         {
             var qs = sc;
-            var kt = qs + block;
-            var vp = kt + block;
-            var s = vp + block;
+            var s = qs + block;
             var acc = s + block;
             var rowMax = acc + block;
             var rowSum = rowMax + AttentionBlockQ;
@@ -87,9 +117,19 @@ public sealed unsafe partial class CpuBackend
             {
                 var cols = Math.Min(AttentionBlockK, keyEnd - k0);
                 var colsP = RoundUp8(cols);
-                PackTransposed(kd + p.KBase(bh) + k0 * p.KRow, p.KRow, cols, d, kt, colsP);
-                PackRows(vd + p.VBase(bh) + k0 * p.VRow, p.VRow, cols, d, vp, dp, colsP, 1f);
-                TileGemm(qs, dp, kt, colsP, s, colsP, rows, colsP, d, accumulate: false);
+                var slot = (long)bh * p.KeyTiles + k0 / AttentionBlockK;
+                var kRows = kd + p.KBase(bh) + k0 * p.KRow;
+                var vRows = vd + p.VBase(bh) + k0 * p.VRow;
+                if (ktAll != null)
+                {
+                    // Packed K tiles are laid out with the full tile's padded width; cols may be cut by the causal end.
+                    var fullP = RoundUp8(Math.Min(AttentionBlockK, p.Lk - k0));
+                    TileGemm(qs, dp, ktAll + slot * p.TransposedSlot, fullP, s, colsP, rows, colsP, d, accumulate: false);
+                }
+                else
+                {
+                    DotTile(qs, dp, kRows, p.KRow, s, colsP, rows, cols, d);
+                }
                 for (var i = 0; i < rows; i++)
                 {
                     var row = s + i * colsP;
@@ -112,7 +152,14 @@ public sealed unsafe partial class CpuBackend
                         ScaleInPlace(acc + i * dp, dp, alpha);
                     }
                 }
-                TileGemm(s, colsP, vp, dp, acc, dp, rows, dp, colsP, accumulate: true);
+                if (vAll != null)
+                {
+                    TileGemm(s, colsP, vAll + slot * p.RowSlot, dp, acc, dp, rows, dp, colsP, accumulate: true);
+                }
+                else
+                {
+                    AxpyTile(s, colsP, vRows, p.VRow, acc, dp, rows, cols, d);
+                }
             }
             var outRows = od + outOffset + ((long)bh * p.Lq + q0) * d;
             for (var i = 0; i < rows; i++)
@@ -127,6 +174,81 @@ public sealed unsafe partial class CpuBackend
                 if (ld != null)
                 {
                     ld[lseOffset + (long)bh * p.Lq + q0 + i] = rowMax[i] + MathF.Log(rowSum[i]);
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs every 64-key tile of K or V of every head once per call: [D, 64] when transposed, else [64, padded D].</summary>
+    private float[] PackKeyTiles(AttentionProblem p, AttentionSource source, bool transposed)
+    {
+        var slot = transposed ? p.TransposedSlot : p.RowSlot;
+        var packed = Pool.Rent<float>((long)p.Heads * p.KeyTiles * slot, zero: false);
+        CpuParallel.For(p.Heads * p.KeyTiles, item =>
+        {
+            var bh = item / p.KeyTiles;
+            var k0 = item % p.KeyTiles * AttentionBlockK;
+            var cols = Math.Min(AttentionBlockK, p.Lk - k0);
+            var (data, baseOffset, row) = p.Source(source, bh);
+            fixed (float* src = data, dst = packed)
+            {
+                var first = src + baseOffset + k0 * row;
+                var target = dst + (long)item * slot;
+                if (transposed)
+                {
+                    PackTransposed(first, row, cols, p.D, target, RoundUp8(cols));
+                }
+                else
+                {
+                    PackRows(first, row, cols, p.D, target, p.PaddedD, RoundUp8(cols), 1f);
+                }
+            }
+        });
+        return packed;
+    }
+
+    private void ReturnPacked(float[]? packed)
+    {
+        if (packed is not null)
+        {
+            Pool.Return(packed);
+        }
+    }
+
+    /// <summary>S[i, j] = ⟨A[i], K[j]⟩ reading K rows in place (small query counts); padding columns are left as is.</summary>
+    private static void DotTile(float* a, int lda, float* k, long kRow, float* s, int lds, int rows, int cols, int d)
+    {
+        for (var i = 0; i < rows; i++)
+        {
+            for (var j = 0; j < cols; j++)
+            {
+                s[i * lds + j] = Dot(a + i * lda, k + j * kRow, d);
+            }
+        }
+    }
+
+    /// <summary>C[i] += Σ_j P[i, j] V[j] reading V rows in place (small query counts).</summary>
+    private static void AxpyTile(float* pm, int ldp, float* v, long vRow, float* c, int ldc, int rows, int cols, int d)
+    {
+        for (var i = 0; i < rows; i++)
+        {
+            var ci = c + i * ldc;
+            for (var j = 0; j < cols; j++)
+            {
+                var w = pm[i * ldp + j];
+                var vj = v + j * vRow;
+                var x = 0;
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    var wv = Vector256.Create(w);
+                    for (; x + 8 <= d; x += 8)
+                    {
+                        MulAdd(wv, Vector256.Load(vj + x), Vector256.Load(ci + x)).Store(ci + x);
+                    }
+                }
+                for (; x < d; x++)
+                {
+                    ci[x] += w * vj[x];
                 }
             }
         }
@@ -201,21 +323,18 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
-    private static void BackwardQueryTile(in AttentionProblem p, in AttentionGrads g, int bh, int q0, float[] gq, long gqOffset)
+    private static void BackwardQueryTile(in AttentionProblem p, in AttentionGrads g, int bh, int q0, float[] packedKt, float[] packedVt, float[] packedK, float[] gq, long gqOffset)
     {
         var d = p.D;
         var dp = p.PaddedD;
         var rows = Math.Min(AttentionBlockQ, p.Lq - q0);
         var block = p.ScratchBlock;
-        var scratch = AttentionScratch(8 * block + 2 * AttentionBlockQ);
-        fixed (float* sc = scratch, qd = p.QData, kd = p.KData, vd = p.VData, od = g.OutData, lsed = g.LseData, god = g.GradOutData, gqd = gq)
+        var scratch = AttentionScratch(5 * block + 2 * AttentionBlockQ);
+        fixed (float* sc = scratch, qd = p.QData, od = g.OutData, lsed = g.LseData, god = g.GradOutData, gqd = gq, ktAll = packedKt, vtAll = packedVt, krAll = packedK)
         {
             var qs = sc;
             var dos = qs + block;
-            var kt = dos + block;
-            var vt = kt + block;
-            var kp = vt + block;
-            var s = kp + block;
+            var s = dos + block;
             var dpm = s + block;
             var dq = dpm + block;
             var delta = dq + block;
@@ -227,15 +346,13 @@ public sealed unsafe partial class CpuBackend
             {
                 var cols = Math.Min(AttentionBlockK, keyEnd - k0);
                 var colsP = RoundUp8(cols);
-                var kRows = kd + p.KBase(bh) + k0 * p.KRow;
-                PackTransposed(kRows, p.KRow, cols, d, kt, colsP);
-                PackTransposed(vd + p.VBase(bh) + k0 * p.VRow, p.VRow, cols, d, vt, colsP);
-                PackRows(kRows, p.KRow, cols, d, kp, dp, colsP, 1f);
-                TileGemm(qs, dp, kt, colsP, s, colsP, rows, colsP, d, accumulate: false);
+                var fullP = RoundUp8(Math.Min(AttentionBlockK, p.Lk - k0));
+                var slot = (long)bh * p.KeyTiles + k0 / AttentionBlockK;
+                TileGemm(qs, dp, ktAll + slot * p.TransposedSlot, fullP, s, colsP, rows, colsP, d, accumulate: false);
                 Probabilities(p.Causal, s, colsP, rows, cols, q0, k0, lse);
-                TileGemm(dos, dp, vt, colsP, dpm, colsP, rows, colsP, d, accumulate: false);
+                TileGemm(dos, dp, vtAll + slot * p.TransposedSlot, fullP, dpm, colsP, rows, colsP, d, accumulate: false);
                 SoftmaxGradient(s, dpm, colsP, rows, delta);
-                TileGemm(dpm, colsP, kp, dp, dq, dp, rows, dp, colsP, accumulate: true);
+                TileGemm(dpm, colsP, krAll + slot * p.RowSlot, dp, dq, dp, rows, dp, colsP, accumulate: true);
             }
             for (var i = 0; i < rows; i++)
             {
@@ -583,6 +700,9 @@ public sealed unsafe partial class CpuBackend
             PaddedD = RoundUp8(D);
             // Every scratch tile is at most 64 rows of max(64, padded D) floats.
             ScratchBlock = Math.Max(AttentionBlockQ, AttentionBlockK) * Math.Max(64, PaddedD);
+            KeyTiles = (Lk + AttentionBlockK - 1) / AttentionBlockK;
+            TransposedSlot = D * AttentionBlockK;
+            RowSlot = AttentionBlockK * PaddedD;
             Scale = scale;
             Causal = causal;
             (QData, QOffset, QBatch, QHead, QRow) = Strided(q);
@@ -603,6 +723,14 @@ public sealed unsafe partial class CpuBackend
         public int PaddedD { get; }
 
         public int ScratchBlock { get; }
+
+        public int KeyTiles { get; }
+
+        /// <summary>Floats per packed [D, 64] key tile.</summary>
+        public int TransposedSlot { get; }
+
+        /// <summary>Floats per packed [64, padded D] key tile.</summary>
+        public int RowSlot { get; }
 
         public float Scale { get; }
 
@@ -644,6 +772,10 @@ public sealed unsafe partial class CpuBackend
 
         public long VBase(int bh) => VOffset + bh / HeadsPerBatch * VBatch + bh % HeadsPerBatch * VHead;
 
+        public (float[] Data, long Base, long Row) Source(AttentionSource source, int bh) => source == AttentionSource.K
+            ? (KData, KBase(bh), KRow)
+            : (VData, VBase(bh), VRow);
+
         private static (float[] Data, long Offset, long Batch, long Head, long Row) Strided(Tensor t)
         {
             if (t.DType != DType.F32 || (t.Shape[3] > 1 && t.Strides[3] != 1))
@@ -682,4 +814,11 @@ public sealed unsafe partial class CpuBackend
 
         public long GradOutOffset { get; }
     }
+}
+
+/// <summary>Which key-side operand a packing pass reads.</summary>
+internal enum AttentionSource
+{
+    K,
+    V,
 }
