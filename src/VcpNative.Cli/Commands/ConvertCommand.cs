@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Text.Json;
 using VcpNative.Models.Clip;
 using VcpNative.WeightsConverter;
+using VcpNative.WeightsConverter.Safetensors;
 
 namespace VcpNative.Cli.Commands;
 

@@ -21,9 +21,9 @@ public class AttentionTests
     [InlineData(1, 1, 129, 200, 72, false, false)]
     public void ForwardMatchesFloat64Reference(int b, int h, int lq, int lk, int d, bool unitScale, bool causal)
     {
-        using var q = Random.Uniform([b, h, lq, d], 31);
-        using var k = Random.Uniform([b, h, lk, d], 32);
-        using var v = Random.Uniform([b, h, lk, d], 33);
+        using var q = TestTensors.Uniform([b, h, lq, d], 31);
+        using var k = TestTensors.Uniform([b, h, lk, d], 32);
+        using var v = TestTensors.Uniform([b, h, lk, d], 33);
         float? scale = unitScale ? 1f : null;
         using var o = Ops.Attention(q, k, v, scale, causal);
         Assert.Equal([b, h, lq, d], o.Shape.ToArray());
@@ -38,9 +38,9 @@ public class AttentionTests
     [InlineData(false, true)]
     public void GradientsMatchFiniteDifferences(bool unitScale, bool causal)
     {
-        using var q = Random.Uniform([1, 2, 5, 3], 41, requiresGrad: true);
-        using var k = Random.Uniform([1, 2, 7, 3], 42, requiresGrad: true);
-        using var v = Random.Uniform([1, 2, 7, 3], 43, requiresGrad: true);
+        using var q = TestTensors.Uniform([1, 2, 5, 3], 41, requiresGrad: true);
+        using var k = TestTensors.Uniform([1, 2, 7, 3], 42, requiresGrad: true);
+        using var v = TestTensors.Uniform([1, 2, 7, 3], 43, requiresGrad: true);
         float? scale = unitScale ? 1f : null;
         GradientCheck.Check(t => Ops.Attention(t[0], t[1], t[2], scale, causal), [q, k, v]);
     }
@@ -48,12 +48,12 @@ public class AttentionTests
     [Fact]
     public void FrozenInputsGetNoGradient()
     {
-        using var q = Random.Uniform([1, 1, 4, 3], 44, requiresGrad: true);
-        using var k = Random.Uniform([1, 1, 6, 3], 45);
-        using var v = Random.Uniform([1, 1, 6, 3], 46);
+        using var q = TestTensors.Uniform([1, 1, 4, 3], 44, requiresGrad: true);
+        using var k = TestTensors.Uniform([1, 1, 6, 3], 45);
+        using var v = TestTensors.Uniform([1, 1, 6, 3], 46);
         GradientCheck.Check(t => Ops.Attention(t[0], t[1], t[2]), [q, k, v]);
-        using var q2 = Random.Uniform([1, 1, 4, 3], 47);
-        using var v2 = Random.Uniform([1, 1, 6, 3], 48, requiresGrad: true);
+        using var q2 = TestTensors.Uniform([1, 1, 4, 3], 47);
+        using var v2 = TestTensors.Uniform([1, 1, 6, 3], 48, requiresGrad: true);
         GradientCheck.Check(t => Ops.Attention(t[0], t[1], t[2], causal: true), [q2, k, v2]);
     }
 
@@ -65,10 +65,10 @@ public class AttentionTests
     [InlineData(1, 1, 20, 140, 9, true)]
     public void MultiTileBackwardMatchesFloat64Reference(int b, int h, int lq, int lk, int d, bool causal)
     {
-        using var q = Random.Uniform([b, h, lq, d], 51, requiresGrad: true);
-        using var k = Random.Uniform([b, h, lk, d], 52, requiresGrad: true);
-        using var v = Random.Uniform([b, h, lk, d], 53, requiresGrad: true);
-        using var seed = Random.Uniform([b, h, lq, d], 54);
+        using var q = TestTensors.Uniform([b, h, lq, d], 51, requiresGrad: true);
+        using var k = TestTensors.Uniform([b, h, lk, d], 52, requiresGrad: true);
+        using var v = TestTensors.Uniform([b, h, lk, d], 53, requiresGrad: true);
+        using var seed = TestTensors.Uniform([b, h, lq, d], 54);
         using (var o = Ops.Attention(q, k, v, null, causal))
         {
             o.Backward(seed);
@@ -84,10 +84,10 @@ public class AttentionTests
     [Fact]
     public void BackwardIsDeterministic()
     {
-        using var q = Random.Uniform([1, 3, 140, 16], 55, requiresGrad: true);
-        using var k = Random.Uniform([1, 3, 150, 16], 56, requiresGrad: true);
-        using var v = Random.Uniform([1, 3, 150, 16], 57, requiresGrad: true);
-        using var seed = Random.Uniform([1, 3, 140, 16], 58);
+        using var q = TestTensors.Uniform([1, 3, 140, 16], 55, requiresGrad: true);
+        using var k = TestTensors.Uniform([1, 3, 150, 16], 56, requiresGrad: true);
+        using var v = TestTensors.Uniform([1, 3, 150, 16], 57, requiresGrad: true);
+        using var seed = TestTensors.Uniform([1, 3, 140, 16], 58);
         float[][] Run()
         {
             q.ZeroGrad();
@@ -112,7 +112,7 @@ public class AttentionTests
     public void StridedHeadsOfFusedQkvAreReadInPlaceAndMatchDenseCopies()
     {
         const int b = 2, l = 67, heads = 3, d = 12;
-        using var qkv = Random.Uniform([b, l, 3 * heads * d], 61, requiresGrad: true);
+        using var qkv = TestTensors.Uniform([b, l, 3 * heads * d], 61, requiresGrad: true);
         Tensor[] Split(Tensor fused)
         {
             using var r = Ops.Reshape(fused, b, l, 3, heads, d);
@@ -143,7 +143,7 @@ public class AttentionTests
         {
             t.Dispose();
         }
-        using var small = Random.Uniform([1, 4, 3 * 2 * 3], 62, requiresGrad: true);
+        using var small = TestTensors.Uniform([1, 4, 3 * 2 * 3], 62, requiresGrad: true);
         GradientCheck.Check(t =>
         {
             using var r = Ops.Reshape(t[0], 1, 4, 3, 2, 3);
@@ -160,16 +160,16 @@ public class AttentionTests
     [Fact]
     public void BadShapesThrowNamingOpAndShapes()
     {
-        using var q = Random.Uniform([1, 2, 5, 8], 1);
-        using var k = Random.Uniform([1, 2, 7, 4], 2);
+        using var q = TestTensors.Uniform([1, 2, 5, 8], 1);
+        using var k = TestTensors.Uniform([1, 2, 7, 4], 2);
         var e = Assert.Throws<ShapeMismatchException>(() => Ops.Attention(q, k, k));
         Assert.Contains("attention", e.Message);
         Assert.Contains("[1,2,5,8] vs [1,2,7,4]", e.Message);
-        using var v = Random.Uniform([1, 2, 6, 8], 3);
-        using var k8 = Random.Uniform([1, 2, 7, 8], 4);
+        using var v = TestTensors.Uniform([1, 2, 6, 8], 3);
+        using var k8 = TestTensors.Uniform([1, 2, 7, 8], 4);
         var e2 = Assert.Throws<ShapeMismatchException>(() => Ops.Attention(q, k8, v));
         Assert.Contains("[1,2,7,8] vs [1,2,6,8]", e2.Message);
-        using var flat = Random.Uniform([5, 8], 5);
+        using var flat = TestTensors.Uniform([5, 8], 5);
         var e3 = Assert.Throws<ShapeMismatchException>(() => Ops.Attention(flat, flat, flat));
         Assert.Contains("[5,8]", e3.Message);
     }
@@ -273,9 +273,9 @@ public class AttentionMemoryTests
     public void FusedForwardAllocatesNothingProportionalToLqTimesLk()
     {
         // Lq·Lk = 4M floats = 16 MB; the fused path should need only per-thread tiles (a few hundred KB at most).
-        using var q = Random.Uniform([1, 2, 2048, 16], 71);
-        using var k = Random.Uniform([1, 2, 2048, 16], 72);
-        using var v = Random.Uniform([1, 2, 2048, 16], 73);
+        using var q = TestTensors.Uniform([1, 2, 2048, 16], 71);
+        using var k = TestTensors.Uniform([1, 2, 2048, 16], 72);
+        using var v = TestTensors.Uniform([1, 2, 2048, 16], 73);
         using (Ops.Attention(q, k, v))
         {
             // warm-up: per-thread scratch, pooled output array, JIT

@@ -75,9 +75,9 @@ public class ConvolutionTests
     [InlineData(2, 2, 13, 13, 3, 3, true)]
     public void PatchConvMatchesDirectConvolution(int b, int c, int h, int w, int o, int p, bool withBias)
     {
-        using var x = Random.Uniform([b, c, h, w], 71);
-        using var wt = Random.Uniform([o, c, p, p], 72);
-        using var bias = withBias ? Random.Uniform([o], 73) : null;
+        using var x = TestTensors.Uniform([b, c, h, w], 71);
+        using var wt = TestTensors.Uniform([o, c, p, p], 72);
+        using var bias = withBias ? TestTensors.Uniform([o], 73) : null;
         using var y = Ops.Conv2dPatch(x, wt, bias);
         Assert.Equal([b, o, h / p, w / p], y.Shape.ToArray());
         // sums of up to c*p*p = 588 products of magnitude <= 1 in float32: error ~ sqrt(588) * 6e-8 * 588 worst case
@@ -87,12 +87,12 @@ public class ConvolutionTests
     [Fact]
     public void PatchConvGradients()
     {
-        using var x = Random.Uniform([2, 2, 5, 7], 74, requiresGrad: true);
-        using var wt = Random.Uniform([3, 2, 2, 2], 75, requiresGrad: true);
-        using var bias = Random.Uniform([3], 76, requiresGrad: true);
+        using var x = TestTensors.Uniform([2, 2, 5, 7], 74, requiresGrad: true);
+        using var wt = TestTensors.Uniform([3, 2, 2, 2], 75, requiresGrad: true);
+        using var bias = TestTensors.Uniform([3], 76, requiresGrad: true);
         GradientCheck.Check(t => Ops.Conv2dPatch(t[0], t[1], t[2]), [x, wt, bias]);
         // Frozen weight and no bias: only the input gradient is computed.
-        using var frozen = Random.Uniform([3, 2, 2, 2], 77);
+        using var frozen = TestTensors.Uniform([3, 2, 2, 2], 77);
         GradientCheck.Check(t => Ops.Conv2dPatch(t[0], t[1], null), [x, frozen]);
     }
 
@@ -107,9 +107,9 @@ public class ConvolutionTests
     [InlineData(1, 2, 2, 1, 3, 2, true)]
     public void Conv1dMatchesDirectConvolution(int b, int cin, int l, int cout, int k, int pad, bool withBias)
     {
-        using var x = Random.Uniform([b, cin, l], 81);
-        using var wt = Random.Uniform([cout, cin, k], 82);
-        using var bias = withBias ? Random.Uniform([cout], 83) : null;
+        using var x = TestTensors.Uniform([b, cin, l], 81);
+        using var wt = TestTensors.Uniform([cout, cin, k], 82);
+        using var bias = withBias ? TestTensors.Uniform([cout], 83) : null;
         using var y = Ops.Conv1d(x, wt, bias, pad);
         Assert.Equal([b, cout, l + 2 * pad - k + 1], y.Shape.ToArray());
         // short float32 dot products (cin*k <= 25 terms of magnitude <= 1)
@@ -123,9 +123,9 @@ public class ConvolutionTests
     [InlineData(5, 2)]
     public void Conv1dGradients(int k, int pad)
     {
-        using var x = Random.Uniform([2, 3, 7], 84, requiresGrad: true);
-        using var wt = Random.Uniform([2, 3, k], 85, requiresGrad: true);
-        using var bias = Random.Uniform([2], 86, requiresGrad: true);
+        using var x = TestTensors.Uniform([2, 3, 7], 84, requiresGrad: true);
+        using var wt = TestTensors.Uniform([2, 3, k], 85, requiresGrad: true);
+        using var bias = TestTensors.Uniform([2], 86, requiresGrad: true);
         GradientCheck.Check(t => Ops.Conv1d(t[0], t[1], t[2], pad), [x, wt, bias]);
     }
 
@@ -133,8 +133,8 @@ public class ConvolutionTests
     public void Conv1dOnStridedInput()
     {
         // [B, L, C] features permuted to [B, C, L], the way VCP-CLIP feeds patch tokens to its k=1 convolutions.
-        using var tokens = Random.Uniform([2, 9, 4], 87, requiresGrad: true);
-        using var wt = Random.Uniform([3, 4, 1], 88, requiresGrad: true);
+        using var tokens = TestTensors.Uniform([2, 9, 4], 87, requiresGrad: true);
+        using var wt = TestTensors.Uniform([3, 4, 1], 88, requiresGrad: true);
         GradientCheck.Check(t =>
         {
             using var x = Ops.Permute(t[0], 0, 2, 1);
@@ -145,18 +145,18 @@ public class ConvolutionTests
     [Fact]
     public void BadShapesNameOpAndShapes()
     {
-        using var x = Random.Uniform([1, 3, 8, 8], 1);
-        using var w = Random.Uniform([4, 2, 2, 2], 2);
+        using var x = TestTensors.Uniform([1, 3, 8, 8], 1);
+        using var w = TestTensors.Uniform([4, 2, 2, 2], 2);
         ShapeErrorAssert.Throws("conv2d_patch", () => Ops.Conv2dPatch(x, w, null), "[1,3,8,8]", "[4,2,2,2]");
-        using var big = Random.Uniform([4, 3, 9, 9], 3);
+        using var big = TestTensors.Uniform([4, 3, 9, 9], 3);
         ShapeErrorAssert.Throws("conv2d_patch", () => Ops.Conv2dPatch(x, big, null), "[1,3,8,8]", "[4,3,9,9]");
-        using var w2 = Random.Uniform([4, 3, 2, 2], 4);
-        using var badBias = Random.Uniform([5], 5);
+        using var w2 = TestTensors.Uniform([4, 3, 2, 2], 4);
+        using var badBias = TestTensors.Uniform([5], 5);
         ShapeErrorAssert.Throws("conv2d_patch", () => Ops.Conv2dPatch(x, w2, badBias), "[4,3,2,2]", "[5]");
-        using var x1 = Random.Uniform([2, 3, 7], 6);
-        using var w1 = Random.Uniform([5, 4, 3], 7);
+        using var x1 = TestTensors.Uniform([2, 3, 7], 6);
+        using var w1 = TestTensors.Uniform([5, 4, 3], 7);
         ShapeErrorAssert.Throws("conv1d", () => Ops.Conv1d(x1, w1, null, 1), "[2,3,7]", "[5,4,3]");
-        using var wLong = Random.Uniform([5, 3, 9], 8);
+        using var wLong = TestTensors.Uniform([5, 3, 9], 8);
         ShapeErrorAssert.Throws("conv1d", () => Ops.Conv1d(x1, wLong, null, 0), "[2,3,7]", "[5,3,9]");
     }
 }

@@ -22,8 +22,8 @@ public class CoreOpsTests
     [InlineData(13, 17, 9)]
     public void AddBroadcastMatchesReferenceAndGradient(int a, int b, int c)
     {
-        using var x = Random.Uniform([a, b, c], 1, requiresGrad: true);
-        using var y = Random.Uniform([b, 1], 2, requiresGrad: true);
+        using var x = TestTensors.Uniform([a, b, c], 1, requiresGrad: true);
+        using var y = TestTensors.Uniform([b, 1], 2, requiresGrad: true);
         using var z = Ops.Add(x, y);
         var xv = x.ToArray();
         var yv = y.ToArray();
@@ -35,8 +35,8 @@ public class CoreOpsTests
     [Fact]
     public void MulDivSubGradients()
     {
-        using var x = Random.Uniform([4, 3], 3, requiresGrad: true);
-        using var y = Random.Uniform([3], 4, 1f, 2f, requiresGrad: true);
+        using var x = TestTensors.Uniform([4, 3], 3, requiresGrad: true);
+        using var y = TestTensors.Uniform([3], 4, 1f, 2f, requiresGrad: true);
         GradientCheck.Check(t => Ops.Mul(t[0], t[1]), [x, y]);
         GradientCheck.Check(t => Ops.Div(t[0], t[1]), [x, y]);
         GradientCheck.Check(t => Ops.Sub(t[0], t[1]), [x, y]);
@@ -55,7 +55,7 @@ public class CoreOpsTests
     public void UnaryOpsMatchFloat64AndGradients(UnaryOp op)
     {
         var positive = op is UnaryOp.Log or UnaryOp.Sqrt;
-        using var x = Random.Uniform([37], 5, positive ? 0.2f : -4f, 4f, requiresGrad: true);
+        using var x = TestTensors.Uniform([37], 5, positive ? 0.2f : -4f, 4f, requiresGrad: true);
         Func<Tensor, Tensor> f = op switch
         {
             UnaryOp.Exp => Ops.Exp,
@@ -118,7 +118,7 @@ public class CoreOpsTests
     [InlineData(5, 1, 3)]
     public void SumMeanOverAxes(int a, int b, int c)
     {
-        using var x = Random.Uniform([a, b, c], 6, requiresGrad: true);
+        using var x = TestTensors.Uniform([a, b, c], 6, requiresGrad: true);
         var xv = x.ToArray();
         using var s = Ops.Sum(x, [1]);
         Assert.Equal([a, c], s.Shape.ToArray());
@@ -143,8 +143,8 @@ public class CoreOpsTests
     [InlineData(6, 9, 4, true, true)]
     public void MatMulAllTransposesMatchFloat64AndGradients(int m, int k, int n, bool ta, bool tb)
     {
-        using var a = Random.Uniform(ta ? [2, k, m] : [2, m, k], 8, requiresGrad: true);
-        using var b = Random.Uniform(tb ? [n, k] : [k, n], 9, requiresGrad: true);
+        using var a = TestTensors.Uniform(ta ? [2, k, m] : [2, m, k], 8, requiresGrad: true);
+        using var b = TestTensors.Uniform(tb ? [n, k] : [k, n], 9, requiresGrad: true);
         using var c = Ops.MatMul(a, b, ta, tb);
         Assert.Equal([2, m, n], c.Shape.ToArray());
         var av = a.ToArray();
@@ -170,9 +170,9 @@ public class CoreOpsTests
     [Fact]
     public void MatMulOnPermutedViewsNeedsNoCopyAndIsCorrect()
     {
-        using var a = Random.Uniform([4, 6], 10);
+        using var a = TestTensors.Uniform([4, 6], 10);
         using var at = Ops.Transpose(a, 0, 1);
-        using var b = Random.Uniform([4, 3], 11);
+        using var b = TestTensors.Uniform([4, 3], 11);
         using var c1 = Ops.MatMul(at, b);
         using var c2 = Ops.MatMul(a, b, transA: true);
         Assert.Equal(c2.ToArray(), c1.ToArray());
@@ -181,9 +181,9 @@ public class CoreOpsTests
     [Fact]
     public void LinearWithBiasMatchesReferenceAndFrozenWeightGetsNoGradient()
     {
-        using var x = Random.Uniform([2, 3, 5], 12, requiresGrad: true);
-        using var w = Random.Uniform([4, 5], 13);
-        using var bias = Random.Uniform([4], 14, requiresGrad: true);
+        using var x = TestTensors.Uniform([2, 3, 5], 12, requiresGrad: true);
+        using var w = TestTensors.Uniform([4, 5], 13);
+        using var bias = TestTensors.Uniform([4], 14, requiresGrad: true);
         using var y = Ops.Linear(x, w, bias);
         var xv = x.ToArray();
         var wv = w.ToArray();
@@ -208,7 +208,7 @@ public class CoreOpsTests
     [Fact]
     public void ViewsShareStorageAndBackpropagate()
     {
-        using var x = Random.Uniform([3, 4, 5], 15, requiresGrad: true);
+        using var x = TestTensors.Uniform([3, 4, 5], 15, requiresGrad: true);
         GradientCheck.Check(t => Ops.Narrow(t[0], 1, 1, 2), [x]);
         GradientCheck.Check(t => Ops.Permute(t[0], 2, 0, 1), [x]);
         GradientCheck.Check(t => Ops.Reshape(Ops.Permute(t[0], 2, 0, 1), 5, -1), [x]);
@@ -240,7 +240,7 @@ public class CoreOpsTests
     [Fact]
     public void ScopeReturnsBuffersToPoolSoSteadyStateAllocatesNothing()
     {
-        using var x = Random.Uniform([64, 64], 16);
+        using var x = TestTensors.Uniform([64, 64], 16);
         void Step()
         {
             using var scope = new TensorScope();

@@ -12,7 +12,7 @@ public class DropoutTests
     [InlineData(0.1f, 10007)]
     public void KeepsReplayedMaskAndScales(float p, int n)
     {
-        using var x = Random.Uniform([n], 101, 0.5f, 1.5f);
+        using var x = TestTensors.Uniform([n], 101, 0.5f, 1.5f);
         using var y = Ops.Dropout(x, p, new System.Random(42), training: true);
         var xv = x.ToArray();
         var yv = y.ToArray();
@@ -37,7 +37,7 @@ public class DropoutTests
     [Fact]
     public void IdentityWhenNotTrainingOrZeroProbability()
     {
-        using var x = Random.Uniform([3, 7], 102);
+        using var x = TestTensors.Uniform([3, 7], 102);
         using var eval = Ops.Dropout(x, 0.5f, new System.Random(1), training: false);
         using var zero = Ops.Dropout(x, 0f, new System.Random(1), training: true);
         Assert.Equal(x.ToArray(), eval.ToArray());
@@ -47,7 +47,7 @@ public class DropoutTests
     [Fact]
     public void ProbabilityOneGivesZeros()
     {
-        using var x = Random.Uniform([13], 103);
+        using var x = TestTensors.Uniform([13], 103);
         using var y = Ops.Dropout(x, 1f, new System.Random(1), training: true);
         Assert.All(y.ToArray(), v => Assert.Equal(0f, v));
     }
@@ -55,7 +55,7 @@ public class DropoutTests
     [Fact]
     public void GradientUsesTheSameMask()
     {
-        using var x = Random.Uniform([3, 7], 104, requiresGrad: true);
+        using var x = TestTensors.Uniform([3, 7], 104, requiresGrad: true);
         // a fresh stream per call keeps the mask fixed across the finite-difference evaluations
         GradientCheck.Check(t => Ops.Dropout(t[0], 0.3f, new System.Random(9), training: true), [x]);
         GradientCheck.Check(t => Ops.Dropout(t[0], 0.3f, new System.Random(9), training: false), [x]);
@@ -64,7 +64,7 @@ public class DropoutTests
     [Fact]
     public void BadProbabilityThrows()
     {
-        using var x = Random.Uniform([3], 105);
+        using var x = TestTensors.Uniform([3], 105);
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => Ops.Dropout(x, 1.5f, new System.Random(1), true));
         Assert.Contains("dropout", e.Message);
         Assert.Contains("[3]", e.Message);

@@ -12,7 +12,7 @@ public class EmbeddingTests
     [InlineData(97, 13, new[] { 3, 1, 17 })]
     public void GathersRowsExactly(int vocab, int d, int[] idsShape)
     {
-        using var w = Random.Uniform([vocab, d], 61);
+        using var w = TestTensors.Uniform([vocab, d], 61);
         var count = (int)Shapes.Numel(idsShape);
         var ids = new int[count];
         for (var i = 0; i < count; i++)
@@ -38,7 +38,7 @@ public class EmbeddingTests
     [Fact]
     public void HalfPrecisionTableIsWidenedPerRow()
     {
-        using var w = Random.Uniform([9, 5], 62);
+        using var w = TestTensors.Uniform([9, 5], 62);
         using var w16 = Ops.Cast(w, DType.F16);
         using var ids = Tensor.FromInts([8, 0, 8], [3]);
         var y = Ops.Embedding(w16, ids).ToArray();
@@ -54,7 +54,7 @@ public class EmbeddingTests
     [Fact]
     public void OutOfRangeIdNamesIdIndexAndVocabulary()
     {
-        using var w = Random.Uniform([10, 4], 63);
+        using var w = TestTensors.Uniform([10, 4], 63);
         using var ids = Tensor.FromInts([1, 2, 10, 3], [2, 2]);
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => Ops.Embedding(w, ids));
         Assert.Contains("id 10", e.Message);
@@ -67,13 +67,13 @@ public class EmbeddingTests
     [Fact]
     public void GradientScatterAddsRepeatedIds()
     {
-        using var w = Random.Uniform([7, 3], 64, requiresGrad: true);
+        using var w = TestTensors.Uniform([7, 3], 64, requiresGrad: true);
         using var ids = Tensor.FromInts([2, 5, 2, 2, 0], [5]);
         GradientCheck.Check(t => Ops.Embedding(t[0], ids), [w]);
         // Exact comparison with a naive scatter of a known upstream gradient.
         w.ZeroGrad();
         using (var y = Ops.Embedding(w, ids))
-        using (var g = Random.Uniform([5, 3], 65))
+        using (var g = TestTensors.Uniform([5, 3], 65))
         {
             y.Backward(g);
             var gv = g.ToArray();
@@ -94,7 +94,7 @@ public class EmbeddingTests
     [Fact]
     public void FrozenTableRecordsNothing()
     {
-        using var w = Random.Uniform([7, 3], 66);
+        using var w = TestTensors.Uniform([7, 3], 66);
         using var ids = Tensor.FromInts([1], [1]);
         using var y = Ops.Embedding(w, ids);
         Assert.False(y.RequiresGrad);
@@ -103,11 +103,11 @@ public class EmbeddingTests
     [Fact]
     public void BadShapesNameOpAndShapes()
     {
-        using var w = Random.Uniform([7], 67);
+        using var w = TestTensors.Uniform([7], 67);
         using var ids = Tensor.FromInts([1, 2], [2]);
         ShapeErrorAssert.Throws("embedding", () => Ops.Embedding(w, ids), "[7]", "[2]");
-        using var w2 = Random.Uniform([7, 3], 68);
-        using var floatIds = Random.Uniform([2], 69);
+        using var w2 = TestTensors.Uniform([7, 3], 68);
+        using var floatIds = TestTensors.Uniform([2], 69);
         ShapeErrorAssert.Throws("embedding", () => Ops.Embedding(w2, floatIds), "[2]", "f32");
     }
 }

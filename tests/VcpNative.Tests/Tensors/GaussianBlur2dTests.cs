@@ -14,7 +14,7 @@ public class GaussianBlur2dTests
     [InlineData(3, 1, 29, 1.3f)]
     public void MatchesFloat64Reference(int n, int h, int w, float sigma)
     {
-        using var x = Random.Uniform([n, h, w], 21, 0f, 1f);
+        using var x = TestTensors.Uniform([n, h, w], 21, 0f, 1f);
         using var y = Ops.GaussianBlur2d(x, sigma);
         var expected = NaiveGaussian(x.ToArray(), n, h, w, sigma, 4.0);
         // each of the two passes rounds to float32 once (values in [0, 1])
@@ -24,7 +24,7 @@ public class GaussianBlur2dTests
     [Fact]
     public void Rank2InputAndStridedView()
     {
-        using var x = Random.Uniform([9, 12], 22);
+        using var x = TestTensors.Uniform([9, 12], 22);
         using var y = Ops.GaussianBlur2d(x, 2f, 3f);
         Assert.Equal([9, 12], y.Shape.ToArray());
         GradientCheck.AssertClose(NaiveGaussian(x.ToArray(), 1, 9, 12, 2f, 3f), y.ToArray(), 2e-7, 0, "rank2");
@@ -54,9 +54,9 @@ public class GaussianBlur2dTests
     [Fact]
     public void GradientIsTheAdjoint()
     {
-        using var x = Random.Uniform([2, 5, 6], 23, requiresGrad: true);
+        using var x = TestTensors.Uniform([2, 5, 6], 23, requiresGrad: true);
         GradientCheck.Check(t => Ops.GaussianBlur2d(t[0], 1.5f), [x]);
-        using var small = Random.Uniform([1, 3, 2], 24, requiresGrad: true);
+        using var small = TestTensors.Uniform([1, 3, 2], 24, requiresGrad: true);
         // radius 8 > size: repeated reflections fold many taps onto each sample
         GradientCheck.Check(t => Ops.GaussianBlur2d(t[0], 2f), [small]);
     }
@@ -64,11 +64,11 @@ public class GaussianBlur2dTests
     [Fact]
     public void BadShapesThrowNamingOpAndShape()
     {
-        using var x = Random.Uniform([7], 1);
+        using var x = TestTensors.Uniform([7], 1);
         var e = Assert.Throws<ShapeMismatchException>(() => Ops.GaussianBlur2d(x, 8f));
         Assert.Contains("gaussian_blur2d", e.Message);
         Assert.Contains("[7]", e.Message);
-        using var img = Random.Uniform([3, 3], 1);
+        using var img = TestTensors.Uniform([3, 3], 1);
         Assert.Throws<ArgumentOutOfRangeException>(() => Ops.GaussianBlur2d(img, 0f));
     }
 

@@ -18,7 +18,7 @@ public static class GradientCheck
         using (VcpNative.Tensors.Autograd.Tape.NoGrad())
         using (var probe = f(inputs))
         {
-            weight = Random.Uniform(probe.Shape, seed, -1f, 1f);
+            weight = TestTensors.Uniform(probe.Shape, seed, -1f, 1f);
         }
         foreach (var t in inputs)
         {
@@ -88,7 +88,7 @@ public static class GradientCheck
 }
 
 /// <summary>Deterministic random tensors for tests.</summary>
-public static class Random
+public static class TestTensors
 {
     public static Tensor Uniform(ReadOnlySpan<int> shape, int seed, float low = -1f, float high = 1f, bool requiresGrad = false)
     {

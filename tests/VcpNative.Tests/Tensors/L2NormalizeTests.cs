@@ -31,7 +31,7 @@ public class L2NormalizeTests
     [InlineData(2, 1031)]
     public void MatchesFloat64Reference(int rows, int d)
     {
-        using var x = Random.Uniform([rows, d], 51, -3f, 3f);
+        using var x = TestTensors.Uniform([rows, d], 51, -3f, 3f);
         using var y = Ops.L2Normalize(x);
         // unit-norm outputs; one float rounding of the norm and one of the division
         GradientCheck.AssertClose(Reference(x.ToArray(), d), y.ToArray(), 1e-7, 1e-6, "l2_normalize");
@@ -53,7 +53,7 @@ public class L2NormalizeTests
     [InlineData(2, 9)]
     public void GradientsMatchFiniteDifferences(int rows, int d)
     {
-        using var x = Random.Uniform([rows, d], 52, 0.2f, 2f, requiresGrad: true);
+        using var x = TestTensors.Uniform([rows, d], 52, 0.2f, 2f, requiresGrad: true);
         GradientCheck.Check(t => Ops.L2Normalize(t[0]), [x], eps: 1e-3f);
     }
 

@@ -41,9 +41,9 @@ public class LayerNormTests
     public void MatchesFloat64Reference(int rows, int d, float eps)
     {
         // Offset 50 with spread 2 stresses the variance computation (a naive E[x^2]-E[x]^2 in float would fail).
-        using var x = Random.Uniform([rows, d], 11, 49f, 51f);
-        using var gamma = Random.Uniform([d], 12, 0.5f, 1.5f);
-        using var beta = Random.Uniform([d], 13, -1f, 1f);
+        using var x = TestTensors.Uniform([rows, d], 11, 49f, 51f);
+        using var gamma = TestTensors.Uniform([d], 12, 0.5f, 1.5f);
+        using var beta = TestTensors.Uniform([d], 13, -1f, 1f);
         using var y = Ops.LayerNorm(x, gamma, beta, eps);
         Assert.Equal(x.Shape.ToArray(), y.Shape.ToArray());
         // Outputs are O(1..3); float32 rounding of (x - mean) * rstd * gamma + beta stays well under 1e-5.
@@ -55,7 +55,7 @@ public class LayerNormTests
     [Fact]
     public void StridedInputIsHandled()
     {
-        using var x = Random.Uniform([6, 5], 14);
+        using var x = TestTensors.Uniform([6, 5], 14);
         using var xt = Ops.Transpose(x, 0, 1);
         using var y = Ops.LayerNorm(xt, null, null, 1e-5f);
         using var dense = Ops.CopyOf(xt);
@@ -69,9 +69,9 @@ public class LayerNormTests
     [InlineData(1, 3)]
     public void GradientsMatchFiniteDifferences(int rows, int d)
     {
-        using var x = Random.Uniform([rows, d], 21, -2f, 2f, requiresGrad: true);
-        using var gamma = Random.Uniform([d], 22, 0.5f, 1.5f, requiresGrad: true);
-        using var beta = Random.Uniform([d], 23, -1f, 1f, requiresGrad: true);
+        using var x = TestTensors.Uniform([rows, d], 21, -2f, 2f, requiresGrad: true);
+        using var gamma = TestTensors.Uniform([d], 22, 0.5f, 1.5f, requiresGrad: true);
+        using var beta = TestTensors.Uniform([d], 23, -1f, 1f, requiresGrad: true);
         GradientCheck.Check(t => Ops.LayerNorm(t[0], t[1], t[2], 1e-5f), [x, gamma, beta], eps: 1e-3f);
         GradientCheck.Check(t => Ops.LayerNorm(t[0], null, null, 1e-5f), [x], eps: 1e-3f);
     }
@@ -79,20 +79,20 @@ public class LayerNormTests
     [Fact]
     public void FrozenAffineGetsNoGradientAndInputStillDoes()
     {
-        using var x = Random.Uniform([4, 9], 31, -2f, 2f, requiresGrad: true);
-        using var gamma = Random.Uniform([9], 32, 0.5f, 1.5f);
-        using var beta = Random.Uniform([9], 33, -1f, 1f, requiresGrad: true);
+        using var x = TestTensors.Uniform([4, 9], 31, -2f, 2f, requiresGrad: true);
+        using var gamma = TestTensors.Uniform([9], 32, 0.5f, 1.5f);
+        using var beta = TestTensors.Uniform([9], 33, -1f, 1f, requiresGrad: true);
         GradientCheck.Check(t => Ops.LayerNorm(t[0], t[1], t[2], 1e-5f), [x, gamma, beta], eps: 1e-3f);
-        using var x2 = Random.Uniform([4, 9], 34, -2f, 2f);
-        using var gamma2 = Random.Uniform([9], 35, 0.5f, 1.5f, requiresGrad: true);
+        using var x2 = TestTensors.Uniform([4, 9], 34, -2f, 2f);
+        using var gamma2 = TestTensors.Uniform([9], 35, 0.5f, 1.5f, requiresGrad: true);
         GradientCheck.Check(t => Ops.LayerNorm(t[0], t[1], null, 1e-5f), [x2, gamma2], eps: 1e-3f);
     }
 
     [Fact]
     public void BadShapesNameOpAndShapes()
     {
-        using var x = Random.Uniform([3, 7], 1);
-        using var gamma = Random.Uniform([5], 2);
+        using var x = TestTensors.Uniform([3, 7], 1);
+        using var gamma = TestTensors.Uniform([5], 2);
         ShapeErrorAssert.Throws("layer_norm", () => Ops.LayerNorm(x, gamma, null, 1e-5f), "[3,7]", "[5]", "gamma");
         ShapeErrorAssert.Throws("layer_norm", () => Ops.LayerNorm(x, null, gamma, 1e-5f), "[3,7]", "[5]", "beta");
         using var s = Tensor.Scalar(1f);

@@ -64,7 +64,7 @@ public class ResizeTests
     [InlineData(1, 2, 29, 31, 11, 17, false)]
     public void BilinearMatchesFloat64Reference(int n, int c, int h, int w, int oh, int ow, bool alignCorners)
     {
-        using var x = Random.Uniform([n, c, h, w], 11);
+        using var x = TestTensors.Uniform([n, c, h, w], 11);
         using var y = Ops.ResizeBilinear(x, oh, ow, alignCorners);
         Assert.Equal([n, c, oh, ow], y.Shape.ToArray());
         var expected = NaiveBilinear(x.ToArray(), n * c, h, w, oh, ow, alignCorners);
@@ -80,7 +80,7 @@ public class ResizeTests
     [InlineData(1, 3, 11, 13, 11, 13)]
     public void BicubicAntialiasMatchesDenseFloat64Reference(int n, int c, int h, int w, int oh, int ow)
     {
-        using var x = Random.Uniform([n, c, h, w], 12);
+        using var x = TestTensors.Uniform([n, c, h, w], 12);
         using var y = Ops.ResizeBicubicAntialias(x, oh, ow);
         var wh = NaiveAaBicubic(h, oh);
         var ww = NaiveAaBicubic(w, ow);
@@ -111,7 +111,7 @@ public class ResizeTests
     [Fact]
     public void ResizeGradientsMatchFiniteDifferences()
     {
-        using var x = Random.Uniform([1, 2, 5, 4], 13, requiresGrad: true);
+        using var x = TestTensors.Uniform([1, 2, 5, 4], 13, requiresGrad: true);
         GradientCheck.Check(t => Ops.ResizeBilinear(t[0], 7, 3, false), [x]);
         GradientCheck.Check(t => Ops.ResizeBilinear(t[0], 3, 9, true), [x]);
         GradientCheck.Check(t => Ops.ResizeBicubicAntialias(t[0], 8, 3), [x]);
@@ -141,12 +141,12 @@ public class ResizeTests
     [Fact]
     public void BadShapesThrowNamingOpAndShapes()
     {
-        using var x = Random.Uniform([4], 1);
+        using var x = TestTensors.Uniform([4], 1);
         var e = Assert.Throws<ShapeMismatchException>(() => Ops.ResizeBilinear(x, 3, 3, false));
         Assert.Contains("resize_bilinear", e.Message);
         Assert.Contains("[4]", e.Message);
         Assert.Contains("[3,3]", e.Message);
-        using var img = Random.Uniform([1, 1, 4, 4], 1);
+        using var img = TestTensors.Uniform([1, 1, 4, 4], 1);
         var e2 = Assert.Throws<ShapeMismatchException>(() => Ops.ResizeBicubicAntialias(img, 0, 5));
         Assert.Contains("resize_bicubic_antialias", e2.Message);
         Assert.Contains("[1,1,4,4]", e2.Message);
@@ -157,7 +157,7 @@ public class ResizeTests
     [Fact]
     public void StridedInputIsReadThroughItsView()
     {
-        using var x = Random.Uniform([1, 2, 6, 5], 14);
+        using var x = TestTensors.Uniform([1, 2, 6, 5], 14);
         using var xt = Ops.Transpose(x, 2, 3);
         using var dense = Ops.CopyOf(xt);
         using var a = Ops.ResizeBilinear(xt, 9, 4, false);

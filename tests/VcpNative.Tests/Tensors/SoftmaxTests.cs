@@ -45,7 +45,7 @@ public class SoftmaxTests
     public void MatchesFloat64Reference(int[] shape)
     {
         // Logits up to +-60 would overflow exp without the max subtraction.
-        using var x = Random.Uniform(shape, 41, -60f, 60f);
+        using var x = TestTensors.Uniform(shape, 41, -60f, 60f);
         using var y = Ops.Softmax(x);
         // probabilities <= 1; float32 exp and normalisation are accurate to a few ulps
         GradientCheck.AssertClose(Reference(x.ToArray(), null, shape[^1], shape.Length > 1 ? shape[^2] : 1, false), y.ToArray(), 1e-6, 1e-5, "softmax");
@@ -56,7 +56,7 @@ public class SoftmaxTests
     [InlineData(true)]
     public void MaskAndCausalMatchReference(bool causal)
     {
-        using var x = Random.Uniform([2, 3, 5, 5], 42, -3f, 3f);
+        using var x = TestTensors.Uniform([2, 3, 5, 5], 42, -3f, 3f);
         var m = new float[25];
         var rng = new System.Random(3);
         for (var i = 0; i < m.Length; i++)
@@ -78,7 +78,7 @@ public class SoftmaxTests
     [Fact]
     public void NonSquareCausalUsesTopLeftAlignment()
     {
-        using var x = Random.Uniform([3, 7], 43);
+        using var x = TestTensors.Uniform([3, 7], 43);
         using var y = Ops.Softmax(x, null, causal: true);
         GradientCheck.AssertClose(Reference(x.ToArray(), null, 7, 3, true), y.ToArray(), 1e-6, 1e-5, "causal [3,7]");
     }
@@ -86,7 +86,7 @@ public class SoftmaxTests
     [Fact]
     public void FullyMaskedRowIsNaNLikePyTorch()
     {
-        using var x = Random.Uniform([2, 3], 44);
+        using var x = TestTensors.Uniform([2, 3], 44);
         using var mask = Tensor.FromArray([float.NegativeInfinity, float.NegativeInfinity, float.NegativeInfinity, 0, 0, 0], [2, 3]);
         var y = Ops.Softmax(x, mask).ToArray();
         Assert.All(y[..3], v => Assert.True(float.IsNaN(v)));
@@ -96,24 +96,24 @@ public class SoftmaxTests
     [Fact]
     public void GradientsMatchFiniteDifferences()
     {
-        using var x = Random.Uniform([2, 3, 5], 45, -2f, 2f, requiresGrad: true);
-        using var mask = Random.Uniform([3, 5], 46, -1f, 1f, requiresGrad: true);
+        using var x = TestTensors.Uniform([2, 3, 5], 45, -2f, 2f, requiresGrad: true);
+        using var mask = TestTensors.Uniform([3, 5], 46, -1f, 1f, requiresGrad: true);
         GradientCheck.Check(t => Ops.Softmax(t[0]), [x], eps: 1e-3f);
         GradientCheck.Check(t => Ops.Softmax(t[0], t[1]), [x, mask], eps: 1e-3f);
-        using var x2 = Random.Uniform([2, 5, 5], 47, -2f, 2f, requiresGrad: true);
-        using var fixedMask = Random.Uniform([5], 48, -1f, 1f);
+        using var x2 = TestTensors.Uniform([2, 5, 5], 47, -2f, 2f, requiresGrad: true);
+        using var fixedMask = TestTensors.Uniform([5], 48, -1f, 1f);
         GradientCheck.Check(t => Ops.Softmax(t[0], t[1], causal: true), [x2, fixedMask], eps: 1e-3f);
     }
 
     [Fact]
     public void BadShapesNameOpAndShapes()
     {
-        using var x = Random.Uniform([3, 5], 1);
-        using var mask = Random.Uniform([4], 2);
+        using var x = TestTensors.Uniform([3, 5], 1);
+        using var mask = TestTensors.Uniform([4], 2);
         ShapeErrorAssert.Throws("softmax", () => Ops.Softmax(x, mask), "[3,5]", "[4]");
-        using var big = Random.Uniform([2, 3, 5], 3);
+        using var big = TestTensors.Uniform([2, 3, 5], 3);
         ShapeErrorAssert.Throws("softmax", () => Ops.Softmax(x, big), "[3,5]", "[2,3,5]");
-        using var v = Random.Uniform([5], 4);
+        using var v = TestTensors.Uniform([5], 4);
         ShapeErrorAssert.Throws("softmax", () => Ops.Softmax(v, null, causal: true), "[5]");
     }
 }

@@ -71,7 +71,7 @@ public class TopKTests
     [InlineData(4, 50, 0, true)]
     public void MatchesStableFullSort(int rows, int n, int k, bool largest)
     {
-        var data = Random.Uniform([rows, n], 91).ToArray();
+        var data = TestTensors.Uniform([rows, n], 91).ToArray();
         AssertMatchesReference(data, rows, n, k, largest);
     }
 
@@ -100,21 +100,21 @@ public class TopKTests
     public void FullMapOfCliPSizeMatchesSort()
     {
         // The image-score use: one 518x518 anomaly map, top 2000.
-        var data = Random.Uniform([1, 518 * 518], 92, 0f, 1f).ToArray();
+        var data = TestTensors.Uniform([1, 518 * 518], 92, 0f, 1f).ToArray();
         AssertMatchesReference(data, 1, 518 * 518, 2000, true);
     }
 
     [Fact]
     public void GradientScattersToSelectedPositions()
     {
-        using var x = Random.Uniform([3, 11], 93, requiresGrad: true);
+        using var x = TestTensors.Uniform([3, 11], 93, requiresGrad: true);
         GradientCheck.Check(t =>
         {
             var (v, i) = Ops.TopK(t[0], 4);
             i.Dispose();
             return v;
         }, [x]);
-        using var x2 = Random.Uniform([2, 7], 94, requiresGrad: true);
+        using var x2 = TestTensors.Uniform([2, 7], 94, requiresGrad: true);
         GradientCheck.Check(t =>
         {
             var (v, i) = Ops.TopK(t[0], 7, largest: false);
@@ -126,7 +126,7 @@ public class TopKTests
     [Fact]
     public void BadKNamesOpAndShape()
     {
-        using var x = Random.Uniform([3, 5], 1);
+        using var x = TestTensors.Uniform([3, 5], 1);
         ShapeErrorAssert.Throws("topk", () => Ops.TopK(x, 6), "[3,5]", "k=6");
         ShapeErrorAssert.Throws("topk", () => Ops.TopK(x, -1), "[3,5]", "k=-1");
     }
