@@ -155,6 +155,18 @@ public class ResizeTests
     }
 
     [Fact]
+    public void BufferPoolKeepsDoubleAndLongArraysApart()
+    {
+        // Resample2d rents float64 scratch; before the fix double[] and long[] shared one pool key and a rent could
+        // hand back an array of the other type (InvalidCastException).
+        var pool = new VcpNative.Tensors.Cpu.CpuBufferPool();
+        pool.Return(new long[777]);
+        var d = pool.Rent<double>(777, zero: true);
+        Assert.Equal(777, d.Length);
+        Assert.Equal(0, pool.Hits);
+    }
+
+    [Fact]
     public void StridedInputIsReadThroughItsView()
     {
         using var x = TestTensors.Uniform([1, 2, 6, 5], 14);

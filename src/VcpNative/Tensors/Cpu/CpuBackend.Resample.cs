@@ -32,35 +32,39 @@ public sealed unsafe partial class CpuBackend
             return;
         }
         // Row passes only: the W pass runs on transposed planes so every pass is vectorised across contiguous columns.
+        // Each pass reads a float64 copy of its input (made while transposing) so the taps need no conversions.
         var scratchLength = (long)planes * Math.Max(Math.Max(oh * w, oh * ow), Math.Max(h * ow, h * w));
-        var t1 = Pool.Rent<float>(scratchLength, zero: false);
-        var t2 = Pool.Rent<float>(scratchLength, zero: false);
+        var d1 = Pool.Rent<double>(scratchLength, zero: false);
+        var d2 = Pool.Rent<double>(scratchLength, zero: false);
+        var f = Pool.Rent<float>(scratchLength, zero: false);
         try
         {
             if (heightFirst)
             {
-                BandRows(xs, xo, t1, 0, planes, w, alongH);        // [P, oh, w]
-                TransposePlanes(t1, 0, t2, 0, planes, oh, w);      // [P, w, oh]
-                BandRows(t2, 0, t1, 0, planes, oh, alongW);        // [P, ow, oh]
-                TransposePlanes(t1, 0, ys, yo, planes, ow, oh);    // [P, oh, ow]
+                TransposePlanes(xs, xo, d1, planes, h * w, 1);       // [P, h, w] as float64 (no transpose)
+                BandRows(d1, f, 0, planes, w, alongH);               // [P, oh, w]
+                TransposePlanes(f, 0, d2, planes, oh, w);            // [P, w, oh]
+                BandRows(d2, f, 0, planes, oh, alongW);              // [P, ow, oh]
+                TransposePlanes(f, 0, ys, yo, planes, ow, oh);       // [P, oh, ow]
             }
             else
             {
-                TransposePlanes(xs, xo, t1, 0, planes, h, w);      // [P, w, h]
-                BandRows(t1, 0, t2, 0, planes, h, alongW);         // [P, ow, h]
-                TransposePlanes(t2, 0, t1, 0, planes, ow, h);      // [P, h, ow]
-                BandRows(t1, 0, ys, yo, planes, ow, alongH);       // [P, oh, ow]
+                TransposePlanes(xs, xo, d1, planes, h, w);           // [P, w, h]
+                BandRows(d1, f, 0, planes, h, alongW);               // [P, ow, h]
+                TransposePlanes(f, 0, d2, planes, ow, h);            // [P, h, ow]
+                BandRows(d2, ys, yo, planes, ow, alongH);            // [P, oh, ow]
             }
         }
         finally
         {
-            Pool.Return(t1);
-            Pool.Return(t2);
+            Pool.Return(d1);
+            Pool.Return(d2);
+            Pool.Return(f);
         }
     }
 
     /// <summary>dst[p, o, c] = Σ_t w[o, t] · src[p, start[o] + t, c] for planes of [InSize, cols] → [OutSize, cols].</summary>
-    private static void BandRows(float[] src, long srcOffset, float[] dst, long dstOffset, int planes, int cols, ResampleWeights table)
+    private static void BandRows(double[] src, float[] dst, long dstOffset, int planes, int cols, ResampleWeights table)
     {
         var inRows = table.InSize;
         var outRows = table.OutSize;
@@ -70,14 +74,14 @@ public sealed unsafe partial class CpuBackend
             var starts = table.Starts;
             var counts = table.Counts;
             var weights = table.Weights;
-            fixed (float* s = src, d = dst)
-            fixed (double* wt = weights)
+            fixed (double* s = src, wt = weights)
+            fixed (float* d = dst)
             {
                 for (var r = begin; r < end; r++)
                 {
                     var p = r / outRows;
                     var o = r - p * outRows;
-                    var first = s + srcOffset + ((long)p * inRows + starts[o]) * cols;
+                    var first = s + ((long)p * inRows + starts[o]) * cols;
                     BandRow(first, cols, wt + (long)o * table.MaxTaps, counts[o], d + dstOffset + (long)r * cols, cols);
                 }
             }
@@ -85,7 +89,7 @@ public sealed unsafe partial class CpuBackend
     }
 
     /// <summary>out[c] = Σ_t w[t] · rows[t·stride + c] in float64, rounded once to float32.</summary>
-    private static void BandRow(float* rows, long stride, double* w, int taps, float* output, int cols)
+    private static void BandRow(double* rows, long stride, double* w, int taps, float* output, int cols)
     {
         var c = 0;
         if (Vector256.IsHardwareAccelerated)
@@ -100,29 +104,26 @@ public sealed unsafe partial class CpuBackend
                 for (var t = 0; t < taps; t++, src += stride)
                 {
                     var wv = Vector256.Create(w[t]);
-                    var lo = Vector256.Load(src);
-                    var hi = Vector256.Load(src + 8);
-                    a0 = MulAdd(Vector256.WidenLower(lo), wv, a0);
-                    a1 = MulAdd(Vector256.WidenUpper(lo), wv, a1);
-                    a2 = MulAdd(Vector256.WidenLower(hi), wv, a2);
-                    a3 = MulAdd(Vector256.WidenUpper(hi), wv, a3);
+                    a0 = MulAdd(Vector256.Load(src), wv, a0);
+                    a1 = MulAdd(Vector256.Load(src + 4), wv, a1);
+                    a2 = MulAdd(Vector256.Load(src + 8), wv, a2);
+                    a3 = MulAdd(Vector256.Load(src + 12), wv, a3);
                 }
                 Vector256.Narrow(a0, a1).Store(output + c);
                 Vector256.Narrow(a2, a3).Store(output + c + 8);
             }
-            for (; c + 8 <= cols; c += 8)
+            for (; c + 4 <= cols; c += 4)
             {
                 var a0 = Vector256<double>.Zero;
-                var a1 = Vector256<double>.Zero;
                 var src = rows + c;
                 for (var t = 0; t < taps; t++, src += stride)
                 {
-                    var wv = Vector256.Create(w[t]);
-                    var v = Vector256.Load(src);
-                    a0 = MulAdd(Vector256.WidenLower(v), wv, a0);
-                    a1 = MulAdd(Vector256.WidenUpper(v), wv, a1);
+                    a0 = MulAdd(Vector256.Load(src), Vector256.Create(w[t]), a0);
                 }
-                Vector256.Narrow(a0, a1).Store(output + c);
+                for (var l = 0; l < 4; l++)
+                {
+                    output[c + l] = (float)a0.GetElement(l);
+                }
             }
         }
         for (; c < cols; c++)
@@ -141,14 +142,19 @@ public sealed unsafe partial class CpuBackend
     private static Vector256<double> MulAdd(Vector256<double> a, Vector256<double> b, Vector256<double> c) =>
         Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
 
-    /// <summary>dst[p] = src[p]ᵀ for planes of [rows, cols], in 32×32 blocks so both sides stay in cache.</summary>
-    private static void TransposePlanes(float[] src, long srcOffset, float[] dst, long dstOffset, int planes, int rows, int cols)
+    /// <summary>
+    /// dst[p] = src[p]ᵀ for planes of [rows, cols] (converted to <typeparamref name="T"/>), in 32×32 blocks so both
+    /// sides stay in cache. cols = 1 makes it a plain conversion.
+    /// </summary>
+    private static void TransposePlanes<T>(float[] src, long srcOffset, T[] dst, long dstOffset, int planes, int rows, int cols)
+        where T : unmanaged, System.Numerics.INumberBase<T>
     {
         const int block = 32;
         var rowBlocks = (rows + block - 1) / block;
         CpuParallel.ForRange(planes * rowBlocks, (begin, end) =>
         {
-            fixed (float* s0 = src, d0 = dst)
+            fixed (float* s0 = src)
+            fixed (T* d0 = dst)
             {
                 for (var item = begin; item < end; item++)
                 {
@@ -164,7 +170,7 @@ public sealed unsafe partial class CpuBackend
                         {
                             for (var c = c0; c < c1; c++)
                             {
-                                d[(long)c * rows + r] = s[(long)r * cols + c];
+                                d[(long)c * rows + r] = T.CreateTruncating(s[(long)r * cols + c]);
                             }
                         }
                     }
@@ -172,4 +178,8 @@ public sealed unsafe partial class CpuBackend
             }
         }, minChunk: Math.Max(1, ResampleChunkWork / Math.Max(1, block * cols)));
     }
+
+    private static void TransposePlanes<T>(float[] src, long srcOffset, T[] dst, int planes, int rows, int cols)
+        where T : unmanaged, System.Numerics.INumberBase<T> =>
+        TransposePlanes(src, srcOffset, dst, 0, planes, rows, cols);
 }
