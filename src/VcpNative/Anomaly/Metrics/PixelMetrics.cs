@@ -9,8 +9,10 @@ namespace VcpNative.Anomaly.Metrics;
 /// <item>Pass B (parallel): 8-connected regions per mask; normal pixels scattered as 16-bit low keys into their bucket;
 ///   anomalous pixels stored as (key, 1/region area); every pixel also counted in its authors' AUPRO threshold bin
 ///   (bin = number of float32-rounded numpy thresholds strictly below the score, so bin > i  &lt;=&gt;  score > th_i).</item>
-/// <item>Pass C: each normal bucket sorted in place (counting sort when large); anomalous pixels sorted by key.</item>
-/// <item>Pass D: one merge walk over distinct scores, highest first, feeding <see cref="RankingCurveAccumulator"/>.</item>
+/// <item>Pass C: anomalous pixels sorted by key (usually a few percent of the pixels).</item>
+/// <item>Pass D (parallel over buckets): each bucket's normal pixels are counted per distinct key (histogram when large,
+///   in-place sort when small) and merged with the bucket's anomalous pixels into a <see cref="RankingCurveAccumulator"/>
+///   started from the bucket's prefix counts; the partial sums are joined in score order, so results do not depend on threads.</item>
 /// </list>
 /// </summary>
 public static class PixelMetrics
@@ -40,7 +42,7 @@ public static class PixelMetrics
         Parallel.For(0, job.ChunkCount, job.PassA);
         job.PrepareScatter();
         Parallel.For(0, job.ChunkCount, job.PassB);
-        Parallel.Invoke(job.SortPositives, job.SortNegativeBuckets);
+        job.SortPositives();
         return job.Walk();
     }
 
@@ -78,6 +80,12 @@ public static class PixelMetrics
 
         // Authors' AUPRO: per image, per threshold bin: summed 1/area of anomalous pixels, and the count of normal pixels.
         private double[][] _imageProWeight = [];
+        private int[] _posBucketStart = [];
+        private long[] _tpStart = [];
+        private long[] _fpStart = [];
+        private double[] _proStart = [];
+        private RankingCurveAccumulator[] _partials = [];
+        private long _regions;
         private long[][] _imageNegBins = [];
 
         public Job(ReadOnlyMemory<float> maps, ReadOnlyMemory<byte> masks, int imageCount, int height, int width)
@@ -266,64 +274,81 @@ public static class PixelMetrics
 
         public void SortPositives() => Array.Sort(_posKeys, _posWeights);
 
-        public void SortNegativeBuckets()
+        // Start state of every bucket (the walk goes from the highest bucket down), so buckets can be walked in parallel.
+        private void PrepareBucketWalk()
         {
-            Parallel.For(0, BucketCount, () => new int[BucketCount], SortBucket, static _ => { });
+            _posBucketStart = new int[BucketCount + 1];
+            for (int i = 0; i < _posKeys.Length; i++)
+            {
+                _posBucketStart[(_posKeys[i] >> 16) + 1]++;
+            }
+
+            for (int b = 0; b < BucketCount; b++)
+            {
+                _posBucketStart[b + 1] += _posBucketStart[b];
+            }
+
+            _tpStart = new long[BucketCount];
+            _fpStart = new long[BucketCount];
+            _proStart = new double[BucketCount];
+            long tp = 0, fp = 0;
+            double pro = 0;
+            for (int b = BucketCount - 1; b >= 0; b--)
+            {
+                _tpStart[b] = tp;
+                _fpStart[b] = fp;
+                _proStart[b] = pro;
+                for (int i = _posBucketStart[b + 1] - 1; i >= _posBucketStart[b]; i--)
+                {
+                    pro += _posWeights[i];
+                }
+
+                tp += _posBucketStart[b + 1] - _posBucketStart[b];
+                fp += _bucketCount[b];
+            }
+
+            _partials = new RankingCurveAccumulator[BucketCount];
         }
 
-        private int[] SortBucket(int bucket, ParallelLoopState state, int[] counts)
+        private int[] WalkBucket(int bucket, ParallelLoopState state, int[] counts)
         {
+            int posFirst = _posBucketStart[bucket];
+            int p = _posBucketStart[bucket + 1] - 1;
             int n = _bucketCount[bucket];
-            if (n < 2)
+            if (n == 0 && p < posFirst)
             {
                 return counts;
             }
 
-            Span<ushort> seg = _negLows.AsSpan(_bucketStart[bucket], n);
-            if (n < CountingSortMinimum)
+            var acc = RankingCurveAccumulator.ResumeAt(_positives, _negatives, _regions, F1Variant.PixelWithEpsilon, _tpStart[bucket], _fpStart[bucket], _proStart[bucket]);
+            int segStart = _bucketStart[bucket];
+            bool counting = n >= CountingSortMinimum;
+            if (counting)
             {
-                seg.Sort();
-                return counts;
-            }
-
-            Array.Clear(counts);
-            for (int i = 0; i < seg.Length; i++)
-            {
-                counts[seg[i]]++;
-            }
-
-            int w = 0;
-            for (int v = 0; v < BucketCount; v++)
-            {
-                int c = counts[v];
-                if (c != 0)
+                for (int i = segStart; i < segStart + n; i++)
                 {
-                    seg.Slice(w, c).Fill((ushort)v);
-                    w += c;
+                    counts[_negLows[i]]++;
                 }
             }
-
-            return counts;
-        }
-
-        public BinaryRankingResult Walk()
-        {
-            long regions = 0;
-            for (int c = 0; c < ChunkCount; c++)
+            else
             {
-                regions += _chunkRegions[c];
+                _negLows.AsSpan(segStart, n).Sort();
             }
 
-            var acc = new RankingCurveAccumulator(_positives, _negatives, regions, F1Variant.PixelWithEpsilon);
-            var neg = new NegativeRunReader(_negLows, _bucketStart, _bucketCount);
-            bool hasNeg = neg.TryNext(out uint negKey, out long negRun);
-            long p = _posKeys.Length - 1;
-            while (hasNeg || p >= 0)
+            // Normal pixels of this bucket, highest low key first: either a histogram cursor or a sorted-run cursor.
+            int v = BucketCount;
+            int index = segStart + n - 1;
+            int negLow = -1;
+            int negRun = 0;
+            NextNegative(counting, counts, segStart, ref v, ref index, ref negLow, ref negRun);
+            uint high = (uint)bucket << 16;
+            while (negLow >= 0 || p >= posFirst)
             {
-                uint key = !hasNeg ? _posKeys[p] : p < 0 ? negKey : Math.Max(negKey, _posKeys[p]);
+                int low = p >= posFirst ? Math.Max(negLow, (int)(_posKeys[p] & 0xFFFF)) : negLow;
+                uint key = high | (uint)low;
                 long posCount = 0;
                 double weight = 0;
-                while (p >= 0 && _posKeys[p] == key)
+                while (p >= posFirst && _posKeys[p] == key)
                 {
                     posCount++;
                     weight += _posWeights[p];
@@ -331,16 +356,77 @@ public static class PixelMetrics
                 }
 
                 long negCount = 0;
-                if (hasNeg && negKey == key)
+                if (negLow == low)
                 {
                     negCount = negRun;
-                    hasNeg = neg.TryNext(out negKey, out negRun);
+                    NextNegative(counting, counts, segStart, ref v, ref index, ref negLow, ref negRun);
                 }
 
                 acc.AddGroup(SortableFloatKey.FromKey(key), posCount, negCount, weight);
             }
 
-            return acc.Finish(AuthorsAupro(regions));
+            _partials[bucket] = acc;
+            return counts;
+        }
+
+        // Advances to the next lower distinct normal-pixel key; the histogram is zeroed as it is read so it is clean for the next bucket.
+        private void NextNegative(bool counting, int[] counts, int segStart, ref int v, ref int index, ref int low, ref int run)
+        {
+            if (counting)
+            {
+                while (--v >= 0)
+                {
+                    if (counts[v] != 0)
+                    {
+                        low = v;
+                        run = counts[v];
+                        counts[v] = 0;
+                        return;
+                    }
+                }
+
+                low = -1;
+                return;
+            }
+
+            if (index < segStart)
+            {
+                low = -1;
+                return;
+            }
+
+            ushort value = _negLows[index];
+            int first = index;
+            while (first > segStart && _negLows[first - 1] == value)
+            {
+                first--;
+            }
+
+            low = value;
+            run = index - first + 1;
+            index = first - 1;
+        }
+
+        public BinaryRankingResult Walk()
+        {
+            _regions = 0;
+            for (int c = 0; c < ChunkCount; c++)
+            {
+                _regions += _chunkRegions[c];
+            }
+
+            PrepareBucketWalk();
+            Parallel.For(0, BucketCount, () => new int[BucketCount], WalkBucket, static _ => { });
+            var acc = new RankingCurveAccumulator(_positives, _negatives, _regions, F1Variant.PixelWithEpsilon);
+            for (int b = BucketCount - 1; b >= 0; b--)
+            {
+                if (_bucketCount[b] != 0 || _posBucketStart[b + 1] != _posBucketStart[b])
+                {
+                    acc.AppendLowerRange(_partials[b]);
+                }
+            }
+
+            return acc.Finish(AuthorsAupro(_regions));
         }
 
         // cal_pro_score from the per-image bin histograms: TP/FP at threshold i = everything in bins > i.
@@ -387,42 +473,6 @@ public static class PixelMetrics
             }
 
             return AuthorsAuproCurve.Integrate(fpr, pro);
-        }
-    }
-
-    /// <summary>Yields (key, run length) of the sorted normal pixels, highest key first, bucket by bucket.</summary>
-    private struct NegativeRunReader(ushort[] lows, int[] bucketStart, int[] bucketCount)
-    {
-        private int _bucket = BucketCount;
-        private int _index = -1;
-        private int _bucketFirst;
-
-        public bool TryNext(out uint key, out long run)
-        {
-            while (_index < _bucketFirst)
-            {
-                if (--_bucket < 0)
-                {
-                    key = 0;
-                    run = 0;
-                    return false;
-                }
-
-                _bucketFirst = bucketStart[_bucket];
-                _index = _bucketFirst + bucketCount[_bucket] - 1;
-            }
-
-            ushort low = lows[_index];
-            int start = _index;
-            while (start > _bucketFirst && lows[start - 1] == low)
-            {
-                start--;
-            }
-
-            run = _index - start + 1;
-            _index = start - 1;
-            key = ((uint)_bucket << 16) | low;
-            return true;
         }
     }
 }

@@ -44,6 +44,54 @@ internal struct RankingCurveAccumulator
         _bestF1 = double.NegativeInfinity;
     }
 
+    /// <summary>
+    /// An accumulator that continues a walk whose higher-scored part (already summed elsewhere) ended with
+    /// <paramref name="tp"/>, <paramref name="fp"/> and PRO weight <paramref name="proCumulative"/>. Its area/AP sums start at 0
+    /// so that independent score ranges can be walked in parallel and joined with <see cref="AppendLowerRange"/>.
+    /// </summary>
+    public static RankingCurveAccumulator ResumeAt(long positives, long negatives, long regionCount, F1Variant f1Variant, long tp, long fp, double proCumulative)
+    {
+        var acc = new RankingCurveAccumulator(positives, negatives, regionCount, f1Variant)
+        {
+            _tp = tp,
+            _fp = fp,
+            _proCumulative = proCumulative,
+            _previousRecall = positives > 0 ? (double)tp / positives : 1.0,
+        };
+        if (regionCount > 0 && negatives > 0)
+        {
+            double x = Math.Min((double)fp / negatives, 1.0);
+            acc._proDone = x > StandardProFprLimit;
+            acc._proPrevX = x;
+            acc._proPrevY = Math.Min(proCumulative / regionCount, 1.0);
+        }
+
+        return acc;
+    }
+
+    /// <summary>Joins the partial sums of the range of scores just below the ones this accumulator has seen.</summary>
+    public void AppendLowerRange(in RankingCurveAccumulator lower)
+    {
+        _tp = lower._tp;
+        _fp = lower._fp;
+        _proCumulative = lower._proCumulative;
+        _previousRecall = lower._previousRecall;
+        _rocTwiceArea += lower._rocTwiceArea;
+        _ap += lower._ap;
+        _proArea += lower._proArea;
+        _proDone |= lower._proDone;
+        _proPrevX = lower._proPrevX;
+        _proPrevY = lower._proPrevY;
+        if (lower._hasBest && lower._bestF1 >= _bestF1)
+        {
+            _bestF1 = lower._bestF1;
+            _bestThreshold = lower._bestThreshold;
+            _bestTpAbove = lower._bestTpAbove;
+            _bestFpAbove = lower._bestFpAbove;
+            _hasBest = true;
+        }
+    }
+
     /// <summary>Adds the group of samples whose score equals <paramref name="score"/>; must be called with strictly decreasing scores.</summary>
     public void AddGroup(float score, long positives, long negatives, double proWeight)
     {
@@ -53,23 +101,28 @@ internal struct RankingCurveAccumulator
         _fp += negatives;
         _rocTwiceArea += negatives * (tpAbove + _tp);
 
-        double precision = (double)_tp / (_tp + _fp);
-        double recall = _positives > 0 ? (double)_tp / _positives : 1.0;
-        _ap += (recall - _previousRecall) * precision;
-        _previousRecall = recall;
-
-        double f1 = _f1Variant == F1Variant.PixelWithEpsilon
-            ? 2 * precision * recall / (precision + recall + 1e-8)
-            : 2 * precision * recall / (precision + recall);
-
-        // '>=' because numpy's argmax takes the first maximum in ascending-threshold order, i.e. the lowest tied threshold.
-        if (double.IsFinite(f1) && f1 >= _bestF1)
+        // A group without positives leaves recall unchanged (no AP term) and lowers precision, so F1 cannot reach a new
+        // maximum: with TP > 0 it strictly drops; with TP = 0 it is 0 (or NaN), below the F1 of the first positive group.
+        if (positives != 0)
         {
-            _bestF1 = f1;
-            _bestThreshold = score;
-            _bestTpAbove = tpAbove;
-            _bestFpAbove = fpAbove;
-            _hasBest = true;
+            double precision = (double)_tp / (_tp + _fp);
+            double recall = (double)_tp / _positives;
+            _ap += (recall - _previousRecall) * precision;
+            _previousRecall = recall;
+
+            double f1 = _f1Variant == F1Variant.PixelWithEpsilon
+                ? 2 * precision * recall / (precision + recall + 1e-8)
+                : 2 * precision * recall / (precision + recall);
+
+            // '>=' because numpy's argmax takes the first maximum in ascending-threshold order, i.e. the lowest tied threshold.
+            if (double.IsFinite(f1) && f1 >= _bestF1)
+            {
+                _bestF1 = f1;
+                _bestThreshold = score;
+                _bestTpAbove = tpAbove;
+                _bestFpAbove = fpAbove;
+                _hasBest = true;
+            }
         }
 
         if (_regionCount > 0 && _negatives > 0)
