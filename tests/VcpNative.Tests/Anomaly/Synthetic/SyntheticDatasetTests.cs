@@ -1,0 +1,157 @@
+// Synthetic dataset: determinism, mask/defect consistency, valid PNG files (checked with an independent reader), and MVTec read-back.
+using System.IO.Compression;
+using VcpNative.Anomaly.Datasets;
+using VcpNative.Anomaly.Synthetic;
+using Xunit;
+
+namespace VcpNative.Tests.Anomaly.Synthetic;
+
+public sealed class SyntheticDatasetTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "vcp-syn-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    private static SortedDictionary<string, byte[]> Snapshot(string dir)
+    {
+        var files = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (string f in Directory.GetFiles(dir, "*", SearchOption.AllDirectories))
+        {
+            files[Path.GetRelativePath(dir, f)] = File.ReadAllBytes(f);
+        }
+
+        return files;
+    }
+
+    [Fact]
+    public void SameSeedGivesIdenticalBytesAndOtherSeedDiffers()
+    {
+        var small = new SyntheticOptions { ImageSize = 48, TrainGoodPerClass = 1, TestGoodPerClass = 1, TestImagesPerDefect = 1 };
+        SyntheticDataset.Generate(Path.Combine(_root, "a"), 5, small);
+        SyntheticDataset.Generate(Path.Combine(_root, "b"), 5, small);
+        SyntheticDataset.Generate(Path.Combine(_root, "c"), 6, small);
+        SortedDictionary<string, byte[]> a = Snapshot(Path.Combine(_root, "a")), b = Snapshot(Path.Combine(_root, "b")), c = Snapshot(Path.Combine(_root, "c"));
+        Assert.Equal(a.Keys, b.Keys);
+        foreach (string k in a.Keys)
+        {
+            Assert.True(a[k].AsSpan().SequenceEqual(b[k]), $"{k} differs between two runs with the same seed");
+        }
+
+        Assert.Equal(a.Keys, c.Keys);
+        Assert.Contains(a.Keys, k => !a[k].AsSpan().SequenceEqual(c[k]));
+    }
+
+    [Fact]
+    public void MvtecReaderReadsItBackWithMasksThatCoverTheDefects()
+    {
+        var options = new SyntheticOptions();
+        SyntheticSummary summary = SyntheticDataset.Generate(_root, 42, options);
+        Assert.Equal(SyntheticDataset.ClassNames, summary.Classes);
+
+        IReadOnlyList<DatasetSample> test = DatasetReader.Read(_root);
+        int defectsPerClass = SyntheticDataset.DefectTypes("washer").Count * options.TestImagesPerDefect;
+        Assert.Equal(SyntheticDataset.ClassNames.Count * (options.TestGoodPerClass + defectsPerClass), test.Count);
+        Assert.Equal(SyntheticDataset.ClassNames.Count * options.TrainGoodPerClass, DatasetReader.Read(_root, split: DatasetSplit.Train).Count);
+        Assert.Equal(summary.TestGoodImages, test.Count(s => !s.IsAnomalous));
+        Assert.Equal(summary.TestDefectImages, test.Count(s => s.IsAnomalous));
+
+        foreach (DatasetSample s in test)
+        {
+            (int w, int h, int channels, byte[] pixels) = ReadPng(s.ImagePath);
+            Assert.Equal((options.ImageSize, options.ImageSize), (w, h));
+            Assert.Equal(s.ClassName == "bolt" ? 1 : 3, channels);
+            if (!s.IsAnomalous)
+            {
+                Assert.Null(s.MaskPath);
+                continue;
+            }
+
+            (int mw, int mh, int mc, byte[] mask) = ReadPng(s.MaskPath!);
+            Assert.Equal((options.ImageSize, options.ImageSize, 1), (mw, mh, mc));
+            Assert.All(mask, v => Assert.True(v is 0 or 255));
+            int count = mask.Count(v => v == 255);
+            Assert.True(count >= 8, $"{s.MaskPath} marks only {count} pixels");
+            Assert.True(count < mask.Length / 4, $"{s.MaskPath} marks {count} pixels, more than a defect should");
+        }
+    }
+
+    [Fact]
+    public void ClassSubsetAndUnknownClass()
+    {
+        SyntheticSummary summary = SyntheticDataset.Generate(_root, 1, new SyntheticOptions { Classes = ["bolt"], ImageSize = 40 });
+        Assert.Equal(["bolt"], summary.Classes);
+        Assert.Equal(["bolt"], Directory.GetDirectories(_root).Select(Path.GetFileName));
+        Assert.Throws<ArgumentException>(() => SyntheticDataset.Generate(_root, 1, new SyntheticOptions { Classes = ["zebra"] }));
+    }
+
+    /// <summary>Independent PNG reader for the subset we write: checks signature, chunk CRCs (bitwise CRC-32), filter bytes.</summary>
+    private static (int Width, int Height, int Channels, byte[] Pixels) ReadPng(string path)
+    {
+        byte[] data = File.ReadAllBytes(path);
+        Assert.Equal(new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }, data[..8]);
+        int pos = 8, width = 0, height = 0, channels = 0;
+        using var idat = new MemoryStream();
+        while (true)
+        {
+            int len = (data[pos] << 24) | (data[pos + 1] << 16) | (data[pos + 2] << 8) | data[pos + 3];
+            string type = System.Text.Encoding.ASCII.GetString(data, pos + 4, 4);
+            uint crc = (uint)((data[pos + 8 + len] << 24) | (data[pos + 9 + len] << 16) | (data[pos + 10 + len] << 8) | data[pos + 11 + len]);
+            Assert.Equal(BitwiseCrc32(data.AsSpan(pos + 4, len + 4)), crc);
+            ReadOnlySpan<byte> body = data.AsSpan(pos + 8, len);
+            if (type == "IHDR")
+            {
+                width = (body[0] << 24) | (body[1] << 16) | (body[2] << 8) | body[3];
+                height = (body[4] << 24) | (body[5] << 16) | (body[6] << 8) | body[7];
+                Assert.Equal(8, body[8]);
+                channels = body[9] switch { 0 => 1, 2 => 3, _ => throw new InvalidDataException("colour type") };
+            }
+            else if (type == "IDAT")
+            {
+                idat.Write(body);
+            }
+            else if (type == "IEND")
+            {
+                break;
+            }
+
+            pos += 12 + len;
+        }
+
+        idat.Position = 0;
+        using var z = new ZLibStream(idat, CompressionMode.Decompress);
+        using var raw = new MemoryStream();
+        z.CopyTo(raw);
+        byte[] rows = raw.ToArray();
+        int stride = width * channels;
+        Assert.Equal(height * (stride + 1), rows.Length);
+        var pixels = new byte[height * stride];
+        for (int y = 0; y < height; y++)
+        {
+            Assert.Equal(0, rows[y * (stride + 1)]);
+            Array.Copy(rows, (y * (stride + 1)) + 1, pixels, y * stride, stride);
+        }
+
+        return (width, height, channels, pixels);
+    }
+
+    private static uint BitwiseCrc32(ReadOnlySpan<byte> bytes)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (byte b in bytes)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++)
+            {
+                crc = (crc >> 1) ^ (0xEDB88320u & (uint)-(int)(crc & 1));
+            }
+        }
+
+        return ~crc;
+    }
+}
