@@ -386,6 +386,27 @@ public sealed unsafe class GemmTests
     }
 
     [Fact]
+    public void SteadyState_AllocatesNothingOnTheCaller()
+    {
+        var problem = new Problem(200, 96, 300, false, true, pad: 0, seed: 17, nanC: false);
+        var c = new float[200 * 96];
+        fixed (float* a = problem.A)
+        fixed (float* b = problem.B)
+        fixed (float* pc = c)
+        {
+            // Warm-up creates the pool's threads, this thread's pack buffers and its task object.
+            Sgemm.Multiply(SgemmKernel.Default, 2, false, true, 200, 96, 300, 1f, a, 300, b, 300, null, 0f, pc, 96, minWorkPerThread: 1);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 5; i++)
+            {
+                Sgemm.Multiply(SgemmKernel.Default, 2, false, true, 200, 96, 300, 1f, a, 300, b, 300, null, 0f, pc, 96, minWorkPerThread: 1);
+            }
+            Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+        }
+        problem.AssertMatches(c, 1f, 0f);
+    }
+
+    [Fact]
     public void SpanOverload_RejectsShortOperands()
     {
         var a = new float[6];

@@ -31,7 +31,7 @@ public sealed unsafe class PackedMatrix : IDisposable
         Kernel = kernel;
         Kc = kernel.Kc;
         PaddedN = (n + kernel.Nr - 1) / kernel.Nr * kernel.Nr;
-        var floats = ((long)k * PaddedN) + SgemmPacking.Slack;
+        var floats = Math.Max(1, (long)k * PaddedN);
         data = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
         for (var pc = 0; pc < k; pc += Kc)
         {

@@ -9,12 +9,10 @@ namespace VcpNative.Tensors.Cpu;
 /// <summary>Copies a strip of a matrix into a panel: <c>dst[p * w + i] = src[p * strideK + i * strideIdx]</c>, zero-padded to width w.</summary>
 internal static unsafe class SgemmPacking
 {
-    /// <summary>Floats a buffer of packed panels needs beyond its last panel.</summary>
-    public const int Slack = 8;
 
     /// <summary>
     /// Packs <paramref name="width"/> (&lt;= w) indices by <paramref name="kc"/> k steps; indices width..w-1 become 0 so
-    /// edge tiles can run the full kernel. May write up to <see cref="Slack"/> floats past the panel (see PackTransposedAvx).
+    /// edge tiles can run the full kernel. Writes nothing outside the panel.
     /// </summary>
     public static void PackPanel(float* src, long strideK, long strideIdx, int kc, int width, int w, float* dst)
     {
@@ -97,12 +95,13 @@ internal static unsafe class SgemmPacking
     /// <summary>
     /// Source rows are contiguous along k (B transposed: weights W[N,K]; A not transposed): transposes 8x8 blocks in
     /// registers. When w is not a multiple of 8 (MR = 6, 12) the last group of 8 rows repeats the last real row and its
-    /// stores run up to 7 floats past index w; groups go last to first so group 0 of the next k overwrites that spill,
-    /// and after the final k the spill lands in the next panel (packed later) or in the buffer's slack.
+    /// stores run up to 7 floats past index w, into the next k's row; groups go last to first so group 0 of the next k
+    /// overwrites that spill, and at least the final k is left to the scalar tail so nothing spills out of the panel
+    /// (panels of one block are packed by different threads at once).
     /// </summary>
     private static void PackTransposedAvx(float* src, long strideIdx, int kc, int w, float* dst)
     {
-        var kc8 = kc & ~7;
+        var kc8 = (w & 7) == 0 ? kc & ~7 : (kc - 1) & ~7;
         var groups = (w + 7) / 8;
         for (var p = 0; p < kc8; p += 8)
         {
@@ -175,9 +174,9 @@ internal sealed unsafe class SgemmPackArena
 
     public static SgemmPackArena ForCurrentThread() => current ??= new SgemmPackArena();
 
-    public float* A(long floats) => Ensure(ref a, ref aFloats, floats + SgemmPacking.Slack);
+    public float* A(long floats) => Ensure(ref a, ref aFloats, floats);
 
-    public float* B(long floats) => Ensure(ref b, ref bFloats, floats + SgemmPacking.Slack);
+    public float* B(long floats) => Ensure(ref b, ref bFloats, floats);
 
     public float* Tile(long floats) => Ensure(ref tile, ref tileFloats, floats);
 
