@@ -1,4 +1,6 @@
 // Generates a small MVTec-layout anomaly dataset (textures and objects with drawn defects and exact masks), deterministic from a seed.
+using VcpNative.IO.Images;
+
 namespace VcpNative.Anomaly.Synthetic;
 
 /// <summary>
@@ -66,7 +68,7 @@ public static class SyntheticDataset
                         mask[p] = mask[p] != 0 ? (byte)255 : (byte)0;
                     }
 
-                    SyntheticPngWriter.Write(Path.Combine(maskDir, $"{i:D3}_mask.png"), mask, options.ImageSize, options.ImageSize, 1);
+                    PngEncoder.Write(Path.Combine(maskDir, $"{i:D3}_mask.png"), new GreyImage(options.ImageSize, options.ImageSize, mask));
                     defective++;
                 }
             }
@@ -93,11 +95,11 @@ public static class SyntheticDataset
     {
         if (cls == "bolt")
         {
-            SyntheticPngWriter.Write(path, canvas.Grey(), canvas.Size, canvas.Size, 1);
+            PngEncoder.Write(path, new GreyImage(canvas.Size, canvas.Size, canvas.Grey()));
         }
         else
         {
-            SyntheticPngWriter.Write(path, canvas.Rgb, canvas.Size, canvas.Size, 3);
+            PngEncoder.Write(path, new RgbImage(canvas.Size, canvas.Size, canvas.Rgb));
         }
     }
 
