@@ -75,6 +75,9 @@ public static class CliApp
         root.Add(ConvertCommand.Create());
         root.Add(InferCommand.Create());
         root.Add(WeightsCommand.Create());
+        root.Add(EvalCommand.Create());
+        root.Add(SynthCommand.Create());
+        root.Add(CalibrateCommand.Create());
         return root;
     }
 }

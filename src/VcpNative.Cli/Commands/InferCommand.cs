@@ -1,7 +1,6 @@
 // `vcp-native infer`: a folder of images in; anomaly maps, overlays, masks and scores out.
 using System.CommandLine;
 using VcpNative.Anomaly.Inference;
-using VcpNative.Anomaly.Preprocessing;
 using VcpNative.Anomaly.Visualization;
 using VcpNative.IO;
 using VcpNative.IO.Images;
@@ -23,7 +22,7 @@ public static class InferCommand
         var clip = new Option<string>("--clip") { Description = "CLIP weights: clip.safetensors from 'convert clip', or OpenAI's ViT-L-14-336px.pt", Required = true };
         var head = new Option<string>("--head") { Description = "VCP-CLIP heads: vcp.safetensors from 'convert vcp', or the authors' .pth", Required = true };
         var size = new Option<int>("--image-size") { Description = "Square input size in pixels (multiple of the patch size)", DefaultValueFactory = _ => 518 };
-        var threshold = new Option<double?>("--threshold") { Description = "Image-score threshold: marks images anomalous and writes masks" };
+        var threshold = new Option<string?>("--threshold") { Description = "Image-score threshold (a number, or threshold.json from calibrate): marks images anomalous and writes masks" };
         var pixelThreshold = new Option<float>("--pixel-threshold") { Description = "Map value above which a pixel is anomalous in masks/ (used with --threshold)", DefaultValueFactory = _ => 0.5f };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 1 };
         var saveMaps = new Option<bool>("--save-maps") { Description = "Write maps/<stem>.npy (float32 [H,W], before any normalisation)" };
@@ -34,7 +33,7 @@ public static class InferCommand
             clip, head, size, threshold, pixelThreshold, batch, saveMaps, output, inputs,
         };
         command.SetAction(parse => Run(new InferSettings(
-            parse.GetValue(clip)!, parse.GetValue(head)!, parse.GetValue(size), parse.GetValue(threshold), parse.GetValue(pixelThreshold),
+            parse.GetValue(clip)!, parse.GetValue(head)!, parse.GetValue(size), parse.GetValue(threshold) is string t ? ThresholdFile.Parse(t) : null, parse.GetValue(pixelThreshold),
             Math.Max(1, parse.GetValue(batch)), parse.GetValue(saveMaps), parse.GetValue(output)!, parse.GetValue(inputs)!),
             GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
@@ -66,57 +65,22 @@ public static class InferCommand
         }
         var stems = new UniqueStems();
         var records = new List<ImageResultRecord>();
-        var pending = new List<(string Path, RgbImage Resized, float[] Input)>();
-        var limits = new ImageSizeLimits();
+        var loop = new ImageInferenceLoop(inference, backend, s.BatchSize);
         using (var progress = new ProgressReporter("infer", files.Count, error))
         {
-            void Flush()
-            {
-                if (pending.Count == 0)
+            loop.Run(
+                files,
+                (path, resized, result) => records.Add(WriteOutputs(s, stems.For(path), path, resized, result)),
+                (path, e) =>
                 {
-                    return;
-                }
-                var size = s.ImageSize;
-                var data = new float[pending.Count * 3 * size * size];
-                for (var i = 0; i < pending.Count; i++)
+                    failures.Add($"{path}: {CliApp.OneLine(e)}");
+                    error.WriteLine($"vcp-native: skipped {path}: {CliApp.OneLine(e)}");
+                },
+                done =>
                 {
-                    pending[i].Input.CopyTo(data, i * 3 * size * size);
-                }
-                using var scope = new TensorScope();
-                var images = Tensor.FromArray(data, [pending.Count, 3, size, size], backend);
-                var results = inference.Run(images);
-                for (var i = 0; i < pending.Count; i++)
-                {
-                    records.Add(WriteOutputs(s, stems.For(pending[i].Path), pending[i].Path, pending[i].Resized, results[i]));
-                }
-                ResultsWriter.Write(s.Output, records);
-                progress.Advance(pending.Count);
-                pending.Clear();
-            }
-
-            foreach (var file in files)
-            {
-                try
-                {
-                    var bytes = File.ReadAllBytes(file);
-                    limits.Check(ImageDecoder.ReadHeader(bytes, file), file);
-                    var image = ImageDecoder.Decode(bytes, file, limits).ToRgb();
-                    var resized = PillowResize.Resize(image, s.ImageSize, s.ImageSize, PillowFilter.Bicubic);
-                    pending.Add((file, resized, ClipPreprocess.ToTensorData(resized, s.ImageSize)));
-                }
-                catch (Exception e) when (e is ImageDecodeException or IOException or UnauthorizedAccessException or InvalidDataException)
-                {
-                    failures.Add($"{file}: {CliApp.OneLine(e)}");
-                    error.WriteLine($"vcp-native: skipped {file}: {CliApp.OneLine(e)}");
-                    progress.Advance(0);
-                    continue;
-                }
-                if (pending.Count == s.BatchSize)
-                {
-                    Flush();
-                }
-            }
-            Flush();
+                    ResultsWriter.Write(s.Output, records);
+                    progress.Advance(done);
+                });
             ResultsWriter.Write(s.Output, records);
             output.WriteLine($"infer: {records.Count} images in {progress.Elapsed.TotalSeconds:F1} s ({progress.ItemsPerSecond:F2} img/s); results in {Path.Combine(s.Output, "results.json")}");
         }
@@ -182,22 +146,5 @@ public static class InferCommand
             }
         }
         return files;
-    }
-
-    /// <summary>Output names from file stems; a repeated stem gets a numeric suffix so nothing is overwritten.</summary>
-    private sealed class UniqueStems
-    {
-        private readonly HashSet<string> used = new(StringComparer.Ordinal);
-
-        public string For(string path)
-        {
-            var stem = Path.GetFileNameWithoutExtension(path);
-            var candidate = stem;
-            for (var n = 2; !used.Add(candidate); n++)
-            {
-                candidate = $"{stem}_{n}";
-            }
-            return candidate;
-        }
     }
 }

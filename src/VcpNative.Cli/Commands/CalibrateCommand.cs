@@ -1,0 +1,55 @@
+// `vcp-native calibrate`: pick an image-score threshold from a folder of normal images.
+using System.CommandLine;
+using VcpNative.Anomaly.Inference;
+using VcpNative.IO.Results;
+
+namespace VcpNative.Cli.Commands;
+
+public static class CalibrateCommand
+{
+    public static Command Create()
+    {
+        var clip = new Option<string>("--clip") { Description = "CLIP weights (as for infer)", Required = true };
+        var head = new Option<string>("--head") { Description = "VCP-CLIP heads (as for infer)", Required = true };
+        var size = new Option<int>("--image-size") { Description = "Square input size", DefaultValueFactory = _ => 518 };
+        var percentile = new Option<double>("--percentile") { Description = "Percentile of normal-image scores", DefaultValueFactory = _ => 99.0 };
+        var margin = new Option<double>("--margin") { Description = "Added to that percentile (score units)", DefaultValueFactory = _ => 0.02 };
+        var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 1 };
+        var output = new Option<string>("--output", "-o") { Description = "Output folder (threshold.json, results.json)", Required = true };
+        var inputs = new Argument<string[]>("normal-images") { Description = "Files or folders of normal (defect-free) images", Arity = ArgumentArity.OneOrMore };
+        var command = new Command("calibrate", "Choose an image-score threshold from normal images: percentile + margin; use it with infer --threshold OUT/threshold.json")
+        {
+            clip, head, size, percentile, margin, batch, output, inputs,
+        };
+        command.SetAction(parse =>
+        {
+            var o = parse.InvocationConfiguration.Output;
+            var err = parse.InvocationConfiguration.Error;
+            var backend = GlobalOptions.ResolveBackend(parse);
+            var failures = new List<string>();
+            var files = InferCommand.ExpandInputs(parse.GetValue(inputs)!, failures);
+            using var model = VcpModel.Load(parse.GetValue(clip)!, parse.GetValue(head)!, backend);
+            var loop = new ImageInferenceLoop(new VcpInference(model, parse.GetValue(size)), backend, parse.GetValue(batch));
+            var records = new List<ImageResultRecord>();
+            var outDir = parse.GetValue(output)!;
+            using (var progress = new ProgressReporter("calibrate", files.Count, err))
+            {
+                loop.Run(files,
+                    (path, _, result) => records.Add(new ImageResultRecord(path, result.Score, null, null, null, null)),
+                    (path, e) => failures.Add($"{path}: {CliApp.OneLine(e)}"),
+                    progress.Advance);
+            }
+            ResultsWriter.Write(outDir, records);
+            var threshold = ThresholdFile.FromScores(records.Select(r => r.Score).ToList(), parse.GetValue(percentile), parse.GetValue(margin));
+            var path = Path.Combine(outDir, "threshold.json");
+            threshold.Save(path);
+            o.WriteLine($"calibrate: {threshold.Images} normal images, scores {threshold.ScoreMin:F4}..{threshold.ScoreMax:F4}; threshold {threshold.Threshold:F4} (p{threshold.Percentile} + {threshold.Margin}) written to {path}");
+            foreach (var f in failures)
+            {
+                err.WriteLine($"vcp-native: skipped {f}");
+            }
+            return failures.Count > 0 ? ExitCodes.PartialFailure : ExitCodes.Ok;
+        });
+        return command;
+    }
+}

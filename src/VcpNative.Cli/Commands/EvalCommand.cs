@@ -1,0 +1,166 @@
+// `vcp-native eval`: run VCP-CLIP over a labelled dataset and report the authors' metrics per class and on average.
+using System.CommandLine;
+using VcpNative.Anomaly.Datasets;
+using VcpNative.Anomaly.Evaluation;
+using VcpNative.Anomaly.Inference;
+using VcpNative.Anomaly.Preprocessing;
+using VcpNative.IO;
+using VcpNative.IO.Images;
+using VcpNative.IO.Results;
+using VcpNative.Tensors;
+
+namespace VcpNative.Cli.Commands;
+
+public static class EvalCommand
+{
+    public static Command Create()
+    {
+        var clip = new Option<string>("--clip") { Description = "CLIP weights (as for infer)", Required = true };
+        var head = new Option<string>("--head") { Description = "VCP-CLIP heads (as for infer)", Required = true };
+        var dataset = DatasetOptions.Dataset();
+        var root = DatasetOptions.Root();
+        var classes = DatasetOptions.Classes();
+        var size = new Option<int>("--image-size") { Description = "Square input size", DefaultValueFactory = _ => 518 };
+        var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 1 };
+        var saveMaps = new Option<bool>("--save-maps") { Description = "Write maps/<stem>.npy before per-class normalisation" };
+        var output = new Option<string>("--output", "-o") { Description = "Output folder", Required = true };
+        var command = new Command("eval", "Evaluate VCP-CLIP on a dataset: pixel/image AUROC, AUPRO, AP, F1-max, IoU per class")
+        {
+            clip, head, dataset, root, classes, size, batch, saveMaps, output,
+        };
+        command.SetAction(parse => Run(
+            parse.GetValue(clip)!, parse.GetValue(head)!, DatasetOptions.Layout(parse.GetValue(dataset)!), parse.GetValue(root)!,
+            parse.GetValue(classes), parse.GetValue(size), parse.GetValue(batch), parse.GetValue(saveMaps), parse.GetValue(output)!,
+            GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+        return command;
+    }
+
+    public static int Run(string clipPath, string headPath, DatasetLayout layout, string root, string? classFilter, int size, int batchSize,
+        bool saveMaps, string output, IBackend backend, TextWriter stdout, TextWriter stderr)
+    {
+        var samples = DatasetReader.Read(root, layout, DatasetSplit.Test, DatasetReader.ParseClassList(classFilter));
+        if (samples.Count == 0)
+        {
+            throw new DatasetException($"{root}: no test images found for layout {layout}{(classFilter is null ? "" : $" and classes {classFilter}")}");
+        }
+        using var model = VcpModel.Load(clipPath, headPath, backend);
+        var inference = new VcpInference(model, size);
+        var loop = new ImageInferenceLoop(inference, backend, batchSize);
+        Directory.CreateDirectory(output);
+        if (saveMaps)
+        {
+            Directory.CreateDirectory(Path.Combine(output, "maps"));
+        }
+        var stems = new UniqueStems();
+        var records = new List<ImageResultRecord>();
+        var failures = new List<string>();
+        var rows = new List<ClassMetrics>();
+        var byClass = samples.GroupBy(s => s.ClassName, StringComparer.Ordinal).ToList();
+        using (var progress = new ProgressReporter("eval", samples.Count, stderr))
+        {
+            foreach (var group in byClass)
+            {
+                var classSamples = group.ToList();
+                var bySample = classSamples.ToDictionary(s => s.ImagePath, StringComparer.Ordinal);
+                var maps = new List<float[]>();
+                var masks = new List<byte[]>();
+                var scores = new List<float>();
+                var labels = new List<byte>();
+                loop.Run(
+                    classSamples.Select(s => s.ImagePath).ToList(),
+                    (path, _, result) =>
+                    {
+                        var sample = bySample[path];
+                        byte[] mask;
+                        try
+                        {
+                            mask = LoadMask(sample, size);
+                        }
+                        catch (Exception e) when (e is ImageDecodeException or IOException)
+                        {
+                            failures.Add($"{sample.MaskPath}: {CliApp.OneLine(e)}");
+                            stderr.WriteLine($"vcp-native: skipped {path}: its mask failed: {CliApp.OneLine(e)}");
+                            return;
+                        }
+                        string? mapPath = null;
+                        if (saveMaps)
+                        {
+                            mapPath = Path.Combine("maps", stems.For(path) + ".npy");
+                            NpyWriter.Write(Path.Combine(output, mapPath), result.Map, size, size);
+                        }
+                        maps.Add(result.Map);
+                        masks.Add(mask);
+                        scores.Add(result.Score);
+                        labels.Add(sample.IsAnomalous ? (byte)1 : (byte)0);
+                        records.Add(new ImageResultRecord(path, result.Score, null, mapPath, null, null));
+                    },
+                    (path, e) =>
+                    {
+                        failures.Add($"{path}: {CliApp.OneLine(e)}");
+                        stderr.WriteLine($"vcp-native: skipped {path}: {CliApp.OneLine(e)}");
+                    },
+                    done =>
+                    {
+                        ResultsWriter.Write(output, records);
+                        progress.Advance(done);
+                    });
+                if (scores.Count == 0)
+                {
+                    stderr.WriteLine($"vcp-native: class {group.Key}: no image could be evaluated");
+                    continue;
+                }
+                var row = ClassMetrics.Compute(group.Key, Concat(maps), Concat(masks), size, [.. scores], [.. labels]);
+                rows.Add(row);
+                MetricsReport.Write(output, rows);
+            }
+            ResultsWriter.Write(output, records);
+        }
+        MetricsReport.Write(output, rows);
+        stdout.Write(MetricsReport.Markdown(rows, MetricsReport.Mean(rows)));
+        stdout.WriteLine($"eval: {records.Count} images, {rows.Count} classes; metrics in {Path.Combine(output, "metrics.md")}");
+        if (failures.Count > 0)
+        {
+            stderr.WriteLine($"vcp-native: {failures.Count} input(s) failed:");
+            foreach (var f in failures)
+            {
+                stderr.WriteLine($"  {f}");
+            }
+            return ExitCodes.PartialFailure;
+        }
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>Ground truth at the model's size: Pillow bilinear resize of the 'L' mask, then > 0.5; zeros for normal images.</summary>
+    public static byte[] LoadMask(DatasetSample sample, int size)
+    {
+        var mask = new byte[size * size];
+        if (sample.MaskPath is null)
+        {
+            return mask;
+        }
+        var grey = ImageDecoder.Decode(sample.MaskPath).ToGrey();
+        var binary = MaskPreprocess.ToBinaryMask(grey, size);
+        for (var i = 0; i < mask.Length; i++)
+        {
+            mask[i] = binary[i] > 0.5f ? (byte)1 : (byte)0;
+        }
+        return mask;
+    }
+
+    private static T[] Concat<T>(List<T[]> parts)
+    {
+        var total = 0L;
+        foreach (var p in parts)
+        {
+            total += p.Length;
+        }
+        var result = new T[total];
+        var offset = 0;
+        foreach (var p in parts)
+        {
+            p.CopyTo(result, offset);
+            offset += p.Length;
+        }
+        return result;
+    }
+}

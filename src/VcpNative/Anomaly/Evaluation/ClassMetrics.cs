@@ -1,0 +1,64 @@
+// The per-class evaluation of VCP-CLIP: the authors' normalisation and metric set, plus AUPRO@0.3.
+using VcpNative.Anomaly.Metrics;
+
+namespace VcpNative.Anomaly.Evaluation;
+
+/// <summary>One row of the metrics table (fractions in [0, 1]); undefined metrics carry their reason.</summary>
+public sealed record ClassMetrics(
+    string ClassName,
+    int Images,
+    int AnomalousImages,
+    MetricValue AurocPx,
+    MetricValue AuproPx,
+    MetricValue ApPx,
+    MetricValue F1Px,
+    MetricValue Iou,
+    MetricValue AurocSp,
+    MetricValue ApSp,
+    MetricValue F1Sp,
+    MetricValue Threshold,
+    MetricValue Aupro30)
+{
+    /// <summary>Column keys in the authors' table order (aupro_sp, hard-coded 0 upstream, is left out), then AUPRO@0.3.</summary>
+    public static readonly string[] Columns = ["auroc_px", "aupro_px", "ap_px", "f1_px", "iou", "auroc_sp", "ap_sp", "f1_sp", "threshold", "aupro30"];
+
+    public MetricValue this[string column] => column switch
+    {
+        "auroc_px" => AurocPx,
+        "aupro_px" => AuproPx,
+        "ap_px" => ApPx,
+        "f1_px" => F1Px,
+        "iou" => Iou,
+        "auroc_sp" => AurocSp,
+        "ap_sp" => ApSp,
+        "f1_sp" => F1Sp,
+        "threshold" => Threshold,
+        "aupro30" => Aupro30,
+        _ => throw new ArgumentOutOfRangeException(nameof(column), column, "unknown metric column"),
+    };
+
+    /// <summary>
+    /// Metrics of one class as the authors' test.py computes them: the smoothed maps min-max normalised over the
+    /// whole class stack, image scores min-max normalised over the class, then pixel and image metrics.
+    /// </summary>
+    public static ClassMetrics Compute(string className, float[] maps, byte[] masks, int size, float[] scores, byte[] labels)
+    {
+        var n = scores.Length;
+        if (maps.Length != (long)n * size * size || masks.Length != maps.Length || labels.Length != n)
+        {
+            throw new ArgumentException($"class {className}: {n} scores, {labels.Length} labels, {maps.Length} map values and {masks.Length} mask values do not agree for {size}x{size} maps");
+        }
+        MinMaxNormalization.NormalizeInPlace(maps);
+        var normalisedScores = (float[])scores.Clone();
+        MinMaxNormalization.NormalizeInPlace(normalisedScores);
+        var pixel = PixelMetrics.Compute(maps, masks, n, size, size);
+        var image = RankingMetrics.Evaluate(normalisedScores, labels, F1Variant.ImageNoEpsilon);
+        var anomalous = 0;
+        foreach (var l in labels)
+        {
+            anomalous += l != 0 ? 1 : 0;
+        }
+        return new ClassMetrics(className, n, anomalous, pixel.AuRoc, pixel.Aupro, pixel.AveragePrecision, pixel.F1Max,
+            pixel.IouAtF1Threshold, image.AuRoc, image.AveragePrecision, image.F1Max, pixel.F1Threshold, pixel.AuproAt30);
+    }
+}

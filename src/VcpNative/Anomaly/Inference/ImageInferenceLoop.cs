@@ -1,0 +1,84 @@
+// Decodes, preprocesses and batches image files for VcpInference, reporting each result or failure as it happens.
+using VcpNative.Anomaly.Preprocessing;
+using VcpNative.IO.Images;
+using VcpNative.Tensors;
+
+namespace VcpNative.Anomaly.Inference;
+
+/// <summary>
+/// The one image loop behind infer, eval and calibrate: dimensions are checked before any pixel allocation, a bad
+/// file is reported and skipped, and every finished batch is handed to the caller before the next one starts.
+/// </summary>
+public sealed class ImageInferenceLoop
+{
+    private readonly VcpInference inference;
+    private readonly IBackend backend;
+    private readonly int batchSize;
+    private readonly ImageSizeLimits limits;
+
+    public ImageInferenceLoop(VcpInference inference, IBackend backend, int batchSize, ImageSizeLimits? limits = null)
+    {
+        this.inference = inference;
+        this.backend = backend;
+        this.batchSize = Math.Max(1, batchSize);
+        this.limits = limits ?? new ImageSizeLimits();
+    }
+
+    /// <summary>Runs every file; <paramref name="onBatchDone"/> runs after each batch (e.g. to save results atomically).</summary>
+    public void Run(
+        IReadOnlyList<string> files,
+        Action<string, RgbImage, VcpImageResult> onResult,
+        Action<string, Exception> onFailure,
+        Action<int>? onBatchDone = null)
+    {
+        var size = inference.ImageSize;
+        var pending = new List<(string Path, RgbImage Resized, float[] Input)>();
+
+        void Flush()
+        {
+            if (pending.Count == 0)
+            {
+                return;
+            }
+            var plane = 3 * size * size;
+            var data = new float[pending.Count * plane];
+            for (var i = 0; i < pending.Count; i++)
+            {
+                pending[i].Input.CopyTo(data, i * plane);
+            }
+            using (var scope = new TensorScope())
+            {
+                var images = Tensor.FromArray(data, [pending.Count, 3, size, size], backend);
+                var results = inference.Run(images);
+                for (var i = 0; i < pending.Count; i++)
+                {
+                    onResult(pending[i].Path, pending[i].Resized, results[i]);
+                }
+            }
+            onBatchDone?.Invoke(pending.Count);
+            pending.Clear();
+        }
+
+        foreach (var file in files)
+        {
+            try
+            {
+                var bytes = File.ReadAllBytes(file);
+                limits.Check(ImageDecoder.ReadHeader(bytes, file), file);
+                var image = ImageDecoder.Decode(bytes, file, limits).ToRgb();
+                var resized = PillowResize.Resize(image, size, size, PillowFilter.Bicubic);
+                pending.Add((file, resized, ClipPreprocess.ToTensorData(resized, size)));
+            }
+            catch (Exception e) when (e is ImageDecodeException or IOException or UnauthorizedAccessException or InvalidDataException or OutOfMemoryException)
+            {
+                onFailure(file, e);
+                continue;
+            }
+            if (pending.Count == batchSize)
+            {
+                Flush();
+            }
+        }
+        Flush();
+    }
+}
