@@ -53,6 +53,7 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
     private int stepPanels;
     private int stepParts;
     private int stepColumnChunks;
+    private int stepMc;
 
     /// <summary>True: the parallel loop runs whole products of a batch, element strides below.</summary>
     public bool SplitBatch
@@ -125,7 +126,13 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
         var mcMax = kernel.Mc;
         var ncMax = kernel.Nc;
         var sharedB = PackedB is null ? SgemmPackArena.ForCurrentThread().B((long)kcMax * ncMax) : null;
+        // Equal row blocks, a multiple of the thread count of them: M = 1370 in blocks of 144 would leave one thread
+        // a 74-row block at every depth step; ten blocks of 138 (or less) keep both threads busy to the end.
+        var mr = kernel.Mr;
         var rowBlocks = (M + mcMax - 1) / mcMax;
+        rowBlocks = (rowBlocks + threads - 1) / threads * threads;
+        stepMc = Math.Min(mcMax, ((M + rowBlocks - 1) / rowBlocks + mr - 1) / mr * mr);
+        rowBlocks = (M + stepMc - 1) / stepMc;
         for (var jc = 0; jc < N; jc += ncMax)
         {
             var nc = Math.Min(ncMax, N - jc);
@@ -177,15 +184,14 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
             default:
             {
                 var nr = Kernel.Nr;
-                var mcMax = Kernel.Mc;
                 var rowBlock = index / stepColumnChunks;
                 var chunk = index % stepColumnChunks;
-                var ic = rowBlock * mcMax;
-                var mc = Math.Min(mcMax, M - ic);
+                var ic = rowBlock * stepMc;
+                var mc = Math.Min(stepMc, M - ic);
                 var j0 = CpuParallel.ChunkStart(stepPanels, stepColumnChunks, chunk) * nr;
                 var j1 = Math.Min(stepNc, CpuParallel.ChunkStart(stepPanels, stepColumnChunks, chunk + 1) * nr);
                 var arena = SgemmPackArena.ForCurrentThread();
-                var aPack = arena.A((long)mcMax * stepKc);
+                var aPack = arena.A((long)stepMc * stepKc);
                 var tile = arena.Tile((long)Kernel.Mr * nr);
                 PackA(ic, mc, stepPc, stepKc, aPack);
                 MacroKernel(mc, j1 - j0, stepKc, aPack, stepB + ((long)j0 * stepKc), C + (ic * Ldc) + stepJc + j0, stepBeta, tile);
