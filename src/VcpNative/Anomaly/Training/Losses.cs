@@ -25,6 +25,18 @@ public static class SegmentationLosses
         }
         using var scope = new TensorScope();
         var (weightNormal, weightAnomalous) = SmoothedOneHot(target);
+        return scope.Keep(Focal(probNormal, probAnomalous, weightNormal, weightAnomalous));
+    }
+
+    /// <summary>The focal loss with the clamped one-hot of the target precomputed by <see cref="SmoothedOneHot"/>.</summary>
+    public static Tensor Focal(Tensor probNormal, Tensor probAnomalous, Tensor weightNormal, Tensor weightAnomalous)
+    {
+        if (!Shapes.SameShape(probNormal.Shape, probAnomalous.Shape) || !Shapes.SameShape(probAnomalous.Shape, weightAnomalous.Shape)
+            || !Shapes.SameShape(weightNormal.Shape, weightAnomalous.Shape))
+        {
+            throw new ShapeMismatchException("focal_loss", probAnomalous.Shape, weightAnomalous.Shape, "probabilities [B, H, W] vs one-hot weights [B, H, W]");
+        }
+        using var scope = new TensorScope();
         var pt = Ops.AddScalar(Ops.Add(Ops.Mul(weightNormal, probNormal), Ops.Mul(weightAnomalous, probAnomalous)), (float)FocalSmooth);
         var focus = Ops.Square(Ops.AddScalar(Ops.Neg(pt), 1f));                  // (1 - p_t)^gamma, gamma = 2
         var perPixel = Ops.Mul(focus, Ops.Log(pt));
@@ -67,13 +79,21 @@ public static class SegmentationLosses
     public static Tensor BranchLoss(Tensor logitDifference, Tensor target)
     {
         using var scope = new TensorScope();
-        var anomalous = Ops.Sigmoid(logitDifference);
-        var normal = Ops.Sigmoid(Ops.Neg(logitDifference));
-        return scope.Keep(Ops.Add(Focal(normal, anomalous, target), Dice(anomalous, target)));
+        var (weightNormal, weightAnomalous) = SmoothedOneHot(target);
+        return scope.Keep(BranchLoss(logitDifference, target, weightNormal, weightAnomalous));
     }
 
-    /// <summary>clamp(one_hot(target), 1e-5, 1 - 1e-5) per class, as constant tensors on the target's backend.</summary>
-    private static (Tensor Normal, Tensor Anomalous) SmoothedOneHot(Tensor target)
+    /// <summary><see cref="BranchLoss(Tensor, Tensor)"/> with the target's clamped one-hot computed once per batch.</summary>
+    public static Tensor BranchLoss(Tensor logitDifference, Tensor target, Tensor weightNormal, Tensor weightAnomalous)
+    {
+        using var scope = new TensorScope();
+        var anomalous = Ops.Sigmoid(logitDifference);
+        var normal = Ops.Sigmoid(Ops.Neg(logitDifference));
+        return scope.Keep(Ops.Add(Focal(normal, anomalous, weightNormal, weightAnomalous), Dice(anomalous, target)));
+    }
+
+    /// <summary>clamp(one_hot(target), 1e-5, 1 - 1e-5) per class (normal, anomalous), as constant tensors on the target's backend.</summary>
+    public static (Tensor Normal, Tensor Anomalous) SmoothedOneHot(Tensor target)
     {
         var t = target.ToArray();
         var normal = new float[t.Length];
