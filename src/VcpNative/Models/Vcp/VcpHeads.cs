@@ -199,12 +199,9 @@ public sealed class VcpHeads
         var projB = p.Get("prompt_proj.bias");
         Tensor Prompt(Tensor embeddings)
         {
-            var projected = Ops.Linear(embeddings, projW, projB);                 // [n, W]
-            if (dropoutRng is not null)
-            {
-                projected = Ops.Dropout(projected, dropout, dropoutRng, training: true);
-            }
-            return Ops.Expand(Ops.Unsqueeze(projected, 0), [b * states, N, w]);
+            var projected = Ops.Expand(Ops.Unsqueeze(Ops.Linear(embeddings, projW, projB), 0), [b * states, N, w]);
+            // After the expand, as the authors (dropout(proj(p).expand(...))): one mask per image and state.
+            return dropoutRng is null ? projected : Ops.Dropout(projected, dropout, dropoutRng, training: true);
         }
         // The prompt goes in at index 1 (after SOT) with no positional embedding; the last rows drop out.
         x = Ops.Concat([Ops.Narrow(x, 1, 0, 1), Prompt(Ops.Select(p.Get("prompt_embeddings"), 0, 0)), Ops.Narrow(x, 1, 1, ctx - 1 - N)], 1);
@@ -228,6 +225,27 @@ public sealed class VcpHeads
     /// <paramref name="textFeatures"/>: [B, 2, E]. Returns P(anomalous) per pixel at <paramref name="imageSize"/>.
     /// </summary>
     public VcpMaps Maps(IReadOnlyList<Tensor> blockOutputs, Tensor textFeatures, int imageSize)
+    {
+        using var scope = new TensorScope();
+        var (rawLogits, newLogits) = LogitDifferences(blockOutputs, textFeatures, imageSize);
+        var rawLayers = new Tensor[FeatureLayers];
+        var newLayers = new Tensor[FeatureLayers];
+        for (var l = 0; l < FeatureLayers; l++)
+        {
+            rawLayers[l] = scope.Keep(Ops.Sigmoid(rawLogits[l]));
+            newLayers[l] = scope.Keep(Ops.Sigmoid(newLogits[l]));
+        }
+        var raw = scope.Keep(Mean(rawLayers));
+        var fresh = scope.Keep(Mean(newLayers));
+        return new VcpMaps(raw, fresh, rawLayers, newLayers);
+    }
+
+    /// <summary>
+    /// Per feature layer, the upsampled logit difference d = l_abnormal - l_normal [B, S, S] of the raw (Pre-VCP) and
+    /// new (Post-VCP) branches: the 2-class softmax is (sigmoid(-d), sigmoid(d)). Training takes both channels from
+    /// d so the normal-class probability keeps full precision where P(anomalous) rounds to 1.
+    /// </summary>
+    public (Tensor[] Raw, Tensor[] New) LogitDifferences(IReadOnlyList<Tensor> blockOutputs, Tensor textFeatures, int imageSize)
     {
         if (blockOutputs.Count != FeatureLayers)
         {
@@ -253,12 +271,10 @@ public sealed class VcpHeads
             // Pre-VCP ("raw") branch through the per-layer linear layer.
             var projected = Ops.L2Normalize(Ops.Linear(patches, p.Get($"trainable_linearlayer.fc.{l}.weight"), p.Get($"trainable_linearlayer.fc.{l}.bias")));
             var logitsRaw = Ops.Mul(Ops.MatMul(projected, textFeatures, transB: true), tauRaw);
-            rawLayers[l] = scope.Keep(AnomalyProbability(logitsRaw, imageSize));
-            newLayers[l] = scope.Keep(AnomalyProbability(logitsNew, imageSize));
+            rawLayers[l] = scope.Keep(UpsampledLogitDifference(logitsRaw, imageSize));
+            newLayers[l] = scope.Keep(UpsampledLogitDifference(logitsNew, imageSize));
         }
-        var raw = scope.Keep(Mean(rawLayers));
-        var fresh = scope.Keep(Mean(newLayers));
-        return new VcpMaps(raw, fresh, rawLayers, newLayers);
+        return (rawLayers, newLayers);
     }
 
     /// <summary>Post-VCP: text queries attend over patches (8 heads, no 1/sqrt(d) scaling), projected and normalised: [B, 2, Dout].</summary>
@@ -290,17 +306,17 @@ public sealed class VcpHeads
     }
 
     /// <summary>
-    /// Logits [B, g^2, 2] -> P(anomalous) [B, S, S]: bilinear (align_corners) upsampling of the logits, then the
-    /// 2-class softmax, which is sigmoid(l1 - l0); upsampling is linear, so the difference is upsampled once.
+    /// Logits [B, g^2, 2] -> l1 - l0 upsampled [B, S, S]: the authors upsample both logits (bilinear, align_corners)
+    /// before the 2-class softmax, which is sigmoid(l1 - l0); upsampling is linear, so the difference is upsampled once.
     /// </summary>
-    private static Tensor AnomalyProbability(Tensor logits, int imageSize)
+    private static Tensor UpsampledLogitDifference(Tensor logits, int imageSize)
     {
         using var scope = new TensorScope();
         var b = logits.Shape[0];
         var grid = (int)Math.Round(Math.Sqrt(logits.Shape[1]));
         var diff = Ops.Sub(Ops.Select(logits, 2, 1), Ops.Select(logits, 2, 0));          // [B, g^2]
         var up = Ops.ResizeBilinear(Ops.Reshape(diff, b, 1, grid, grid), imageSize, imageSize, alignCorners: true);
-        return scope.Keep(Ops.Reshape(Ops.Sigmoid(up), b, imageSize, imageSize));
+        return scope.Keep(Ops.Reshape(up, b, imageSize, imageSize));
     }
 
     private static Tensor Mean(Tensor[] layers)

@@ -1,0 +1,234 @@
+// PyTorch's Adam (torch.optim.Adam, single-tensor path) over named parameters in groups, with savable state.
+using VcpNative.Models;
+using VcpNative.Tensors;
+
+namespace VcpNative.Anomaly.Training;
+
+/// <summary>Parameters sharing one learning rate.</summary>
+public sealed class AdamParameterGroup
+{
+    public AdamParameterGroup(string name, double learningRate, IReadOnlyList<(string Name, Tensor Parameter)> parameters)
+    {
+        Name = name;
+        LearningRate = learningRate;
+        Parameters = parameters;
+    }
+
+    public string Name { get; }
+
+    public double LearningRate { get; set; }
+
+    public IReadOnlyList<(string Name, Tensor Parameter)> Parameters { get; }
+}
+
+/// <summary>Per-parameter Adam state: steps taken and the first and second moment estimates.</summary>
+public sealed class AdamParameterState
+{
+    public AdamParameterState(long step, float[] expAvg, float[] expAvgSq)
+    {
+        Step = step;
+        ExpAvg = expAvg;
+        ExpAvgSq = expAvgSq;
+    }
+
+    public long Step { get; internal set; }
+
+    public float[] ExpAvg { get; }
+
+    public float[] ExpAvgSq { get; }
+}
+
+/// <summary>
+/// torch.optim.Adam (amsgrad off, weight decay 0): per parameter with a gradient, step += 1;
+/// m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; p -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps).
+/// Bias corrections and step size in double, element math in float32, in PyTorch's operation order. A parameter
+/// whose gradient is null is skipped and keeps no state, as in PyTorch.
+/// </summary>
+public sealed class AdamOptimizer
+{
+    /// <summary>VCP-CLIP's temperature parameters (tau_1, tau_2), trained in their own group at lr 0.01.</summary>
+    public static readonly string[] TemperatureNames = ["New_Lan_Embed.prompt_temp", "Zero_try.prompt_temp_l1"];
+
+    private readonly Dictionary<string, AdamParameterState> state = new(StringComparer.Ordinal);
+
+    public AdamOptimizer(IReadOnlyList<AdamParameterGroup> groups, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
+    {
+        Groups = groups;
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Eps = eps;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var g in groups)
+        {
+            foreach (var (name, _) in g.Parameters)
+            {
+                if (!seen.Add(name))
+                {
+                    throw new ArgumentException($"parameter '{name}' appears in more than one Adam group");
+                }
+            }
+        }
+    }
+
+    public IReadOnlyList<AdamParameterGroup> Groups { get; }
+
+    public double Beta1 { get; }
+
+    public double Beta2 { get; }
+
+    public double Eps { get; }
+
+    /// <summary>
+    /// The authors' optimizer (train.py): every head parameter except the two temperatures at <paramref name="learningRate"/>,
+    /// the temperatures at <paramref name="temperatureLearningRate"/>, betas (0.5, 0.999). Marks all of them trainable.
+    /// </summary>
+    public static AdamOptimizer ForVcpHeads(ParameterSet heads, double learningRate = 4e-5, double temperatureLearningRate = 0.01)
+    {
+        var main = new List<(string, Tensor)>();
+        var temps = new List<(string, Tensor)>();
+        var names = new List<string>(heads.Names);
+        names.Sort(StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            if (name.StartsWith(VcpTrainer.OptimizerPrefix, StringComparison.Ordinal))
+            {
+                continue;     // a training checkpoint loaded as a head file also carries the Adam moments
+            }
+            var t = heads.Get(name);
+            t.RequiresGrad = true;
+            (Array.IndexOf(TemperatureNames, name) >= 0 ? temps : main).Add((name, t));
+        }
+        return new AdamOptimizer(
+            [new AdamParameterGroup("main", learningRate, main), new AdamParameterGroup("temperature", temperatureLearningRate, temps)],
+            beta1: 0.5, beta2: 0.999);
+    }
+
+    public AdamParameterState? StateOf(string name) => state.TryGetValue(name, out var s) ? s : null;
+
+    public IEnumerable<(string Name, Tensor Parameter)> AllParameters()
+    {
+        foreach (var g in Groups)
+        {
+            foreach (var p in g.Parameters)
+            {
+                yield return p;
+            }
+        }
+    }
+
+    /// <summary>Clears every parameter's gradient (PyTorch zero_grad(set_to_none=True)).</summary>
+    public void ZeroGrad()
+    {
+        foreach (var (_, p) in AllParameters())
+        {
+            p.ZeroGrad();
+        }
+    }
+
+    public void Step()
+    {
+        foreach (var g in Groups)
+        {
+            foreach (var (name, p) in g.Parameters)
+            {
+                if (p.Grad is not null)
+                {
+                    Update(name, p, p.Grad, g.LearningRate);
+                }
+            }
+        }
+    }
+
+    private void Update(string name, Tensor parameter, Tensor gradient, double learningRate)
+    {
+        if (!Shapes.SameShape(parameter.Shape, gradient.Shape))
+        {
+            throw new ShapeMismatchException("adam", parameter.Shape, gradient.Shape, $"parameter '{name}' vs its gradient");
+        }
+        var n = (int)parameter.Numel;
+        if (!state.TryGetValue(name, out var s))
+        {
+            s = new AdamParameterState(0, new float[n], new float[n]);
+            state[name] = s;
+        }
+        s.Step++;
+        var step = (double)s.Step;
+        var biasCorrection1 = 1 - Math.Pow(Beta1, step);
+        var biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(Beta2, step));
+        var b1 = (float)Beta1;
+        var oneMinusB1 = (float)(1 - Beta1);
+        var b2 = (float)Beta2;
+        var oneMinusB2 = (float)(1 - Beta2);
+        var negStepSize = (float)(-(learningRate / biasCorrection1));
+        var bc2 = (float)biasCorrection2Sqrt;
+        var eps = (float)Eps;
+
+        var g = gradient.ToArray();
+        var onHost = parameter.Storage is Tensors.Cpu.CpuStorage && parameter.IsContiguous && parameter.DType == DType.F32;
+        var values = onHost ? null : parameter.ToArray();
+        var p = onHost ? parameter.AsSpan() : values!.AsSpan();
+        var m = s.ExpAvg;
+        var v = s.ExpAvgSq;
+        for (var i = 0; i < n; i++)
+        {
+            // exp_avg.mul_(b1).add_(g, alpha=1-b1); exp_avg_sq.mul_(b2).addcmul_(g, g, value=1-b2)
+            m[i] = m[i] * b1 + oneMinusB1 * g[i];
+            v[i] = v[i] * b2 + oneMinusB2 * g[i] * g[i];
+            // denom = exp_avg_sq.sqrt() / bc2_sqrt + eps; param.addcdiv_(exp_avg, denom, value=-step_size)
+            var denom = MathF.Sqrt(v[i]) / bc2 + eps;
+            p[i] += negStepSize * m[i] / denom;
+        }
+        if (!onHost)
+        {
+            parameter.Backend.Upload(values, parameter);
+        }
+    }
+
+    /// <summary>Tensor name prefixes of the saved moments; the step count goes to metadata.</summary>
+    public const string ExpAvgPrefix = "optimizer.exp_avg.";
+    public const string ExpAvgSqPrefix = "optimizer.exp_avg_sq.";
+    public const string StepPrefix = "optimizer.step.";
+
+    /// <summary>Adds the state (moments as tensors, steps and learning rates as metadata) to a checkpoint being built.</summary>
+    public void ExportState(List<(string Name, float[] Data, int[] Shape)> tensors, Dictionary<string, string> metadata)
+    {
+        foreach (var (name, p) in AllParameters())
+        {
+            if (!state.TryGetValue(name, out var s))
+            {
+                continue;
+            }
+            var shape = p.Shape.ToArray();
+            tensors.Add((ExpAvgPrefix + name, s.ExpAvg, shape));
+            tensors.Add((ExpAvgSqPrefix + name, s.ExpAvgSq, shape));
+            metadata[StepPrefix + name] = s.Step.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        foreach (var g in Groups)
+        {
+            metadata[$"optimizer.lr.{g.Name}"] = g.LearningRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        }
+        metadata["optimizer.betas"] = $"{Beta1.ToString("R", System.Globalization.CultureInfo.InvariantCulture)},{Beta2.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}";
+        metadata["optimizer.eps"] = Eps.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Restores the state written by <see cref="ExportState"/>; <paramref name="moment"/> returns a saved tensor or null.</summary>
+    public void ImportState(Func<string, float[]?> moment, IReadOnlyDictionary<string, string> metadata, string source)
+    {
+        state.Clear();
+        foreach (var (name, p) in AllParameters())
+        {
+            if (!metadata.TryGetValue(StepPrefix + name, out var stepText))
+            {
+                continue;
+            }
+            var m = moment(ExpAvgPrefix + name);
+            var v = moment(ExpAvgSqPrefix + name);
+            if (m is null || v is null || m.Length != p.Numel || v.Length != p.Numel)
+            {
+                throw new WeightsConverter.ModelFormatException(source, null, ExpAvgPrefix + name,
+                    $"expected Adam moments of {p.Numel} values, found {(m is null ? "none" : m.Length.ToString(System.Globalization.CultureInfo.InvariantCulture))}");
+            }
+            state[name] = new AdamParameterState(long.Parse(stepText, System.Globalization.CultureInfo.InvariantCulture), m, v);
+        }
+    }
+}

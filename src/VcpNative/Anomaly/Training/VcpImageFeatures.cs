@@ -1,0 +1,83 @@
+// The frozen image tower's outputs that VCP-CLIP training reads, kept apart so they can be computed once and reused.
+using VcpNative.Tensors;
+
+namespace VcpNative.Anomaly.Training;
+
+/// <summary>
+/// Raw block outputs at the heads' feature layers ([B, 1 + g^2, Wv] each) and the global embedding
+/// ln_post(cls) @ proj ([B, E]) of a batch. They carry no tape history: the image tower is frozen.
+/// </summary>
+public sealed class VcpImageFeatures : IDisposable
+{
+    public VcpImageFeatures(IReadOnlyList<Tensor> blockOutputs, Tensor global)
+    {
+        if (blockOutputs.Count == 0 || global.Rank != 2)
+        {
+            throw new ShapeMismatchException("vcp_features", global.Shape, [-1, -1], "need block outputs and a global embedding [B, E]");
+        }
+        foreach (var t in blockOutputs)
+        {
+            if (t.Rank != 3 || t.Shape[0] != global.Shape[0])
+            {
+                throw new ShapeMismatchException("vcp_features", t.Shape, global.Shape, "block output [B, tokens, width] vs global [B, E]");
+            }
+        }
+        BlockOutputs = blockOutputs;
+        Global = global;
+    }
+
+    public IReadOnlyList<Tensor> BlockOutputs { get; }
+
+    public Tensor Global { get; }
+
+    public int Count => Global.Shape[0];
+
+    /// <summary>Images [start, start + count) as dense copies (for caching per image or re-batching).</summary>
+    public VcpImageFeatures Slice(int start, int count)
+    {
+        using var noGrad = Tensors.Autograd.Tape.NoGrad();
+        var blocks = new Tensor[BlockOutputs.Count];
+        for (var l = 0; l < blocks.Length; l++)
+        {
+            using var view = Ops.Narrow(BlockOutputs[l], 0, start, count);
+            blocks[l] = Ops.CopyOf(view);
+        }
+        using var g = Ops.Narrow(Global, 0, start, count);
+        return new VcpImageFeatures(blocks, Ops.CopyOf(g));
+    }
+
+    /// <summary>Joins cached features of several images (or batches) along the batch axis.</summary>
+    public static VcpImageFeatures Stack(IReadOnlyList<VcpImageFeatures> parts)
+    {
+        if (parts.Count == 0)
+        {
+            throw new ShapeMismatchException("vcp_features", "no features to stack");
+        }
+        using var noGrad = Tensors.Autograd.Tape.NoGrad();
+        var layers = parts[0].BlockOutputs.Count;
+        var blocks = new Tensor[layers];
+        var pieces = new Tensor[parts.Count];
+        for (var l = 0; l < layers; l++)
+        {
+            for (var i = 0; i < parts.Count; i++)
+            {
+                pieces[i] = parts[i].BlockOutputs[l];
+            }
+            blocks[l] = Ops.Concat(pieces, 0);
+        }
+        for (var i = 0; i < parts.Count; i++)
+        {
+            pieces[i] = parts[i].Global;
+        }
+        return new VcpImageFeatures(blocks, Ops.Concat(pieces, 0));
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in BlockOutputs)
+        {
+            t.Dispose();
+        }
+        Global.Dispose();
+    }
+}
