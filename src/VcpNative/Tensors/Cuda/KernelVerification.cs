@@ -116,7 +116,14 @@ public static class KernelVerification
             new("mul (same shape)", "[37, 61]", "mul_f32", Atol, Rtol, b => [Ops.Mul(Input(b, [37, 61], 1), Input(b, [37, 61], 2))]),
             new("sub (broadcast)", "[5,1,7] - [3,7]", "broadcast_binary_f32", Atol, Rtol, b => [Ops.Sub(Input(b, [5, 1, 7], 3), Input(b, [3, 7], 4))]),
             new("div (broadcast)", "[13,29] / [29]", "broadcast_binary_f32", Atol, Rtol, b => [Ops.Div(Input(b, [13, 29], 5), Input(b, [29], 6, 0.5f, 2f))]),
-            new("maximum (broadcast)", "[13,29] vs [13,1]", "broadcast_binary_f32", Atol, Rtol, b => [Ops.Maximum(Input(b, [13, 29], 7), Input(b, [13, 1], 8))]),
+            new("maximum (broadcast) fwd+bwd", "[13,29] vs [13,1]", "broadcast_binary_f32, row_sum", Atol, Rtol, b =>
+            {
+                var x = Input(b, [13, 29], 7, grad: true);
+                var m = Input(b, [13, 1], 8, grad: true);
+                var y = Ops.Maximum(x, m);
+                BackwardWeighted(y, 49);
+                return [y, x.Grad!, m.Grad!];
+            }),
             new("minimum (broadcast)", "[29] vs [13,29]", "broadcast_binary_f32", Atol, Rtol, b => [Ops.Minimum(Input(b, [29], 9), Input(b, [13, 29], 10))]),
             new("add (broadcast) fwd+bwd", "[5,3,7] + [3,1]", "broadcast_binary_f32, sum_axes_f32, column_sum_*", Atol, Rtol, b =>
             {
