@@ -1,6 +1,9 @@
 // Options every vcp-native command accepts: threads, device, verbosity.
 using System.CommandLine;
 using VcpNative.Tensors.Cpu;
+using VcpNative.Tensors.Cuda;
+using VcpNative.Tensors.Cuda.Driver;
+using VcpNative.Tensors.Cuda.Emulator;
 
 namespace VcpNative.Cli;
 
@@ -44,14 +47,17 @@ public static class GlobalOptions
         CpuParallel.Threads = parse.GetValue(Threads);
     }
 
-    /// <summary>The backend named by --device; the GPU backends are refused with a clear line until they exist.</summary>
-    public static VcpNative.Tensors.IBackend ResolveBackend(ParseResult parse)
+    /// <summary>
+    /// The backend named by --device: the CPU, a GPU through libcuda (CudaUnavailableException, one line, when there is
+    /// no driver or device), or the same GPU backend over the PTX emulator. GPU backends live until the process ends.
+    /// </summary>
+    public static VcpNative.Tensors.IBackend ResolveBackend(ParseResult parse) => ResolveBackend(parse.GetValue(Device) ?? "cpu");
+
+    public static VcpNative.Tensors.IBackend ResolveBackend(string device) => device switch
     {
-        var device = parse.GetValue(Device) ?? "cpu";
-        return device switch
-        {
-            "cpu" => CpuBackend.Instance,
-            _ => throw new NotSupportedException($"--device {device}: this build runs models on the CPU backend only so far; use --device cpu"),
-        };
-    }
+        "cpu" => CpuBackend.Instance,
+        "cuda" => new GpuBackend(new CudaDriver(), ownsDriver: true),
+        "emulated" => new GpuBackend(new PtxEmulator(), ownsDriver: true),
+        _ => throw new ArgumentException($"--device {device}: expected cpu, cuda or emulated"),
+    };
 }

@@ -360,7 +360,7 @@ public static partial class Ops
     // Gradient of max/min goes to the operand that was selected (to a on ties, like torch.maximum's split is not needed here).
     private static Tensor?[] MinMaxBackward(BinaryOp op, Tensor g, Tensor a, Tensor b, Tensor result)
     {
-        using var pickA = a.Backend is Cpu.CpuBackend ? Cpu.CpuBackend.EqualMask(a, result) : throw new NotSupportedException("min/max backward on this backend");
+        using var pickA = a.Backend is Cpu.CpuBackend ? Cpu.CpuBackend.EqualMask(a, result) : EqualMaskViaHost(a, result);
         Tensor? ga = null;
         Tensor? gb = null;
         if (a.RequiresGrad)
@@ -374,6 +374,15 @@ public static partial class Ops
         }
         _ = op;
         return [ga, gb];
+    }
+
+    // Other backends have no comparison kernel yet: build the mask on the host and upload it.
+    private static Tensor EqualMaskViaHost(Tensor a, Tensor result)
+    {
+        using var hostA = Tensor.FromArray(a.ToArray(), a.Shape);
+        using var hostResult = Tensor.FromArray(result.ToArray(), result.Shape);
+        using var mask = Cpu.CpuBackend.EqualMask(hostA, hostResult);
+        return Tensor.FromArray(mask.AsSpan(), result.Shape, result.Backend);
     }
 
     /// <summary>A stride-0 broadcast view of x, first converted to F32 if stored in another dtype.</summary>

@@ -1,0 +1,156 @@
+// GPU batched matmul: cuBLAS GemmStridedBatched on a real GPU, our gemm_f32 kernel elsewhere (and on the emulator).
+using VcpNative.Tensors.Cuda.Driver;
+
+namespace VcpNative.Tensors.Cuda;
+
+public sealed partial class GpuBackend
+{
+    private const int GemmTile = 64;
+    private const int MaxGridZ = 65535;
+
+    public void MatMul(Tensor a, bool transA, Tensor b, bool transB, Tensor c, float alpha, float beta)
+    {
+        var (m, k) = transA ? (a.Shape[^1], a.Shape[^2]) : (a.Shape[^2], a.Shape[^1]);
+        var n = transB ? b.Shape[^2] : b.Shape[^1];
+        var cp = Dense(c);
+        var batchShape = c.ShapeArray.AsSpan(0, c.Rank - 2);
+        var batches = (int)Shapes.Numel(batchShape);
+        if (m == 0 || n == 0 || batches == 0)
+        {
+            return;
+        }
+        var aOperand = GemmOperand.Prepare(this, a, transA, batchShape);
+        var bOperand = GemmOperand.Prepare(this, b, transB, batchShape);
+        try
+        {
+            Gemm(aOperand, bOperand, m, n, k, alpha, beta, cp, (long)m * n, batches);
+        }
+        finally
+        {
+            aOperand.Copy?.Dispose();
+            bOperand.Copy?.Dispose();
+        }
+    }
+
+    private void Gemm(GemmOperand a, GemmOperand b, int m, int n, int k, float alpha, float beta, DevicePtr c, long strideC, int batches)
+    {
+        if (cublas is not null)
+        {
+            cublas.GemmStridedBatched(a.Trans, b.Trans, m, n, k, alpha, a.Pointer, GemmDataType.Float32, a.Ld, a.BatchStride,
+                b.Pointer, GemmDataType.Float32, b.Ld, b.BatchStride, beta, c, GemmDataType.Float32, n, strideC, batches, GemmCompute.Float32);
+            return;
+        }
+        var fn = Kernel("gemm", "gemm_f32");
+        var grid = new Dim3((uint)((n + GemmTile - 1) / GemmTile), (uint)((m + GemmTile - 1) / GemmTile));
+        for (var first = 0; first < batches; first += MaxGridZ)
+        {
+            var count = Math.Min(MaxGridZ, batches - first);
+            Driver.Launch(fn, grid with { Z = (uint)count }, new Dim3(256), 0,
+            [
+                c.Offset(first * strideC * sizeof(float)), a.Pointer.Offset(first * a.BatchStride * sizeof(float)),
+                b.Pointer.Offset(first * b.BatchStride * sizeof(float)), m, n, k, a.Ld, b.Ld, n, a.Trans ? 1 : 0, b.Trans ? 1 : 0,
+                alpha, beta, a.BatchStride, b.BatchStride, strideC,
+            ]);
+        }
+    }
+
+    /// <summary>
+    /// One GEMM operand: a row- or column-major matrix (one unit stride) whose batch matrices sit a uniform stride
+    /// apart (0 when broadcast). Views that are neither are first copied to a dense tensor of the full batch shape.
+    /// </summary>
+    private readonly record struct GemmOperand(DevicePtr Pointer, bool Trans, int Ld, long BatchStride, Tensor? Copy)
+    {
+        public static GemmOperand Prepare(GpuBackend gpu, Tensor t, bool trans, ReadOnlySpan<int> batchShape)
+        {
+            if (TryLayout(t, trans, batchShape, out var effectiveTrans, out var ld, out var stride))
+            {
+                return new GemmOperand(gpu.Ptr(t), effectiveTrans, ld, stride, null);
+            }
+            // Expand to the full batch shape (stride 0 on broadcast axes) and copy densely: then every test passes.
+            var shape = new int[batchShape.Length + 2];
+            batchShape.CopyTo(shape);
+            shape[^2] = t.Shape[^2];
+            shape[^1] = t.Shape[^1];
+            var strides = new long[shape.Length];
+            var lead = shape.Length - t.Rank;
+            for (var d = 0; d < shape.Length; d++)
+            {
+                strides[d] = d < lead || t.Shape[d - lead] != shape[d] ? 0 : t.Strides[d - lead];
+            }
+            using var expanded = t.View(shape, strides, t.Offset);
+            var dense = Tensor.Empty(shape, DType.F32, gpu);
+            gpu.Copy(expanded, dense);
+            if (!TryLayout(dense, trans, batchShape, out effectiveTrans, out ld, out stride))
+            {
+                throw new InvalidOperationException($"matmul operand {dense} has no GEMM layout after a dense copy");
+            }
+            return new GemmOperand(gpu.Ptr(dense), effectiveTrans, ld, stride, dense);
+        }
+
+        private static bool TryLayout(Tensor t, bool trans, ReadOnlySpan<int> batchShape, out bool effectiveTrans, out int ld, out long batchStride)
+        {
+            batchStride = 0;
+            if (t.DType != DType.F32 || !TryMatrixLayout(t, trans, out effectiveTrans, out ld))
+            {
+                effectiveTrans = trans;
+                ld = 0;
+                return false;
+            }
+            // Batch index b = Σ i_d · inner_d; the operand's offset must be b · S for a single S.
+            var lead = batchShape.Length - (t.Rank - 2);
+            long inner = 1;
+            long stride = -1;
+            for (var d = batchShape.Length - 1; d >= 0; d--)
+            {
+                var td = d - lead;
+                var own = td >= 0 && t.Shape[td] != 1 ? t.Strides[td] : 0;
+                if (batchShape[d] != 1)
+                {
+                    if (stride < 0)
+                    {
+                        stride = own % inner == 0 ? own / inner : -2;
+                    }
+                    if (stride < 0 || own != stride * inner)
+                    {
+                        return false;
+                    }
+                }
+                inner *= batchShape[d];
+            }
+            batchStride = Math.Max(0, stride);
+            return true;
+        }
+
+        /// <summary>Row-major (unit last stride) or column-major (unit second-to-last stride, transpose flipped).</summary>
+        private static bool TryMatrixLayout(Tensor t, bool trans, out bool effectiveTrans, out int ld)
+        {
+            var rows = t.Shape[^2];
+            var cols = t.Shape[^1];
+            var rs = t.Strides[^2];
+            var cs = t.Strides[^1];
+            if (cs == 1 || cols == 1)
+            {
+                var l = rows == 1 ? Math.Max(1, cols) : rs;
+                if (l >= cols && l <= int.MaxValue)
+                {
+                    effectiveTrans = trans;
+                    ld = (int)l;
+                    return true;
+                }
+            }
+            if (rs == 1 || rows == 1)
+            {
+                var l = cols == 1 ? Math.Max(1, rows) : cs;
+                if (l >= rows && l <= int.MaxValue)
+                {
+                    effectiveTrans = !trans;
+                    ld = (int)l;
+                    return true;
+                }
+            }
+            effectiveTrans = trans;
+            ld = 0;
+            return false;
+        }
+    }
+}

@@ -1,0 +1,81 @@
+// Reuses device buffers of exact byte sizes so that steady-state inference on the GPU allocates nothing per op.
+namespace VcpNative.Tensors.Cuda;
+
+/// <summary>
+/// Exact-size free lists of device buffers, the GPU twin of <see cref="Cpu.CpuBufferPool"/>: a forward pass over
+/// images of one size asks for the same sizes every time. Buffers beyond <see cref="MaxPooledBytes"/> go back to the
+/// driver. Returning a buffer while kernels that use it are still queued is safe: all work runs on one stream, so a
+/// later kernel that reuses it runs after them.
+/// </summary>
+public sealed class GpuBufferPool : IDisposable
+{
+    private readonly IGpuDriver driver;
+    private readonly Dictionary<long, Stack<DevicePtr>> free = new();
+    private readonly Lock gate = new();
+    private long pooledBytes;
+
+    public GpuBufferPool(IGpuDriver driver)
+    {
+        this.driver = driver;
+    }
+
+    public long MaxPooledBytes { get; set; } = 2L << 30;
+
+    /// <summary>Buffers that had to be newly allocated from the driver (for tests and benchmarks).</summary>
+    public long Misses { get; private set; }
+
+    public long Hits { get; private set; }
+
+    public DevicePtr Rent(long bytes)
+    {
+        lock (gate)
+        {
+            if (free.TryGetValue(bytes, out var stack) && stack.Count > 0)
+            {
+                pooledBytes -= bytes;
+                Hits++;
+                return stack.Pop();
+            }
+            Misses++;
+        }
+        return driver.Allocate(bytes);
+    }
+
+    public void Return(DevicePtr ptr, long bytes)
+    {
+        lock (gate)
+        {
+            if (pooledBytes + bytes <= MaxPooledBytes)
+            {
+                if (!free.TryGetValue(bytes, out var stack))
+                {
+                    stack = new Stack<DevicePtr>();
+                    free[bytes] = stack;
+                }
+                stack.Push(ptr);
+                pooledBytes += bytes;
+                return;
+            }
+        }
+        driver.Free(ptr);
+    }
+
+    /// <summary>Frees every pooled buffer (e.g. after a run with different shapes).</summary>
+    public void Clear()
+    {
+        lock (gate)
+        {
+            foreach (var stack in free.Values)
+            {
+                while (stack.Count > 0)
+                {
+                    driver.Free(stack.Pop());
+                }
+            }
+            free.Clear();
+            pooledBytes = 0;
+        }
+    }
+
+    public void Dispose() => Clear();
+}
