@@ -101,7 +101,7 @@ public static class InferCommand
         return ExitCodes.Ok;
     }
 
-    private static ImageResultRecord WriteOutputs(InferSettings s, string stem, string input, RgbImage resized, VcpImageResult result)
+    private static ImageResultRecord WriteOutputs(InferSettings s, string stem, string input, RgbImage resized, AnomalyImageResult result)
     {
         string? mapPath = null;
         string? maskPath = null;

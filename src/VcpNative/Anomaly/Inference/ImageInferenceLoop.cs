@@ -11,12 +11,12 @@ namespace VcpNative.Anomaly.Inference;
 /// </summary>
 public sealed class ImageInferenceLoop
 {
-    private readonly VcpInference inference;
+    private readonly IAnomalyInference inference;
     private readonly IBackend backend;
     private readonly int batchSize;
     private readonly ImageSizeLimits limits;
 
-    public ImageInferenceLoop(VcpInference inference, IBackend backend, int batchSize, ImageSizeLimits? limits = null)
+    public ImageInferenceLoop(IAnomalyInference inference, IBackend backend, int batchSize, ImageSizeLimits? limits = null)
     {
         this.inference = inference;
         this.backend = backend;
@@ -27,7 +27,7 @@ public sealed class ImageInferenceLoop
     /// <summary>Runs every file; <paramref name="onBatchDone"/> runs after each batch (e.g. to save results atomically).</summary>
     public void Run(
         IReadOnlyList<string> files,
-        Action<string, RgbImage, VcpImageResult> onResult,
+        Action<string, RgbImage, AnomalyImageResult> onResult,
         Action<string, Exception> onFailure,
         Action<int>? onBatchDone = null)
     {

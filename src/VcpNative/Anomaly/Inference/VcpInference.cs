@@ -5,14 +5,11 @@ using VcpNative.Tensors.Autograd;
 
 namespace VcpNative.Anomaly.Inference;
 
-/// <summary>The result for one image, before any per-dataset normalisation.</summary>
-public sealed record VcpImageResult(float[] Map, float Score, int Size);
-
 /// <summary>
 /// Runs the frozen model without a tape. Post-processing as the authors' test.py: map = gaussian(0.2 raw + 0.8 new,
 /// sigma 8); score = mean of the top-2000 pixels of the unsmoothed raw map + the same for the new map.
 /// </summary>
-public sealed class VcpInference
+public sealed class VcpInference : IAnomalyInference
 {
     public const float RawWeight = 0.2f;
     public const float GaussianSigma = 8f;
@@ -30,13 +27,15 @@ public sealed class VcpInference
         ImageSize = imageSize;
     }
 
+    public string Method => "vcp";
+
     public int ImageSize { get; }
 
     /// <summary>Per-stage wall time of the last batch (seconds): image tower, text tower + heads, post-processing.</summary>
     public (double Vision, double Heads, double Post) LastTimings { get; private set; }
 
     /// <summary>images: [B, 3, S, S] normalised CLIP input.</summary>
-    public VcpImageResult[] Run(Tensor images)
+    public AnomalyImageResult[] Run(Tensor images)
     {
         using var noGrad = Tape.NoGrad();
         using var scope = new TensorScope();
@@ -56,7 +55,7 @@ public sealed class VcpInference
     }
 
     /// <summary>Fusion, Gaussian smoothing and the top-k image score, per image.</summary>
-    public static VcpImageResult[] PostProcess(Tensor raw, Tensor fresh, int size)
+    public static AnomalyImageResult[] PostProcess(Tensor raw, Tensor fresh, int size)
     {
         using var scope = new TensorScope();
         var b = raw.Shape[0];
@@ -69,10 +68,10 @@ public sealed class VcpInference
         var (topNew, _) = Ops.TopK(flatNew, k);
         var scores = Ops.Add(Ops.Mean(topRaw, [1]), Ops.Mean(topNew, [1])).ToArray();
         var maps = smooth.ToArray();
-        var results = new VcpImageResult[b];
+        var results = new AnomalyImageResult[b];
         for (var i = 0; i < b; i++)
         {
-            results[i] = new VcpImageResult(maps.AsSpan(i * size * size, size * size).ToArray(), scores[i], size);
+            results[i] = new AnomalyImageResult(maps.AsSpan(i * size * size, size * size).ToArray(), scores[i], size);
         }
         return results;
     }

@@ -50,7 +50,7 @@ public class GpuPipelineTests
         const int size = 28;
         var image = ImageDecoder.DecodeRgb(Fixtures.Path("vcp", "input.png"));
         var data = ClipPreprocess.ToTensorData(image, size);
-        VcpImageResult Run(IBackend backend)
+        AnomalyImageResult Run(IBackend backend)
         {
             using var model = VcpModel.Load(Fixtures.Path("clip", "tiny_clip.pt"), Fixtures.Path("vcp", "vcp_head.pth"), backend);
             using var scope = new TensorScope();
