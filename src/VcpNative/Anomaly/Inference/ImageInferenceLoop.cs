@@ -1,4 +1,4 @@
-// Decodes, preprocesses and batches image files for VcpInference, reporting each result or failure as it happens.
+// Decodes, preprocesses and batches image files for any IAnomalyInference, reporting each result or failure as it happens.
 using VcpNative.Anomaly.Preprocessing;
 using VcpNative.IO.Images;
 using VcpNative.Tensors;
