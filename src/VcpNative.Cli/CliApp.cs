@@ -74,6 +74,7 @@ public static class CliApp
         root.Add(SmokeCommand.Create());
         root.Add(ConvertCommand.Create());
         root.Add(InferCommand.Create());
+        root.Add(BenchCommand.Create());
         return root;
     }
 }

@@ -39,8 +39,14 @@ public sealed unsafe partial class CpuBackend
         {
             return;
         }
+        if (p.Lq >= AttentionPackMinQueries)
+        {
+            // Many queries (both towers): two sgemm products per strip of queries (CpuBackend.AttentionGemm.cs).
+            AttentionForwardStrips(p, outArray, outOffset, lseArray, lseOffset);
+            return;
+        }
         // Few queries (Post-VCP: 2) cannot amortise packing K and V: read their rows in place instead.
-        var packed = p.Lq >= AttentionPackMinQueries;
+        var packed = false;
         var kt = packed ? PackKeyTiles(p, AttentionSource.K, transposed: true) : null;
         var vr = packed ? PackKeyTiles(p, AttentionSource.V, transposed: false) : null;
         try
