@@ -9,7 +9,7 @@ namespace VcpNative.Models.Clip;
 /// </summary>
 public static class BlockProfile
 {
-    public static readonly string[] PhaseNames = ["ln_1", "qkv linear", "attention", "head merge", "out proj + add", "ln_2", "mlp fc (+gelu)", "gelu", "mlp proj + add"];
+    public static readonly string[] PhaseNames = ["ln_1", "qkv linear", "attention", "head merge", "out proj + add", "ln_2", "mlp fc + gelu", "mlp proj + add"];
 
     private static readonly double[] Seconds = new double[PhaseNames.Length];
 
