@@ -70,11 +70,13 @@ public static class BenchCommand
         var best = double.MaxValue;
         var inputData = new float[s.BatchSize * 3 * s.ImageSize * s.ImageSize];
         BlockProfile.Enabled = s.Profile;
+        var cpuStart = TimeSpan.Zero;
         for (var it = 0; it < s.Warmup + s.Iterations; it++)
         {
             if (it == s.Warmup)
             {
                 BlockProfile.Reset();
+                cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
             }
             var sw = Stopwatch.StartNew();
             for (var i = 0; i < s.BatchSize; i++)
@@ -100,6 +102,7 @@ public static class BenchCommand
             }
         }
         BlockProfile.Enabled = false;
+        var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpuStart).TotalSeconds / s.Iterations;
         var phases = s.Profile ? BlockProfile.Snapshot() : null;
         var n = s.Iterations;
         if (phases is not null)
@@ -114,7 +117,7 @@ public static class BenchCommand
         var flops = VcpFlopCount.PerImage(c, model.Heads.R, model.Heads.N, model.Heads.FeatureLayers, s.ImageSize);
         var batchFlops = flops.Total * s.BatchSize;
         var report = new BenchReport(s, backend.Name, buildSeconds, mean, best, flops, s.BatchSize / mean.Total,
-            batchFlops / (mean.Vision + mean.Heads) / 1e9, flops.Vision * s.BatchSize / mean.Vision / 1e9, PeakResidentBytes(), phases);
+            batchFlops / (mean.Vision + mean.Heads) / 1e9, flops.Vision * s.BatchSize / mean.Vision / 1e9, PeakResidentBytes(), phases, cpuSeconds);
         if (s.Json)
         {
             output.WriteLine(report.ToJson());
@@ -183,7 +186,7 @@ public static class BenchCommand
     }
 
     private sealed record BenchReport(BenchSettings S, string Backend, double BuildSeconds, StageTimes Mean, double BestTotal,
-        VcpFlops Flops, double ImagesPerSecond, double Gflops, double VisionGflops, long PeakRss, double[]? Phases)
+        VcpFlops Flops, double ImagesPerSecond, double Gflops, double VisionGflops, long PeakRss, double[]? Phases, double CpuSeconds)
     {
         public string ToJson()
         {
@@ -211,6 +214,8 @@ public static class BenchCommand
                 w.WriteNumber("total", Mean.Total);
                 w.WriteEndObject();
                 w.WriteNumber("best_total_s_per_batch", BestTotal);
+                // CPU seconds of the whole process per batch: on a shared machine, wall time above cpu_s / threads means waiting.
+                w.WriteNumber("cpu_s_per_batch", CpuSeconds);
                 w.WriteNumber("images_per_s", ImagesPerSecond);
                 w.WriteNumber("gflop_per_image", Flops.Total / 1e9);
                 w.WriteNumber("gflop_per_image_vision", Flops.Vision / 1e9);
@@ -241,7 +246,7 @@ public static class BenchCommand
             Row("text tower + heads", Mean.Heads);
             Row("post-processing", Mean.Post);
             Row("total", Mean.Total);
-            o.WriteLine($"  best total {BestTotal:F3} s/batch; {ImagesPerSecond:F3} images/s");
+            o.WriteLine($"  best total {BestTotal:F3} s/batch; {ImagesPerSecond:F3} images/s; process CPU time {CpuSeconds:F2} s/batch");
             o.WriteLine($"  {Flops.Total / 1e9:F1} GFLOP/image ({Flops.Vision / 1e9:F1} image tower); achieved {Gflops:F1} GFLOP/s (image tower {VisionGflops:F1})");
             o.WriteLine($"  peak resident memory {PeakRss / (1024.0 * 1024.0):F0} MiB");
             if (Phases is not null)
