@@ -79,6 +79,7 @@ public static class CliApp
         root.Add(SynthCommand.Create());
         root.Add(CalibrateCommand.Create());
         root.Add(KernelsCommand.Create());
+        root.Add(BenchCommand.Create());
         return root;
     }
 }

@@ -40,6 +40,14 @@ public sealed class VcpModel : IDisposable
         }
     }
 
+    /// <summary>A model of the named architecture with seeded random weights (benchmarks, tests); no files are read.</summary>
+    public static VcpModel Random(ModelArchitecture arch, int seed, IBackend? backend = null)
+    {
+        var clip = new ClipModel(RandomWeights.Clip(arch, seed, backend), ClipActivation.Gelu, PositionResizeMode.BicubicAntialias);
+        var heads = new VcpHeads(RandomWeights.VcpHeads(arch, seed, backend), clip.Config);
+        return new VcpModel(clip, heads);
+    }
+
     public void Dispose()
     {
         Clip.Dispose();

@@ -45,18 +45,29 @@ public sealed class ResidualAttentionBlock
         var b = x.Shape[0];
         var l = x.Shape[1];
         var headDim = width / heads;
-        var qkv = Ops.Linear(ln1.Apply(x), inProjWeight, inProjBias);
+        var t = BlockProfile.Start();
+        var normed1 = ln1.Apply(x);
+        t = BlockProfile.Lap(0, t);
+        var qkv = Ops.Linear(normed1, inProjWeight, inProjBias);
+        t = BlockProfile.Lap(1, t);
         // [B, L, 3, H, D] -> three [B, H, L, D] views of the fused projection (no copy).
         var split = Ops.Reshape(qkv, b, l, 3, heads, headDim);
         var q = Ops.Permute(Ops.Select(split, 2, 0), 0, 2, 1, 3);
         var k = Ops.Permute(Ops.Select(split, 2, 1), 0, 2, 1, 3);
         var v = Ops.Permute(Ops.Select(split, 2, 2), 0, 2, 1, 3);
         var attended = Ops.Attention(q, k, v, scale: null, causal: causal);
+        t = BlockProfile.Lap(2, t);
         var merged = Ops.Reshape(Ops.Permute(attended, 0, 2, 1, 3), b, l, width);
+        t = BlockProfile.Lap(3, t);
         var h = Ops.Add(x, Ops.Linear(merged, outProjWeight, outProjBias));
-        var hidden = Ops.Linear(ln2.Apply(h), fcWeight, fcBias);
-        var act = activation == ClipActivation.Gelu ? Ops.Gelu(hidden) : Ops.QuickGelu(hidden);
+        t = BlockProfile.Lap(4, t);
+        var normed2 = ln2.Apply(h);
+        t = BlockProfile.Lap(5, t);
+        // c_fc with its activation fused into the product's epilogue (no separate pass over the 4x-wide hidden).
+        var act = Ops.Linear(normed2, fcWeight, fcBias, activation == ClipActivation.Gelu ? LinearActivation.Gelu : LinearActivation.QuickGelu);
+        t = BlockProfile.Lap(6, t);
         var result = Ops.Add(h, Ops.Linear(act, projWeight, projBias));
+        BlockProfile.Lap(7, t);
         return scope.Keep(result);
     }
 }

@@ -39,8 +39,14 @@ public sealed unsafe partial class CpuBackend
         {
             return;
         }
+        if (p.Lq >= AttentionPackMinQueries)
+        {
+            // Many queries (both towers): two sgemm products per strip of queries (CpuBackend.AttentionGemm.cs).
+            AttentionForwardStrips(p, outArray, outOffset, lseArray, lseOffset);
+            return;
+        }
         // Few queries (Post-VCP: 2) cannot amortise packing K and V: read their rows in place instead.
-        var packed = p.Lq >= AttentionPackMinQueries;
+        var packed = false;
         var kt = packed ? PackKeyTiles(p, AttentionSource.K, transposed: true) : null;
         var vr = packed ? PackKeyTiles(p, AttentionSource.V, transposed: false) : null;
         try
@@ -520,6 +526,18 @@ public sealed unsafe partial class CpuBackend
     {
         var i = 0;
         var sum = 0f;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            var sv = Vector512.Create(shift);
+            var acc = Vector512<float>.Zero;
+            for (; i + 16 <= n; i += 16)
+            {
+                var e = VectorMath.Exp(Vector512.Load(x + i) - sv);
+                e.Store(x + i);
+                acc += e;
+            }
+            sum = Vector512.Sum(acc);
+        }
         if (Vector256.IsHardwareAccelerated)
         {
             var sv = Vector256.Create(shift);
@@ -530,7 +548,7 @@ public sealed unsafe partial class CpuBackend
                 e.Store(x + i);
                 acc += e;
             }
-            sum = Vector256.Sum(acc);
+            sum += Vector256.Sum(acc);
         }
         for (; i < n; i++)
         {

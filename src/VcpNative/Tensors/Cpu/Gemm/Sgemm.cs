@@ -57,6 +57,16 @@ public static unsafe class Sgemm
     }
 
     /// <summary>
+    /// C[m,n] = act(alpha * op(A) * op(B) + beta * C + bias): the bias [n] (may be null) and the activation are applied to each
+    /// block of C right after its last depth block, while it is still in cache, instead of in separate passes over C.
+    /// </summary>
+    public static void Multiply(
+        bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda, float* b, int ldb,
+        float beta, float* c, int ldc, GemmEpilogue epilogue, float* bias) =>
+        Multiply(SgemmKernel.Default, CpuParallel.Threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, null, beta, c, ldc,
+            MinWorkPerThread, epilogue, bias);
+
+    /// <summary>
     /// <paramref name="batch"/> independent products; operand i starts at its pointer + i * stride (elements; a stride of 0
     /// broadcasts one A or B to every product). Small products run one per thread, large ones each use all threads.
     /// </summary>
@@ -112,7 +122,8 @@ public static unsafe class Sgemm
     /// <summary>The one implementation behind every overload; <paramref name="kernel"/> and <paramref name="threads"/> are explicit so tests can pin them.</summary>
     internal static void Multiply(
         SgemmKernel kernel, int threads, bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda,
-        float* b, int ldb, PackedMatrix? packedB, float beta, float* c, int ldc, long minWorkPerThread = MinWorkPerThread)
+        float* b, int ldb, PackedMatrix? packedB, float beta, float* c, int ldc, long minWorkPerThread = MinWorkPerThread,
+        GemmEpilogue epilogue = GemmEpilogue.None, float* bias = null)
     {
         CheckDimensions(transA, transB, m, n, k, lda, ldb, ldc, packedB is not null);
         if (m == 0 || n == 0)
@@ -122,12 +133,18 @@ public static unsafe class Sgemm
         if (k == 0 || alpha == 0f)
         {
             ScaleC(m, n, beta, c, ldc);
+            if (epilogue != GemmEpilogue.None || bias != null)
+            {
+                throw new ArgumentException("an epilogue needs k > 0 and alpha != 0", nameof(epilogue));
+            }
             return;
         }
         var task = SgemmTask.Rent();
         try
         {
             Fill(task, packedB?.Kernel ?? kernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, packedB, beta, c, ldc);
+            task.Epilogue = bias != null && epilogue == GemmEpilogue.None ? GemmEpilogue.Bias : epilogue;
+            task.Bias = bias;
             task.Execute(threads, minWorkPerThread);
         }
         finally
@@ -207,4 +224,16 @@ public static unsafe class Sgemm
             throw new ArgumentException($"{name} holds {length} floats; a [{rows},{columns}] matrix with leading dimension {leading} needs {needed}.", name);
         }
     }
+}
+
+/// <summary>Work fused into sgemm's write of C: per-column bias, then an optional activation.</summary>
+public enum GemmEpilogue
+{
+    None,
+    /// <summary>C += bias (per column).</summary>
+    Bias,
+    /// <summary>C = GELU(C + bias), exact erf form.</summary>
+    Gelu,
+    /// <summary>C = QuickGELU(C + bias), x * sigmoid(1.702 x).</summary>
+    QuickGelu,
 }

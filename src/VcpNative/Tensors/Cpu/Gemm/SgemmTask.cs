@@ -33,6 +33,12 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
     public float* C;
     public long Ldc;
 
+    /// <summary>What to apply to each finished block of C (after its last depth block, while it is still in cache).</summary>
+    public GemmEpilogue Epilogue;
+
+    /// <summary>Per-column bias [N] for the epilogue, or null.</summary>
+    public float* Bias;
+
     /// <summary>What <see cref="IParallelLoopBody.Run"/> does: whole products of a batch, a share of the B block, or one A block.</summary>
     private enum Phase
     {
@@ -93,6 +99,8 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
 
     public void Return()
     {
+        Epilogue = GemmEpilogue.None;
+        Bias = null;
         PackedB = null;
         A = null;
         B = null;
@@ -195,6 +203,10 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
                 var tile = arena.Tile((long)Kernel.Mr * nr);
                 PackA(ic, mc, stepPc, stepKc, aPack);
                 MacroKernel(mc, j1 - j0, stepKc, aPack, stepB + ((long)j0 * stepKc), C + (ic * Ldc) + stepJc + j0, stepBeta, tile);
+                if (stepPc + stepKc == K)
+                {
+                    ApplyEpilogue(ic, mc, stepJc + j0, j1 - j0);
+                }
                 break;
             }
         }
@@ -267,7 +279,37 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
                     var mc = Math.Min(mcMax, m1 - ic);
                     PackA(ic, mc, pc, kc, aPack);
                     MacroKernel(mc, nc, kc, aPack, bPanels, C + (ic * Ldc) + jc, beta, tile);
+                    if (pc + kc == K)
+                    {
+                        ApplyEpilogue(ic, mc, jc, nc);
+                    }
                 }
+            }
+        }
+    }
+
+    /// <summary>Bias and activation on C[i0:i0+rows, j0:j0+cols], a block that just got its final depth block.</summary>
+    private void ApplyEpilogue(int i0, int rows, int j0, int cols)
+    {
+        if (Epilogue == GemmEpilogue.None || cols <= 0)
+        {
+            return;
+        }
+        for (var i = 0; i < rows; i++)
+        {
+            var row = new Span<float>(C + ((i0 + i) * Ldc) + j0, cols);
+            if (Bias != null)
+            {
+                System.Numerics.Tensors.TensorPrimitives.Add(row, new ReadOnlySpan<float>(Bias + j0, cols), row);
+            }
+            switch (Epilogue)
+            {
+                case GemmEpilogue.Gelu:
+                    Activations.Gelu(row, row);
+                    break;
+                case GemmEpilogue.QuickGelu:
+                    Activations.QuickGelu(row, row);
+                    break;
             }
         }
     }

@@ -1,0 +1,54 @@
+// CPU kernel of the fused linear layer: one sgemm whose epilogue adds the bias and applies the activation per block.
+namespace VcpNative.Tensors.Cpu;
+
+public sealed unsafe partial class CpuBackend
+{
+    /// <summary>
+    /// y = act(x W^T + b) in one pass over y: the bias and GELU are applied to each block of y right after the micro-kernel
+    /// wrote it (still in cache), instead of a bias copy before and an activation pass after the product.
+    /// </summary>
+    public void LinearForward(Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearActivation activation)
+    {
+        var rows = x.Shape[0];
+        var k = x.Shape[1];
+        var n = y.Shape[1];
+        _ = Dense(x);
+        _ = Dense(y);
+        var (tw, ldw) = GemmLayout(weight, true);
+        var epilogue = activation switch
+        {
+            LinearActivation.Gelu => GemmEpilogue.Gelu,
+            LinearActivation.QuickGelu => GemmEpilogue.QuickGelu,
+            _ => GemmEpilogue.None,
+        };
+        if (rows == 0 || n == 0)
+        {
+            return;
+        }
+        if (k == 0)
+        {
+            // No product to fuse into: y = act(bias) by the plain kernels.
+            Fill(y, 0f);
+            if (bias is not null)
+            {
+                using var expanded = Ops.Expand(bias, y.Shape);
+                Binary(BinaryOp.Add, y, expanded, y);
+            }
+            if (activation != LinearActivation.None)
+            {
+                Unary(activation == LinearActivation.Gelu ? UnaryOp.Gelu : UnaryOp.QuickGelu, y, y, 0f);
+            }
+            return;
+        }
+        if (bias is not null)
+        {
+            _ = Dense(bias);
+        }
+        fixed (float* xp = Cpu(x).Floats, wp = Cpu(weight).Floats, yp = Cpu(y).Floats, bp = bias is null ? null : Cpu(bias).Floats)
+        {
+            var biasPtr = bias is null ? null : bp + bias.Offset;
+            Sgemm.Multiply(false, tw, rows, n, k, 1f, xp + x.Offset, Math.Max(1, k), wp + weight.Offset, ldw, 0f, yp + y.Offset, Math.Max(1, n),
+                epilogue, biasPtr);
+        }
+    }
+}
