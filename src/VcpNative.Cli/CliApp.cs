@@ -80,6 +80,7 @@ public static class CliApp
         root.Add(CalibrateCommand.Create());
         root.Add(KernelsCommand.Create());
         root.Add(BenchCommand.Create());
+        root.Add(TrainCommand.Create());
         return root;
     }
 }

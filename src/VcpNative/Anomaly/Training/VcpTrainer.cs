@@ -85,6 +85,9 @@ public sealed class VcpTrainer
         return TrainOnFeatures(features, masks);
     }
 
+    /// <summary>Counts an optimizer step taken by the caller after <see cref="ComputeGradients"/> (e.g. after dumping gradients).</summary>
+    public void MarkStepDone() => StepsDone++;
+
     /// <summary>Forward, backward and one Adam step on cached features.</summary>
     public VcpStepLoss TrainOnFeatures(VcpImageFeatures features, Tensor masks)
     {

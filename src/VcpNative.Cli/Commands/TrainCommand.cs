@@ -1,0 +1,341 @@
+// `vcp-native train`: train the VCP-CLIP heads on the test split of an auxiliary dataset, resumably.
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using VcpNative.Anomaly.Datasets;
+using VcpNative.Anomaly.Inference;
+using VcpNative.Anomaly.Training;
+using VcpNative.Models;
+using VcpNative.Models.Clip;
+using VcpNative.Models.Vcp;
+using VcpNative.Tensors;
+using VcpNative.WeightsConverter;
+using VcpNative.WeightsConverter.Safetensors;
+
+namespace VcpNative.Cli.Commands;
+
+/// <summary>Everything `train` needs; also used by `demo`.</summary>
+public sealed record TrainSettings
+{
+    public required string Clip { get; init; }
+    public required string Data { get; init; }
+    public DatasetLayout Layout { get; init; } = DatasetLayout.Auto;
+    public string? Classes { get; init; }
+    public string? Init { get; init; }
+    public int ImageSize { get; init; } = 518;
+    public int Epochs { get; init; } = 10;
+    public int BatchSize { get; init; } = 32;
+    public double LearningRate { get; init; } = 4e-5;
+    public double TemperatureLearningRate { get; init; } = 0.01;
+    public ulong Seed { get; init; } = 333;
+    public bool Augment { get; init; } = true;
+    public bool Shuffle { get; init; } = true;
+    public float Dropout { get; init; } = 0.1f;
+    public long? Steps { get; init; }
+    public string? DumpGrads { get; init; }
+    public bool Resume { get; init; }
+    public int CheckpointEvery { get; init; } = 10;
+    public string? FeatureCache { get; init; }
+    public required string Output { get; init; }
+}
+
+public static class TrainCommand
+{
+    public static Command Create()
+    {
+        var clip = new Option<string>("--clip") { Description = "CLIP weights (clip.safetensors or OpenAI's .pt)", Required = true };
+        var data = new Option<string>("--data") { Description = "Dataset root (its test split is the training set, as the authors do)", Required = true };
+        var dataset = DatasetOptions.Dataset();
+        var classes = DatasetOptions.Classes();
+        var init = new Option<string?>("--init") { Description = "Initial heads (ours or the authors' .pth); default: the authors' random initialisation" };
+        var size = new Option<int>("--image-size") { DefaultValueFactory = _ => 518, Description = "Square input size" };
+        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 10, Description = "Epochs" };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32, Description = "Images per step" };
+        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 4e-5, Description = "Learning rate of heads and prompts (authors: 4e-5 on VisA, 2e-5 on MVTec)" };
+        var tempLr = new Option<double>("--temp-lr") { DefaultValueFactory = _ => 0.01, Description = "Learning rate of the two temperatures" };
+        var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 333UL, Description = "Seed of data order, augmentation, dropout and initialisation" };
+        var augment = OnOff("--augment", true, "The authors' augmentation (rotation, rot90, brightness/contrast, noise, blur/colour jitter; MVTec mosaic)");
+        var shuffle = OnOff("--shuffle", true, "Shuffle each epoch (off: class, defect folder, file name order)");
+        var dropout = new Option<float>("--dropout") { DefaultValueFactory = _ => 0.1f, Description = "Dropout on the projected prompt tokens" };
+        var steps = new Option<long?>("--steps") { Description = "Stop after this many optimizer steps in total" };
+        var dumpGrads = new Option<string?>("--dump-grads") { Description = "Write the first step's gradients (head key names) and loss to this safetensors file" };
+        var resume = new Option<bool>("--resume") { Description = "Continue from OUTDIR/last.safetensors" };
+        var every = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 10, Description = "Also write last.safetensors every N steps (always at epoch end)" };
+        var cache = new Option<string?>("--feature-cache") { Description = "Folder for cached frozen image features (default OUTDIR/feature-cache; used when augmentation is off)" };
+        var output = new Option<string>("--output", "-o") { Description = "Output folder", Required = true };
+        var command = new Command("train", "Train VCP-CLIP heads (Adam, the authors' losses) on the test split of a dataset")
+        {
+            clip, data, dataset, classes, init, size, epochs, batch, lr, tempLr, seed, augment, shuffle, dropout, steps, dumpGrads, resume, every, cache, output,
+        };
+        command.SetAction(parse => Run(new TrainSettings
+        {
+            Clip = parse.GetValue(clip)!,
+            Data = parse.GetValue(data)!,
+            Layout = DatasetOptions.Layout(parse.GetValue(dataset)!),
+            Classes = parse.GetValue(classes),
+            Init = parse.GetValue(init),
+            ImageSize = parse.GetValue(size),
+            Epochs = parse.GetValue(epochs),
+            BatchSize = Math.Max(1, parse.GetValue(batch)),
+            LearningRate = parse.GetValue(lr),
+            TemperatureLearningRate = parse.GetValue(tempLr),
+            Seed = parse.GetValue(seed),
+            Augment = parse.GetValue(augment) == "on",
+            Shuffle = parse.GetValue(shuffle) == "on",
+            Dropout = parse.GetValue(dropout),
+            Steps = parse.GetValue(steps),
+            DumpGrads = parse.GetValue(dumpGrads),
+            Resume = parse.GetValue(resume),
+            CheckpointEvery = Math.Max(1, parse.GetValue(every)),
+            FeatureCache = parse.GetValue(cache),
+            Output = parse.GetValue(output)!,
+        }, GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+        return command;
+    }
+
+    private static Option<string> OnOff(string name, bool on, string description) =>
+        new Option<string>(name) { DefaultValueFactory = _ => on ? "on" : "off", Description = description }.AcceptOnlyFromAmong("on", "off");
+
+    /// <summary>Loads CLIP (exact GELU, as VCP-CLIP) and heads from --init or the authors' random initialisation.</summary>
+    public static VcpModel LoadModel(TrainSettings s, IBackend backend)
+    {
+        var clip = ClipModel.Load(s.Clip, ClipActivation.Gelu, PositionResizeMode.BicubicAntialias, backend);
+        return WithHeads(clip, s.Init, (int)(s.Seed & 0x7FFFFFFF), backend);
+    }
+
+    public static VcpModel WithHeads(ClipModel clip, string? init, int seed, IBackend backend)
+    {
+        try
+        {
+            ParameterSet heads;
+            if (init is not null)
+            {
+                using var weights = WeightLoader.LoadVerbatim(init);
+                heads = ParameterSet.FromWeights(weights, backend);
+            }
+            else
+            {
+                heads = RandomWeights.VcpHeads(new ModelArchitecture("train", clip.Config, 2, 1, 4), seed, backend);
+            }
+            return new VcpModel(clip, new VcpHeads(heads, clip.Config));
+        }
+        catch
+        {
+            clip.Dispose();
+            throw;
+        }
+    }
+
+    public static int Run(TrainSettings s, IBackend backend, TextWriter output, TextWriter error)
+    {
+        var samples = DatasetReader.Read(s.Data, s.Layout, DatasetSplit.Test, DatasetReader.ParseClassList(s.Classes));
+        if (samples.Count == 0)
+        {
+            throw new DatasetException($"{s.Data}: no images to train on");
+        }
+        using var model = LoadModel(s, backend);
+        var outcome = Train(model, samples, s, backend, output, error);
+        return outcome.Failures > 0 ? ExitCodes.PartialFailure : ExitCodes.Ok;
+    }
+
+    public sealed record TrainOutcome(long Steps, float LastLoss, int Failures);
+
+    /// <summary>The training loop on an already loaded model (used by `train` and `demo`).</summary>
+    public static TrainOutcome Train(VcpModel model, IReadOnlyList<DatasetSample> samples, TrainSettings s, IBackend backend, TextWriter output, TextWriter error)
+    {
+        Directory.CreateDirectory(s.Output);
+        var trainer = new VcpTrainer(model, new VcpTrainingOptions
+        {
+            ImageSize = s.ImageSize,
+            LearningRate = s.LearningRate,
+            TemperatureLearningRate = s.TemperatureLearningRate,
+            Dropout = s.Dropout,
+            Seed = s.Seed,
+        });
+        var mosaic = s.Augment && s.Layout == DatasetLayout.MvtecAd;
+        var data = new TrainingData(samples, s.ImageSize, s.Augment ? new AugmentationOptions() : AugmentationOptions.None, mosaic, s.Seed);
+        FeatureCache? cache = null;
+        if (data.IsDeterministic)
+        {
+            cache = new FeatureCache(s.FeatureCache ?? Path.Combine(s.Output, "feature-cache"), FeatureCache.Fingerprint(s.Clip), s.ImageSize);
+        }
+        var last = Path.Combine(s.Output, "last.safetensors");
+        var logPath = Path.Combine(s.Output, "train_log.jsonl");
+        if (s.Resume)
+        {
+            if (!File.Exists(last))
+            {
+                throw new FileNotFoundException($"--resume: {last} does not exist (nothing to resume)");
+            }
+            trainer.RestoreCheckpoint(last);
+            TrimLog(logPath, trainer.StepsDone);
+            output.WriteLine($"train: resumed at step {trainer.StepsDone} from {last}");
+        }
+        else if (File.Exists(logPath))
+        {
+            File.Delete(logPath);
+        }
+        var stepsPerEpoch = (data.Count + s.BatchSize - 1) / s.BatchSize;
+        var totalSteps = (long)stepsPerEpoch * s.Epochs;
+        if (s.Steps is long cap)
+        {
+            totalSteps = Math.Min(totalSteps, cap);
+        }
+        var failures = 0;
+        var lastLoss = float.NaN;
+        using var log = new StreamWriter(logPath, append: true);
+        using (var progress = new ProgressReporter("train", (int)Math.Max(0, totalSteps - trainer.StepsDone), error))
+        {
+            while (trainer.StepsDone < totalSteps)
+            {
+                var epoch = (int)(trainer.StepsDone / stepsPerEpoch);
+                var batchIndex = (int)(trainer.StepsDone % stepsPerEpoch);
+                var order = data.Order(epoch, s.Shuffle);
+                var members = order.Skip(batchIndex * s.BatchSize).Take(s.BatchSize).ToArray();
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                using var scope = new TensorScope();
+                var (features, masks, count) = LoadBatch(trainer, data, members, epoch, cache, backend, error, ref failures);
+                if (count == 0)
+                {
+                    throw new InvalidOperationException($"epoch {epoch + 1}, step {trainer.StepsDone + 1}: no image of the batch could be read");
+                }
+                VcpStepLoss loss;
+                if (s.DumpGrads is not null && trainer.StepsDone == 0)
+                {
+                    loss = trainer.ComputeGradients(features, masks);
+                    DumpGradients(s.DumpGrads, trainer, loss);
+                    trainer.Optimizer.Step();
+                    trainer.MarkStepDone();
+                }
+                else
+                {
+                    loss = trainer.TrainOnFeatures(features, masks);
+                }
+                features.Dispose();
+                lastLoss = loss.Loss;
+                var seconds = clock.Elapsed.TotalSeconds;
+                log.WriteLine(JsonSerializer.Serialize(new
+                {
+                    step = trainer.StepsDone,
+                    epoch = epoch + 1,
+                    loss = loss.Loss,
+                    loss_raw = loss.LossRaw,
+                    loss_new = loss.LossNew,
+                    lr = s.LearningRate,
+                    images_per_s = count / Math.Max(1e-9, seconds),
+                }));
+                log.Flush();
+                progress.Advance(1);
+                var epochDone = trainer.StepsDone % stepsPerEpoch == 0;
+                if (epochDone)
+                {
+                    var finished = (int)(trainer.StepsDone / stepsPerEpoch);
+                    trainer.SaveCheckpoint(Path.Combine(s.Output, $"epoch_{finished}.safetensors"), finished);
+                    output.WriteLine($"train: epoch {finished}/{s.Epochs} done, loss {loss.Loss:F4} (raw {loss.LossRaw:F4}, new {loss.LossNew:F4})");
+                }
+                if (epochDone || trainer.StepsDone % s.CheckpointEvery == 0 || trainer.StepsDone == totalSteps)
+                {
+                    trainer.SaveCheckpoint(last, (int)(trainer.StepsDone / stepsPerEpoch));
+                }
+            }
+        }
+        if (cache is not null)
+        {
+            output.WriteLine($"train: feature cache {cache.Hits} hits, {cache.Misses} misses");
+        }
+        output.WriteLine($"train: {trainer.StepsDone} steps; heads in {last}; log in {logPath}");
+        return new TrainOutcome(trainer.StepsDone, lastLoss, failures);
+    }
+
+    private static (VcpImageFeatures Features, Tensor Masks, int Count) LoadBatch(
+        VcpTrainer trainer, TrainingData data, int[] members, int epoch, FeatureCache? cache, IBackend backend, TextWriter error, ref int failures)
+    {
+        var size = trainer.Options.ImageSize;
+        var parts = new List<VcpImageFeatures>();
+        var maskData = new List<float>();
+        foreach (var index in members)
+        {
+            TrainingExample example;
+            try
+            {
+                example = data.Load(index, epoch);
+            }
+            catch (Exception e) when (e is IO.Images.ImageDecodeException or IOException or InvalidDataException)
+            {
+                failures++;
+                error.WriteLine($"vcp-native: skipped {data.Sample(index).ImagePath}: {CliApp.OneLine(e)}");
+                continue;
+            }
+            VcpImageFeatures? features = null;
+            string? key = null;
+            if (cache is not null)
+            {
+                key = cache.Key(example.SourceBytes);
+                features = cache.TryLoad(key);
+            }
+            if (features is null)
+            {
+                using var image = Tensor.FromArray(example.Image, [1, 3, size, size], backend);
+                features = trainer.ComputeFeatures(image);
+                if (cache is not null)
+                {
+                    // Train on the fp16-rounded features from the first epoch on, so every epoch sees the same values.
+                    cache.Save(key!, features);
+                    features.Dispose();
+                    features = cache.TryLoad(key!)!;
+                }
+            }
+            parts.Add(features);
+            maskData.AddRange(example.Mask);
+        }
+        if (parts.Count == 0)
+        {
+            return (null!, null!, 0);
+        }
+        var stacked = parts.Count == 1 ? parts[0] : VcpImageFeatures.Stack(parts);
+        if (parts.Count > 1)
+        {
+            foreach (var p in parts)
+            {
+                p.Dispose();
+            }
+        }
+        var masks = Tensor.FromArray(maskData.ToArray(), [parts.Count, size, size], backend);
+        return (stacked, masks, parts.Count);
+    }
+
+    private static void DumpGradients(string path, VcpTrainer trainer, VcpStepLoss loss)
+    {
+        var entries = new List<(string, WeightDType, long[], ReadOnlyMemory<byte>)>();
+        foreach (var (name, grad) in trainer.Gradients())
+        {
+            var values = grad.ToArray();
+            var bytes = new byte[values.Length * sizeof(float)];
+            Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
+            entries.Add((name, WeightDType.F32, Array.ConvertAll(grad.Shape.ToArray(), d => (long)d), bytes));
+        }
+        var meta = new Dictionary<string, string>
+        {
+            ["loss"] = loss.Loss.ToString("R", CultureInfo.InvariantCulture),
+            ["loss_raw"] = loss.LossRaw.ToString("R", CultureInfo.InvariantCulture),
+            ["loss_new"] = loss.LossNew.ToString("R", CultureInfo.InvariantCulture),
+            ["format"] = "vcp-native/gradients",
+        };
+        SafetensorsWriter.Write(path, entries, meta);
+    }
+
+    /// <summary>After a resume, drops log lines of steps the checkpoint does not contain (they will be redone).</summary>
+    private static void TrimLog(string path, long steps)
+    {
+        if (!File.Exists(path))
+        {
+            return;
+        }
+        var kept = File.ReadAllLines(path).Where(line =>
+        {
+            using var doc = JsonDocument.Parse(line);
+            return doc.RootElement.GetProperty("step").GetInt64() <= steps;
+        }).ToList();
+        IO.Results.ResultsWriter.WriteAtomically(path, kept.Count == 0 ? "" : string.Join('\n', kept) + "\n");
+    }
+}
