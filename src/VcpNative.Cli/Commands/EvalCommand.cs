@@ -3,9 +3,7 @@ using System.CommandLine;
 using VcpNative.Anomaly.Datasets;
 using VcpNative.Anomaly.Evaluation;
 using VcpNative.Anomaly.Inference;
-using VcpNative.Anomaly.Preprocessing;
 using VcpNative.IO;
-using VcpNative.IO.Images;
 using VcpNative.IO.Results;
 using VcpNative.Tensors;
 
@@ -45,7 +43,6 @@ public static class EvalCommand
         }
         using var model = VcpModel.Load(clipPath, headPath, backend);
         var inference = new VcpInference(model, size);
-        var loop = new ImageInferenceLoop(inference, backend, batchSize);
         Directory.CreateDirectory(output);
         if (saveMaps)
         {
@@ -54,65 +51,38 @@ public static class EvalCommand
         var stems = new UniqueStems();
         var records = new List<ImageResultRecord>();
         var failures = new List<string>();
-        var rows = new List<ClassMetrics>();
-        var byClass = samples.GroupBy(s => s.ClassName, StringComparer.Ordinal).ToList();
+        var finished = new List<ClassMetrics>();
+        IReadOnlyList<ClassMetrics> rows;
         using (var progress = new ProgressReporter("eval", samples.Count, stderr))
         {
-            foreach (var group in byClass)
+            rows = DatasetEvaluation.Run(inference, backend, samples, batchSize, new EvaluationEvents
             {
-                var classSamples = group.ToList();
-                var bySample = classSamples.ToDictionary(s => s.ImagePath, StringComparer.Ordinal);
-                var maps = new List<float[]>();
-                var masks = new List<byte[]>();
-                var scores = new List<float>();
-                var labels = new List<byte>();
-                loop.Run(
-                    classSamples.Select(s => s.ImagePath).ToList(),
-                    (path, _, result) =>
-                    {
-                        var sample = bySample[path];
-                        byte[] mask;
-                        try
-                        {
-                            mask = LoadMask(sample, size);
-                        }
-                        catch (Exception e) when (e is ImageDecodeException or IOException)
-                        {
-                            failures.Add($"{sample.MaskPath}: {CliApp.OneLine(e)}");
-                            stderr.WriteLine($"vcp-native: skipped {path}: its mask failed: {CliApp.OneLine(e)}");
-                            return;
-                        }
-                        string? mapPath = null;
-                        if (saveMaps)
-                        {
-                            mapPath = Path.Combine("maps", stems.For(path) + ".npy");
-                            NpyWriter.Write(Path.Combine(output, mapPath), result.Map, size, size);
-                        }
-                        maps.Add(result.Map);
-                        masks.Add(mask);
-                        scores.Add(result.Score);
-                        labels.Add(sample.IsAnomalous ? (byte)1 : (byte)0);
-                        records.Add(new ImageResultRecord(path, result.Score, null, mapPath, null, null));
-                    },
-                    (path, e) =>
-                    {
-                        failures.Add($"{path}: {CliApp.OneLine(e)}");
-                        stderr.WriteLine($"vcp-native: skipped {path}: {CliApp.OneLine(e)}");
-                    },
-                    done =>
-                    {
-                        ResultsWriter.Write(output, records);
-                        progress.Advance(done);
-                    });
-                if (scores.Count == 0)
+                ImageDone = (sample, result) =>
                 {
-                    stderr.WriteLine($"vcp-native: class {group.Key}: no image could be evaluated");
-                    continue;
-                }
-                var row = ClassMetrics.Compute(group.Key, Concat(maps), Concat(masks), size, [.. scores], [.. labels]);
-                rows.Add(row);
-                MetricsReport.Write(output, rows);
-            }
+                    string? mapPath = null;
+                    if (saveMaps)
+                    {
+                        mapPath = Path.Combine("maps", stems.For(sample.ImagePath) + ".npy");
+                        NpyWriter.Write(Path.Combine(output, mapPath), result.Map, size, size);
+                    }
+                    records.Add(new ImageResultRecord(sample.ImagePath, result.Score, null, mapPath, null, null));
+                },
+                ImageFailed = (path, e) =>
+                {
+                    failures.Add($"{path}: {CliApp.OneLine(e)}");
+                    stderr.WriteLine($"vcp-native: skipped {path}: {CliApp.OneLine(e)}");
+                },
+                BatchDone = done =>
+                {
+                    ResultsWriter.Write(output, records);
+                    progress.Advance(done);
+                },
+                ClassDone = row =>
+                {
+                    finished.Add(row);
+                    MetricsReport.Write(output, finished);
+                },
+            });
             ResultsWriter.Write(output, records);
         }
         MetricsReport.Write(output, rows);
@@ -128,39 +98,5 @@ public static class EvalCommand
             return ExitCodes.PartialFailure;
         }
         return ExitCodes.Ok;
-    }
-
-    /// <summary>Ground truth at the model's size: Pillow bilinear resize of the 'L' mask, then > 0.5; zeros for normal images.</summary>
-    public static byte[] LoadMask(DatasetSample sample, int size)
-    {
-        var mask = new byte[size * size];
-        if (sample.MaskPath is null)
-        {
-            return mask;
-        }
-        var grey = ImageDecoder.Decode(sample.MaskPath).ToGrey();
-        var binary = MaskPreprocess.ToBinaryMask(grey, size);
-        for (var i = 0; i < mask.Length; i++)
-        {
-            mask[i] = binary[i] > 0.5f ? (byte)1 : (byte)0;
-        }
-        return mask;
-    }
-
-    private static T[] Concat<T>(List<T[]> parts)
-    {
-        var total = 0L;
-        foreach (var p in parts)
-        {
-            total += p.Length;
-        }
-        var result = new T[total];
-        var offset = 0;
-        foreach (var p in parts)
-        {
-            p.CopyTo(result, offset);
-            offset += p.Length;
-        }
-        return result;
     }
 }
