@@ -81,6 +81,7 @@ public static class CliApp
         root.Add(KernelsCommand.Create());
         root.Add(BenchCommand.Create());
         root.Add(TrainCommand.Create());
+        root.Add(DemoCommand.Create());
         return root;
     }
 }

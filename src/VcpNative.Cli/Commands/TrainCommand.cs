@@ -35,6 +35,8 @@ public sealed record TrainSettings
     public string? DumpGrads { get; init; }
     public bool Resume { get; init; }
     public int CheckpointEvery { get; init; } = 10;
+    /// <summary>Write epoch_k.safetensors at the end of each epoch (the demo turns this off).</summary>
+    public bool EpochCheckpoints { get; init; } = true;
     public string? FeatureCache { get; init; }
     public required string Output { get; init; }
 }
@@ -227,7 +229,7 @@ public static class TrainCommand
                 log.Flush();
                 progress.Advance(1);
                 var epochDone = trainer.StepsDone % stepsPerEpoch == 0;
-                if (epochDone)
+                if (epochDone && s.EpochCheckpoints)
                 {
                     var finished = (int)(trainer.StepsDone / stepsPerEpoch);
                     trainer.SaveCheckpoint(Path.Combine(s.Output, $"epoch_{finished}.safetensors"), finished);

@@ -91,6 +91,20 @@ public sealed class ParameterSet : IDisposable
         return n;
     }
 
+    /// <summary>Writes every tensor as F32 safetensors (atomically, via the weights converter's writer).</summary>
+    public void Save(string path, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var entries = new List<(string, WeightDType, long[], ReadOnlyMemory<byte>)>(tensors.Count);
+        foreach (var (name, t) in tensors)
+        {
+            var values = t.ToArray();
+            var bytes = new byte[values.Length * sizeof(float)];
+            Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
+            entries.Add((name, WeightDType.F32, Array.ConvertAll(t.Shape.ToArray(), d => (long)d), bytes));
+        }
+        WeightsConverter.Safetensors.SafetensorsWriter.Write(path, entries, metadata);
+    }
+
     public void Dispose()
     {
         foreach (var t in tensors.Values)

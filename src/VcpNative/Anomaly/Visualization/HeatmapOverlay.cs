@@ -3,10 +3,14 @@ using VcpNative.IO.Images;
 
 namespace VcpNative.Anomaly.Visualization;
 
-/// <summary>Jet-style colours on a fixed [0, 1] scale, so overlays of different images are comparable.</summary>
+/// <summary>Jet-style colours on a fixed scale (by default [0, 1]).</summary>
 public static class HeatmapOverlay
 {
-    public static RgbImage Render(RgbImage image, ReadOnlySpan<float> map, float opacity = 0.5f)
+    /// <summary>
+    /// Blends the map's colours over the image. Values map to colours on [low, high] (default [0, 1], so overlays of
+    /// different images are comparable); pass the map's own range to stretch a faint map.
+    /// </summary>
+    public static RgbImage Render(RgbImage image, ReadOnlySpan<float> map, float opacity = 0.5f, float low = 0f, float high = 1f)
     {
         if (map.Length != image.Width * image.Height)
         {
@@ -17,7 +21,7 @@ public static class HeatmapOverlay
         var dst = result.Pixels;
         for (var i = 0; i < map.Length; i++)
         {
-            var (r, g, b) = Jet(map[i]);
+            var (r, g, b) = Jet(high > low ? (map[i] - low) / (high - low) : 0f);
             dst[3 * i] = Blend(src[3 * i], r, opacity);
             dst[3 * i + 1] = Blend(src[3 * i + 1], g, opacity);
             dst[3 * i + 2] = Blend(src[3 * i + 2], b, opacity);
