@@ -7,12 +7,8 @@ public sealed partial class CpuBackend
     {
         var (b, c, h, w) = (x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]);
         var (hp, wp) = (h / patch, w / patch);
-        _ = Dense(x);
-        _ = Dense(cols);
-        var xa = Cpu(x).Floats;
-        var xo = (int)x.Offset;
-        var ca = Cpu(cols).Floats;
-        var co = (int)cols.Offset;
+        var (xa, xo) = DenseArray(x);
+        var (ca, co) = DenseArray(cols);
         var positions = hp * wp;
         // One task per (batch, channel, kernel row): it reads P image rows per patch row and writes P cols rows.
         CpuParallel.For(b * c * patch, task =>
@@ -42,12 +38,8 @@ public sealed partial class CpuBackend
     {
         var (b, c, h, w) = (gx.Shape[0], gx.Shape[1], gx.Shape[2], gx.Shape[3]);
         var (hp, wp) = (h / patch, w / patch);
-        _ = Dense(gx);
-        _ = Dense(cols);
-        var xa = Cpu(gx).Floats;
-        var xo = (int)gx.Offset;
-        var ca = Cpu(cols).Floats;
-        var co = (int)cols.Offset;
+        var (xa, xo) = DenseArray(gx);
+        var (ca, co) = DenseArray(cols);
         var positions = hp * wp;
         var covered = hp * patch;
         CpuParallel.For(b * c * patch, task =>
@@ -83,12 +75,8 @@ public sealed partial class CpuBackend
     {
         var (b, cin, l) = (x.Shape[0], x.Shape[1], x.Shape[2]);
         var lout = cols.Shape[2];
-        _ = Dense(x);
-        _ = Dense(cols);
-        var xa = Cpu(x).Floats;
-        var xo = (int)x.Offset;
-        var ca = Cpu(cols).Floats;
-        var co = (int)cols.Offset;
+        var (xa, xo) = DenseArray(x);
+        var (ca, co) = DenseArray(cols);
         CpuParallel.ForRange(b * cin, (start, end) =>
         {
             for (var plane = start; plane < end; plane++)
@@ -106,19 +94,15 @@ public sealed partial class CpuBackend
                     dst[t1..].Clear();
                 }
             }
-        }, minChunk: Math.Max(1, 16384 / Math.Max(1, kernel * lout)));
+        }, minChunk: RowsPerChunk(kernel * lout, 16384));
     }
 
     public void Conv1dFold(Tensor cols, int kernel, int padding, Tensor gx)
     {
         var (b, cin, l) = (gx.Shape[0], gx.Shape[1], gx.Shape[2]);
         var lout = cols.Shape[2];
-        _ = Dense(gx);
-        _ = Dense(cols);
-        var xa = Cpu(gx).Floats;
-        var xo = (int)gx.Offset;
-        var ca = Cpu(cols).Floats;
-        var co = (int)cols.Offset;
+        var (xa, xo) = DenseArray(gx);
+        var (ca, co) = DenseArray(cols);
         CpuParallel.ForRange(b * cin, (start, end) =>
         {
             for (var plane = start; plane < end; plane++)
@@ -136,6 +120,6 @@ public sealed partial class CpuBackend
                     System.Numerics.Tensors.TensorPrimitives.Add(target, src[t0..t1], target);
                 }
             }
-        }, minChunk: Math.Max(1, 16384 / Math.Max(1, kernel * lout)));
+        }, minChunk: RowsPerChunk(kernel * lout, 16384));
     }
 }
