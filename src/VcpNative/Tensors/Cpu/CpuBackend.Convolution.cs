@@ -15,12 +15,10 @@ public sealed partial class CpuBackend
         {
             var ky = task % patch;
             var plane = task / patch;
-            var bi = plane / c;
-            var ci = plane % c;
             var src = xo + (long)plane * h * w;
             for (var kx = 0; kx < patch; kx++)
             {
-                var dst = co + ((long)bi * c * patch * patch + (ci * patch + ky) * patch + kx) * positions;
+                var dst = co + PatchColsRow(task, patch, kx) * positions;
                 for (var i = 0; i < hp; i++)
                 {
                     var rowStart = src + (long)(i * patch + ky) * w + kx;
@@ -46,8 +44,6 @@ public sealed partial class CpuBackend
         {
             var ky = task % patch;
             var plane = task / patch;
-            var bi = plane / c;
-            var ci = plane % c;
             var dstPlane = xo + (long)plane * h * w;
             // This task owns image rows ky, ky+P, ...; rows past the last full patch (floored away) belong to ky's
             // task too when they are congruent to ky, so every row is cleared or written by exactly one task.
@@ -61,7 +57,7 @@ public sealed partial class CpuBackend
                 xa.AsSpan((int)(rowStart + wp * patch), w - wp * patch).Clear();
                 for (var kx = 0; kx < patch; kx++)
                 {
-                    var s = co + ((long)bi * c * patch * patch + (ci * patch + ky) * patch + kx) * positions + (long)i * wp;
+                    var s = co + PatchColsRow(task, patch, kx) * positions + (long)i * wp;
                     for (var j = 0; j < wp; j++)
                     {
                         xa[rowStart + (long)j * patch + kx] = ca[s + j];
@@ -70,6 +66,12 @@ public sealed partial class CpuBackend
             }
         });
     }
+
+    /// <summary>
+    /// Row of cols [B, C·P·P, positions] that holds kernel offset (ky, kx) of image plane (b, c), for task = (b·C + c)·P + ky:
+    /// row = ((b·C + c)·P + ky)·P + kx, the channel-major (c, ky, kx) order of Conv2d's weight.
+    /// </summary>
+    private static long PatchColsRow(int task, int patch, int kx) => (long)task * patch + kx;
 
     public void Conv1dUnfold(Tensor x, int kernel, int padding, Tensor cols)
     {
