@@ -73,6 +73,17 @@ public sealed partial class CpuBackend
     /// </summary>
     private static long PatchColsRow(int task, int patch, int kx) => (long)task * patch + kx;
 
+    /// <summary>
+    /// Tap k of a stride-1 Conv1d reads input position t + shift for output t (shift = k - padding); only outputs
+    /// [T0, T1) of the lout land inside the l real inputs, the rest read zero padding.
+    /// </summary>
+    private static (int Shift, int T0, int T1) Conv1dTapWindow(int k, int padding, int l, int lout)
+    {
+        var shift = k - padding;
+        var t0 = Math.Clamp(-shift, 0, lout);
+        return (shift, t0, Math.Clamp(l - shift, t0, lout));
+    }
+
     public void Conv1dUnfold(Tensor x, int kernel, int padding, Tensor cols)
     {
         var (b, cin, l) = (x.Shape[0], x.Shape[1], x.Shape[2]);
@@ -88,9 +99,7 @@ public sealed partial class CpuBackend
                 {
                     // cols row (plane, k) is x shifted by k - padding: a contiguous copy with zero margins.
                     var dst = ca.AsSpan(co + (plane * kernel + k) * lout, lout);
-                    var shift = k - padding;
-                    var t0 = Math.Clamp(-shift, 0, lout);
-                    var t1 = Math.Clamp(l - shift, t0, lout);
+                    var (shift, t0, t1) = Conv1dTapWindow(k, padding, l, lout);
                     dst[..t0].Clear();
                     src.Slice(t0 + shift, t1 - t0).CopyTo(dst[t0..t1]);
                     dst[t1..].Clear();
@@ -115,9 +124,7 @@ public sealed partial class CpuBackend
                 {
                     // gx[s] += cols[plane, k, s - shift] for the s whose source position lies in [0, lout).
                     var src = ca.AsSpan(co + (plane * kernel + k) * lout, lout);
-                    var shift = k - padding;
-                    var t0 = Math.Clamp(-shift, 0, lout);
-                    var t1 = Math.Clamp(l - shift, t0, lout);
+                    var (shift, t0, t1) = Conv1dTapWindow(k, padding, l, lout);
                     var target = dst.Slice(t0 + shift, t1 - t0);
                     System.Numerics.Tensors.TensorPrimitives.Add(target, src[t0..t1], target);
                 }
