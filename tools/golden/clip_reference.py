@@ -77,11 +77,12 @@ class VisionTransformer(nn.Module):
 
 class CLIP(nn.Module):
     def __init__(self, embed_dim=64, image_resolution=56, vision_layers=4, vision_width=128, vision_patch=14,
-                 context_length=77, vocab_size=49408, width=64, heads=1, layers=2, gelu=False):
+                 context_length=77, vocab_size=49408, width=64, heads=1, layers=2, gelu=False, vision_heads=None):
         super().__init__()
         self.context_length = context_length
+        # OpenAI's rule is one head per 64 channels; toy widths below 64 name their head count.
         self.visual = VisionTransformer(image_resolution, vision_patch, vision_width, vision_layers,
-                                        vision_width // 64, embed_dim, gelu)
+                                        vision_width // 64 if vision_heads is None else vision_heads, embed_dim, gelu)
         mask = torch.empty(context_length, context_length).fill_(float("-inf")).triu_(1)
         self.transformer = Transformer(width, layers, heads, mask, gelu)
         self.token_embedding = nn.Embedding(vocab_size, width)
@@ -125,17 +126,28 @@ def round_fp16_(model):
             p.copy_(p.half().float())
 
 
-def write_safetensors(path, tensors, metadata=None):
-    """Minimal safetensors writer (F32/I32/I64), so fixtures need no extra Python package."""
+SAFETENSORS_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
+                      torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8",
+                      torch.uint8: "U8", torch.bool: "BOOL"}
+
+
+def write_safetensors(path, tensors, metadata=None, sort_names=True, metadata_first=False):
+    """Minimal, independent safetensors writer (json + struct, every dtype), so fixtures need no extra Python package.
+
+    sort_names / metadata_first only choose the header's key order (all orders are valid safetensors); the defaults
+    are those of the CLIP/VCP fixtures, make_weight_fixtures.py keeps insertion order with the metadata first, so
+    every committed fixture stays byte-identical."""
     header, blobs, offset = {}, [], 0
-    codes = {torch.float32: "F32", torch.int32: "I32", torch.int64: "I64", torch.float16: "F16"}
-    for name in sorted(tensors):
+    if metadata and metadata_first:
+        header["__metadata__"] = metadata
+    for name in (sorted(tensors) if sort_names else tensors):
         t = tensors[name].detach().contiguous().cpu()
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": codes[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        # numpy has no bfloat16: write its bits through int16.
+        data = t.view(torch.int16).numpy().tobytes() if t.dtype == torch.bfloat16 else t.numpy().tobytes()
+        header[name] = {"dtype": SAFETENSORS_DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
-    if metadata:
+    if metadata and not metadata_first:
         header["__metadata__"] = metadata
     raw = json.dumps(header, separators=(",", ":")).encode()
     raw += b" " * ((8 - len(raw) % 8) % 8)

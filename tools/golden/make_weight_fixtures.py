@@ -12,95 +12,34 @@ import io
 import json
 import os
 import struct
+import sys
 import zipfile
 
 import numpy as np
 import torch
-import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(__file__))
+from clip_reference import CLIP, SAFETENSORS_DTYPES, write_safetensors  # noqa: E402
 
 OUT = os.path.join("tests", "VcpNative.Tests", "Fixtures", "weights")
 torch.manual_seed(1234)
+
+# Header key order of the committed safetensors fixtures (insertion order, metadata first).
+HEADER_ORDER = {"sort_names": False, "metadata_first": True}
 
 # ---------------------------------------------------------------- tiny OpenAI-CLIP-shaped model
 WIDTH, HEADS, PATCH, IMAGE, EMBED, VOCAB, CTX = 8, 2, 4, 8, 6, 16, 5
 
 
-class LayerNorm(nn.LayerNorm):
-    def forward(self, x):
-        return super().forward(x.float()).type(x.dtype)
+class TinyClip(CLIP):
+    """clip_reference.CLIP at toy size, plus the forward(image, text) that torch.jit.trace needs."""
 
-
-class QuickGELU(nn.Module):
-    def forward(self, x):
-        return x * torch.sigmoid(1.702 * x)
-
-
-class ResidualAttentionBlock(nn.Module):
-    def __init__(self, d, heads, attn_mask=None):
-        super().__init__()
-        self.attn = nn.MultiheadAttention(d, heads)
-        self.ln_1 = LayerNorm(d)
-        self.mlp = nn.Sequential(collections.OrderedDict([
-            ("c_fc", nn.Linear(d, d * 4)), ("gelu", QuickGELU()), ("c_proj", nn.Linear(d * 4, d))]))
-        self.ln_2 = LayerNorm(d)
-        self.attn_mask = attn_mask
-
-    def forward(self, x):
-        m = self.attn_mask.to(dtype=x.dtype) if self.attn_mask is not None else None
-        x = x + self.attn(self.ln_1(x), self.ln_1(x), self.ln_1(x), need_weights=False, attn_mask=m)[0]
-        return x + self.mlp(self.ln_2(x))
-
-
-class Transformer(nn.Module):
-    def __init__(self, width, layers, heads, attn_mask=None):
-        super().__init__()
-        self.resblocks = nn.Sequential(*[ResidualAttentionBlock(width, heads, attn_mask) for _ in range(layers)])
-
-    def forward(self, x):
-        return self.resblocks(x)
-
-
-class VisionTransformer(nn.Module):
     def __init__(self):
-        super().__init__()
-        scale = WIDTH ** -0.5
-        self.conv1 = nn.Conv2d(3, WIDTH, PATCH, PATCH, bias=False)
-        self.class_embedding = nn.Parameter(scale * torch.randn(WIDTH))
-        self.positional_embedding = nn.Parameter(scale * torch.randn((IMAGE // PATCH) ** 2 + 1, WIDTH))
-        self.ln_pre = LayerNorm(WIDTH)
-        self.transformer = Transformer(WIDTH, 2, HEADS)
-        self.ln_post = LayerNorm(WIDTH)
-        self.proj = nn.Parameter(scale * torch.randn(WIDTH, EMBED))
-
-    def forward(self, x):
-        x = self.conv1(x).reshape(x.shape[0], WIDTH, -1).permute(0, 2, 1)
-        cls = self.class_embedding.to(x.dtype) + torch.zeros(x.shape[0], 1, WIDTH, dtype=x.dtype)
-        x = torch.cat([cls, x], dim=1) + self.positional_embedding.to(x.dtype)
-        x = self.ln_pre(x).permute(1, 0, 2)
-        x = self.transformer(x).permute(1, 0, 2)
-        return self.ln_post(x[:, 0, :]) @ self.proj
-
-
-class TinyClip(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.visual = VisionTransformer()
-        mask = torch.empty(CTX, CTX).fill_(float("-inf")).triu_(1)
-        self.transformer = Transformer(WIDTH, 1, HEADS, attn_mask=mask)
-        self.token_embedding = nn.Embedding(VOCAB, WIDTH)
-        self.positional_embedding = nn.Parameter(torch.randn(CTX, WIDTH) * 0.01)
-        self.ln_final = LayerNorm(WIDTH)
-        self.text_projection = nn.Parameter(torch.randn(WIDTH, EMBED) * WIDTH ** -0.5)
-        self.logit_scale = nn.Parameter(torch.ones([]) * np.log(1 / 0.07))
-
-    def encode_text(self, text):
-        x = self.token_embedding(text) + self.positional_embedding
-        x = self.transformer(x.permute(1, 0, 2)).permute(1, 0, 2)
-        x = self.ln_final(x)
-        return x[torch.arange(x.shape[0]), text.argmax(dim=-1)] @ self.text_projection
+        super().__init__(embed_dim=EMBED, image_resolution=IMAGE, vision_layers=2, vision_width=WIDTH, vision_patch=PATCH,
+                         context_length=CTX, vocab_size=VOCAB, width=WIDTH, heads=HEADS, layers=1, vision_heads=HEADS)
 
     def forward(self, image, text):
-        i = self.visual(image)
+        i = self.visual(image, (), self.visual.positional_embedding.to(image.dtype))[0]
         t = self.encode_text(text)
         return self.logit_scale.exp() * i @ t.t()
 
@@ -124,31 +63,6 @@ def write_expected(path_stem, tensors):
             offset += a.size
     with open(os.path.join(OUT, path_stem + ".json"), "w") as f:
         json.dump(index, f, indent=1, sort_keys=True)
-
-
-SAFE_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.float64: "F64",
-               torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8",
-               torch.uint8: "U8", torch.bool: "BOOL"}
-
-
-def write_safetensors(path, tensors, metadata=None):
-    """Independent safetensors writer (json + struct), following the format description."""
-    header, blobs, offset = {}, [], 0
-    if metadata:
-        header["__metadata__"] = metadata
-    for name, t in tensors.items():
-        t = t.contiguous()
-        raw = t.view(torch.int16).numpy().tobytes() if t.dtype == torch.bfloat16 else t.numpy().tobytes()
-        header[name] = {"dtype": SAFE_DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
-        blobs.append(raw)
-        offset += len(raw)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
 
 
 def to_huggingface(sd):
@@ -200,8 +114,8 @@ def make_clip_fixtures():
     # model.state_dict() itself (not a copy) so the OrderedDict carries its `_metadata` attribute (a BUILD).
     torch.save(model.state_dict(), os.path.join(OUT, "clip_tiny_f32.pt"))
     torch.save(sd16, os.path.join(OUT, "clip_tiny_f16.pt"))
-    write_safetensors(os.path.join(OUT, "clip_tiny_f32.safetensors"), sd32, {"format": "pt", "source": "make_weight_fixtures.py"})
-    write_safetensors(os.path.join(OUT, "clip_tiny_hf_f32.safetensors"), to_huggingface(sd32), {"format": "pt"})
+    write_safetensors(os.path.join(OUT, "clip_tiny_f32.safetensors"), sd32, {"format": "pt", "source": "make_weight_fixtures.py"}, **HEADER_ORDER)
+    write_safetensors(os.path.join(OUT, "clip_tiny_hf_f32.safetensors"), to_huggingface(sd32), {"format": "pt"}, **HEADER_ORDER)
 
     # TorchScript like OpenAI's release: traced in fp32, then parameters cast to fp16 (OpenAI ships fp16).
     image = torch.randn(1, 3, IMAGE, IMAGE)
@@ -253,7 +167,7 @@ def make_mixed_fixtures():
     walk("", ck)
     index = {}
     for k, v in flat.items():
-        index[k] = {"dtype": SAFE_DTYPES[v.dtype], "shape": list(v.shape),
+        index[k] = {"dtype": SAFETENSORS_DTYPES[v.dtype], "shape": list(v.shape),
                     # Non-finite floats as strings: JSON has no inf/nan literals.
                     "values": [(float(x) if np.isfinite(x) else repr(float(x))) if v.is_floating_point() else int(x)
                                for x in v.flatten().tolist()],
@@ -262,7 +176,7 @@ def make_mixed_fixtures():
     with open(os.path.join(OUT, "mixed_expected.json"), "w") as f:
         json.dump(index, f, indent=1)
     # Same tensors (materialised) in safetensors, with metadata.
-    write_safetensors(os.path.join(OUT, "mixed.safetensors"), flat, {"format": "pt", "note": "mixed dtypes"})
+    write_safetensors(os.path.join(OUT, "mixed.safetensors"), flat, {"format": "pt", "note": "mixed dtypes"}, **HEADER_ORDER)
 
 
 class Pwn:

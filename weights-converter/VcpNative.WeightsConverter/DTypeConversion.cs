@@ -1,4 +1,5 @@
 // Bulk conversion of little-endian element bytes to float32 / int64.
+using System.Numerics;
 using System.Runtime.InteropServices;
 
 namespace VcpNative.WeightsConverter;
@@ -15,11 +16,8 @@ internal static class DTypeConversion
                 MemoryMarshal.Cast<byte, float>(src).CopyTo(dst);
                 break;
             case WeightDType.F16:
-            {
-                var h = MemoryMarshal.Cast<byte, Half>(src);
-                for (var i = 0; i < h.Length; i++) dst[i] = (float)h[i];
+                Widen<Half, float>(src, dst);
                 break;
-            }
             case WeightDType.BF16:
             {
                 // bfloat16 is the top half of a float32, so the widening is exact.
@@ -28,43 +26,14 @@ internal static class DTypeConversion
                 break;
             }
             case WeightDType.F64:
-            {
-                var d = MemoryMarshal.Cast<byte, double>(src);
-                for (var i = 0; i < d.Length; i++) dst[i] = (float)d[i];
-                break;
-            }
-            case WeightDType.I64:
-            {
-                var v = MemoryMarshal.Cast<byte, long>(src);
-                for (var i = 0; i < v.Length; i++) dst[i] = v[i];
-                break;
-            }
-            case WeightDType.I32:
-            {
-                var v = MemoryMarshal.Cast<byte, int>(src);
-                for (var i = 0; i < v.Length; i++) dst[i] = v[i];
-                break;
-            }
-            case WeightDType.I16:
-            {
-                var v = MemoryMarshal.Cast<byte, short>(src);
-                for (var i = 0; i < v.Length; i++) dst[i] = v[i];
-                break;
-            }
-            case WeightDType.I8:
-            {
-                var v = MemoryMarshal.Cast<byte, sbyte>(src);
-                for (var i = 0; i < v.Length; i++) dst[i] = v[i];
-                break;
-            }
-            case WeightDType.U8:
-                for (var i = 0; i < src.Length; i++) dst[i] = src[i];
+                Widen<double, float>(src, dst);
                 break;
             case WeightDType.Bool:
                 for (var i = 0; i < src.Length; i++) dst[i] = src[i] != 0 ? 1f : 0f;
                 break;
             default:
-                throw new ArgumentOutOfRangeException(nameof(dtype), dtype, null);
+                if (!TryWidenInteger(src, dtype, dst)) throw new ArgumentOutOfRangeException(nameof(dtype), dtype, null);
+                break;
         }
     }
 
@@ -76,32 +45,36 @@ internal static class DTypeConversion
             case WeightDType.I64:
                 MemoryMarshal.Cast<byte, long>(src).CopyTo(dst);
                 break;
-            case WeightDType.I32:
-            {
-                var v = MemoryMarshal.Cast<byte, int>(src);
-                for (var i = 0; i < v.Length; i++) dst[i] = v[i];
-                break;
-            }
-            case WeightDType.I16:
-            {
-                var v = MemoryMarshal.Cast<byte, short>(src);
-                for (var i = 0; i < v.Length; i++) dst[i] = v[i];
-                break;
-            }
-            case WeightDType.I8:
-            {
-                var v = MemoryMarshal.Cast<byte, sbyte>(src);
-                for (var i = 0; i < v.Length; i++) dst[i] = v[i];
-                break;
-            }
-            case WeightDType.U8:
-                for (var i = 0; i < src.Length; i++) dst[i] = src[i];
-                break;
             case WeightDType.Bool:
                 for (var i = 0; i < src.Length; i++) dst[i] = src[i] != 0 ? 1 : 0;
                 break;
             default:
-                throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "not an integer dtype");
+                if (!TryWidenInteger(src, dtype, dst)) throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "not an integer dtype");
+                break;
         }
+    }
+
+    /// <summary>The integer element types (I64, I32, I16, I8, U8) converted to either destination; false for the others.</summary>
+    private static bool TryWidenInteger<TDst>(ReadOnlySpan<byte> src, WeightDType dtype, Span<TDst> dst)
+        where TDst : unmanaged, INumberBase<TDst>
+    {
+        switch (dtype)
+        {
+            case WeightDType.I64: Widen<long, TDst>(src, dst); return true;
+            case WeightDType.I32: Widen<int, TDst>(src, dst); return true;
+            case WeightDType.I16: Widen<short, TDst>(src, dst); return true;
+            case WeightDType.I8: Widen<sbyte, TDst>(src, dst); return true;
+            case WeightDType.U8: Widen<byte, TDst>(src, dst); return true;
+            default: return false;
+        }
+    }
+
+    /// <summary>dst[i] = (TDst)src[i] with src reinterpreted as TSrc elements; the same rounding as a C# cast.</summary>
+    private static void Widen<TSrc, TDst>(ReadOnlySpan<byte> src, Span<TDst> dst)
+        where TSrc : unmanaged, INumberBase<TSrc>
+        where TDst : unmanaged, INumberBase<TDst>
+    {
+        var v = MemoryMarshal.Cast<byte, TSrc>(src);
+        for (var i = 0; i < v.Length; i++) dst[i] = TDst.CreateTruncating(v[i]);
     }
 }

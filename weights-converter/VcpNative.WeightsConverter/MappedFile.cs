@@ -46,6 +46,24 @@ internal sealed unsafe class MappedFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// Maps the file and hands it to <paramref name="read"/>, whose result then owns it (a WeightSet unmaps on Dispose);
+    /// if reading throws, the map is released here so a bad file never leaks one.
+    /// </summary>
+    public static T OpenOwnedBy<T>(string path, Func<MappedFile, T> read)
+    {
+        var file = Open(path);
+        try
+        {
+            return read(file);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Bytes [offset, offset+length) of the file; the caller has checked the range.</summary>
     public ReadOnlySpan<byte> Span(long offset, int length)
     {

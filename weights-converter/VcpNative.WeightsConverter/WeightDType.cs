@@ -16,43 +16,47 @@ public static class WeightDTypeInfo
     public static bool IsFloatingPoint(WeightDType dtype) =>
         dtype is WeightDType.F32 or WeightDType.F16 or WeightDType.BF16 or WeightDType.F64;
 
-    /// <summary>The dtype string used in a safetensors header.</summary>
-    public static string ToSafetensorsName(WeightDType dtype) => dtype == WeightDType.Bool ? "BOOL" : dtype.ToString().ToUpperInvariant();
+    /// <summary>One row per element type: its safetensors header name and its legacy PyTorch typed-storage class.</summary>
+    private static readonly (WeightDType DType, string Safetensors, string TorchStorage)[] Names =
+    [
+        (WeightDType.F32, "F32", "FloatStorage"),
+        (WeightDType.F16, "F16", "HalfStorage"),
+        (WeightDType.BF16, "BF16", "BFloat16Storage"),
+        (WeightDType.F64, "F64", "DoubleStorage"),
+        (WeightDType.I64, "I64", "LongStorage"),
+        (WeightDType.I32, "I32", "IntStorage"),
+        (WeightDType.I16, "I16", "ShortStorage"),
+        (WeightDType.I8, "I8", "CharStorage"),
+        (WeightDType.U8, "U8", "ByteStorage"),
+        (WeightDType.Bool, "BOOL", "BoolStorage"),
+    ];
 
-    public static bool TryParseSafetensorsName(string name, out WeightDType dtype)
+    /// <summary>The dtype string used in a safetensors header.</summary>
+    public static string ToSafetensorsName(WeightDType dtype)
     {
-        switch (name)
+        foreach (var row in Names)
         {
-            case "F32": dtype = WeightDType.F32; return true;
-            case "F16": dtype = WeightDType.F16; return true;
-            case "BF16": dtype = WeightDType.BF16; return true;
-            case "F64": dtype = WeightDType.F64; return true;
-            case "I64": dtype = WeightDType.I64; return true;
-            case "I32": dtype = WeightDType.I32; return true;
-            case "I16": dtype = WeightDType.I16; return true;
-            case "I8": dtype = WeightDType.I8; return true;
-            case "U8": dtype = WeightDType.U8; return true;
-            case "BOOL": dtype = WeightDType.Bool; return true;
-            default: dtype = default; return false;
+            if (row.DType == dtype) return row.Safetensors;
         }
+        throw new ArgumentOutOfRangeException(nameof(dtype), dtype, null);
     }
 
+    public static bool TryParseSafetensorsName(string name, out WeightDType dtype) => TryParse(name, torchStorage: false, out dtype);
+
     /// <summary>Maps a legacy PyTorch typed-storage class name (`FloatStorage`, ...) to its element type.</summary>
-    public static bool TryParseTorchStorageName(string name, out WeightDType dtype)
+    public static bool TryParseTorchStorageName(string name, out WeightDType dtype) => TryParse(name, torchStorage: true, out dtype);
+
+    private static bool TryParse(string name, bool torchStorage, out WeightDType dtype)
     {
-        switch (name)
+        foreach (var row in Names)
         {
-            case "FloatStorage": dtype = WeightDType.F32; return true;
-            case "HalfStorage": dtype = WeightDType.F16; return true;
-            case "BFloat16Storage": dtype = WeightDType.BF16; return true;
-            case "DoubleStorage": dtype = WeightDType.F64; return true;
-            case "LongStorage": dtype = WeightDType.I64; return true;
-            case "IntStorage": dtype = WeightDType.I32; return true;
-            case "ShortStorage": dtype = WeightDType.I16; return true;
-            case "CharStorage": dtype = WeightDType.I8; return true;
-            case "ByteStorage": dtype = WeightDType.U8; return true;
-            case "BoolStorage": dtype = WeightDType.Bool; return true;
-            default: dtype = default; return false;
+            if ((torchStorage ? row.TorchStorage : row.Safetensors) == name)
+            {
+                dtype = row.DType;
+                return true;
+            }
         }
+        dtype = default;
+        return false;
     }
 }

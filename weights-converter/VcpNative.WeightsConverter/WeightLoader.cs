@@ -14,23 +14,13 @@ public static class WeightLoader
     }
 
     /// <summary>Loads a file keeping the names exactly as stored (nested dicts joined with '.').</summary>
-    public static WeightSet LoadVerbatim(string path)
+    public static WeightSet LoadVerbatim(string path) => MappedFile.OpenOwnedBy(path, ReadDetected);
+
+    private static WeightSet ReadDetected(MappedFile file) => DetectFormat(file) switch
     {
-        var file = MappedFile.Open(path);
-        try
-        {
-            return DetectFormat(file) switch
-            {
-                WeightFileFormat.Safetensors => Safetensors.SafetensorsReader.Read(file),
-                _ => Pickle.TorchArchiveReader.Read(file),
-            };
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
-    }
+        WeightFileFormat.Safetensors => Safetensors.SafetensorsReader.Read(file),
+        _ => Pickle.TorchArchiveReader.Read(file),
+    };
 
     /// <summary>Safetensors or a PyTorch zip (torch.save and TorchScript are told apart after opening the zip).</summary>
     public static WeightFileFormat DetectFormat(string path)

@@ -20,57 +20,56 @@ public static class ConvertCommand
     public static Command Create()
     {
         var command = new Command("convert", "Convert downloaded weights to vcp-native's safetensors files");
-        command.Add(Clip());
-        command.Add(Vcp());
+        command.Add(ConversionVerb(
+            "clip", "Write one canonical CLIP file (OpenAI key names, config in the metadata)",
+            "OpenAI .pt (TorchScript), torch.save state dict, safetensors or Hugging Face CLIP safetensors", ConvertClip));
+        command.Add(ConversionVerb(
+            "vcp", "Write VCP-CLIP heads with the authors' keys flattened with '.'",
+            "The authors' VCP-CLIP checkpoint (.pth), or a vcp-native head file", ConvertVcp));
         return command;
     }
 
-    private static Command Clip()
+    /// <summary>A sub-verb taking one source file and a required --output; <paramref name="convert"/>(source, output) writes the file and returns the line to print.</summary>
+    private static Command ConversionVerb(string name, string description, string sourceDescription, Func<string, string, string> convert)
     {
-        var source = new Argument<string>("source") { Description = "OpenAI .pt (TorchScript), torch.save state dict, safetensors or Hugging Face CLIP safetensors" };
+        var source = new Argument<string>("source") { Description = sourceDescription };
         var output = new Option<string>("--output", "-o") { Description = "Output .safetensors file", Required = true };
-        var command = new Command("clip", "Write one canonical CLIP file (OpenAI key names, config in the metadata)") { source, output };
+        var command = new Command(name, description) { source, output };
         command.SetAction(parse =>
         {
-            var src = parse.GetValue(source)!;
-            var dst = parse.GetValue(output)!;
-            using var weights = WeightLoader.Load(src);
-            var config = ClipConfig.Infer(name => weights.TryGet(name, out var t) ? Array.ConvertAll(t.Shape, d => (int)d) : null, src);
-            var metadata = new Dictionary<string, string>
-            {
-                ["format"] = "vcp-native/clip",
-                ["source"] = Path.GetFileName(src),
-                ["config"] = JsonSerializer.Serialize(config),
-            };
-            SafetensorsWriter.Write(dst, weights, metadata);
-            parse.InvocationConfiguration.Output.WriteLine($"wrote {dst}: {weights.Count} tensors, vision {config.VisionWidth}x{config.VisionLayers} patch {config.PatchSize} grid {config.NativeGrid}, text {config.TextWidth}x{config.TextLayers}, embed {config.EmbedDim}");
+            var summary = convert(parse.GetValue(source)!, parse.GetValue(output)!);
+            parse.InvocationConfiguration.Output.WriteLine(summary);
             return ExitCodes.Ok;
         });
         return command;
     }
 
-    private static Command Vcp()
+    private static string ConvertClip(string src, string dst)
     {
-        var source = new Argument<string>("source") { Description = "The authors' VCP-CLIP checkpoint (.pth), or a vcp-native head file" };
-        var output = new Option<string>("--output", "-o") { Description = "Output .safetensors file", Required = true };
-        var command = new Command("vcp", "Write VCP-CLIP heads with the authors' keys flattened with '.'") { source, output };
-        command.SetAction(parse =>
+        using var weights = WeightLoader.Load(src);
+        var config = ClipConfig.Infer(name => weights.TryGet(name, out var t) ? Array.ConvertAll(t.Shape, d => (int)d) : null, src);
+        var metadata = new Dictionary<string, string>
         {
-            var src = parse.GetValue(source)!;
-            var dst = parse.GetValue(output)!;
-            using var weights = WeightLoader.LoadVerbatim(src);
-            foreach (var key in VcpRequiredKeys)
+            ["format"] = "vcp-native/clip",
+            ["source"] = Path.GetFileName(src),
+            ["config"] = JsonSerializer.Serialize(config),
+        };
+        SafetensorsWriter.Write(dst, weights, metadata);
+        return $"wrote {dst}: {weights.Count} tensors, vision {config.VisionWidth}x{config.VisionLayers} patch {config.PatchSize} grid {config.NativeGrid}, text {config.TextWidth}x{config.TextLayers}, embed {config.EmbedDim}";
+    }
+
+    private static string ConvertVcp(string src, string dst)
+    {
+        using var weights = WeightLoader.LoadVerbatim(src);
+        foreach (var key in VcpRequiredKeys)
+        {
+            if (!weights.Contains(key))
             {
-                if (!weights.Contains(key))
-                {
-                    throw new ModelFormatException(src, null, key, "missing tensor: not a VCP-CLIP checkpoint");
-                }
+                throw new ModelFormatException(src, null, key, "missing tensor: not a VCP-CLIP checkpoint");
             }
-            var metadata = new Dictionary<string, string> { ["format"] = "vcp-native/heads", ["method"] = "vcp", ["source"] = Path.GetFileName(src) };
-            SafetensorsWriter.Write(dst, weights, metadata);
-            parse.InvocationConfiguration.Output.WriteLine($"wrote {dst}: {weights.Count} tensors (VCP-CLIP heads)");
-            return ExitCodes.Ok;
-        });
-        return command;
+        }
+        var metadata = new Dictionary<string, string> { ["format"] = "vcp-native/heads", ["method"] = "vcp", ["source"] = Path.GetFileName(src) };
+        SafetensorsWriter.Write(dst, weights, metadata);
+        return $"wrote {dst}: {weights.Count} tensors (VCP-CLIP heads)";
     }
 }

@@ -8,17 +8,11 @@ namespace VcpNative.Tests.Cli;
 
 public class ConvertCommandTests
 {
-    private static string TempDir()
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "vcp-convert-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
-
     [Fact]
     public void ConvertedFilesGiveTheSameInferenceResultsAsTheOriginals()
     {
-        var dir = TempDir();
+        using var temp = new TempDirectory("convert");
+        var dir = temp.Path;
         var clip = Path.Combine(dir, "clip.safetensors");
         var head = Path.Combine(dir, "vcp.safetensors");
         Assert.Equal(0, CliApp.Run(["convert", "clip", Fixtures.Path("clip", "tiny_clip.pt"), "-o", clip], new StringWriter(), new StringWriter()));
@@ -52,7 +46,8 @@ public class ConvertCommandTests
     public void ConvertVcpRefusesAFileThatIsNotAVcpCheckpoint()
     {
         var err = new StringWriter();
-        var code = CliApp.Run(["convert", "vcp", Fixtures.Path("weights", "mixed.pt"), "-o", Path.Combine(TempDir(), "x.safetensors")], new StringWriter(), err);
+        using var temp = new TempDirectory("convert");
+        var code = CliApp.Run(["convert", "vcp", Fixtures.Path("weights", "mixed.pt"), "-o", Path.Combine(temp.Path, "x.safetensors")], new StringWriter(), err);
         Assert.Equal(ExitCodes.Failure, code);
         Assert.Contains("mixed.pt", err.ToString());
         Assert.Contains("not a VCP-CLIP checkpoint", err.ToString());
@@ -62,7 +57,8 @@ public class ConvertCommandTests
     public void ConvertClipRefusesAFileThatIsNotClip()
     {
         var err = new StringWriter();
-        var code = CliApp.Run(["convert", "clip", Fixtures.Path("vcp", "vcp_head.pth"), "-o", Path.Combine(TempDir(), "x.safetensors")], new StringWriter(), err);
+        using var temp = new TempDirectory("convert");
+        var code = CliApp.Run(["convert", "clip", Fixtures.Path("vcp", "vcp_head.pth"), "-o", Path.Combine(temp.Path, "x.safetensors")], new StringWriter(), err);
         Assert.Equal(ExitCodes.Failure, code);
         Assert.Contains("visual.conv1.weight", err.ToString());
     }

@@ -7,17 +7,11 @@ namespace VcpNative.Tests.Cli;
 
 public class EvalCommandTests
 {
-    private static string TempDir()
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "vcp-eval-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
-
     [Fact]
     public void SynthThenEvalWritesMetricsForEveryClassAndResultsForEveryImage()
     {
-        var dir = TempDir();
+        using var temp = new TempDirectory("eval");
+        var dir = temp.Path;
         var data = Path.Combine(dir, "data");
         Assert.Equal(0, CliApp.Run(["synth", "-o", data, "--seed", "7", "--image-size", "64", "--classes", "stripes,washer"], new StringWriter(), new StringWriter()));
         var output = Path.Combine(dir, "eval");
@@ -60,7 +54,8 @@ public class EvalCommandTests
     [Fact]
     public void AClassWithoutAnomaliesGetsAClearMessageNotNaN()
     {
-        var dir = TempDir();
+        using var temp = new TempDirectory("eval");
+        var dir = temp.Path;
         var root = Path.Combine(dir, "plain");
         var good = Path.Combine(root, "widget", "good");
         Directory.CreateDirectory(good);
@@ -91,7 +86,8 @@ public class EvalCommandTests
     [Fact]
     public void CalibrateWritesAThresholdThatInferAccepts()
     {
-        var dir = TempDir();
+        using var temp = new TempDirectory("eval");
+        var dir = temp.Path;
         var normal = Path.Combine(dir, "normal");
         Directory.CreateDirectory(normal);
         for (var i = 0; i < 4; i++)

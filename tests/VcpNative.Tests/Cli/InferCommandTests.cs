@@ -8,13 +8,6 @@ namespace VcpNative.Tests.Cli;
 
 public class InferCommandTests
 {
-    private static string NewTempDir()
-    {
-        var dir = Path.Combine(Path.GetTempPath(), "vcp-infer-tests", Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
-
     private static RgbImage Pattern(int w, int h, int seed)
     {
         var rng = new System.Random(seed);
@@ -29,7 +22,8 @@ public class InferCommandTests
     [Fact]
     public void InferWritesEveryOutputSkipsBadFilesAndKeepsDuplicateStemsApart()
     {
-        var dir = NewTempDir();
+        using var temp = new TempDirectory("infer");
+        var dir = temp.Path;
         var inputs = Path.Combine(dir, "in");
         Directory.CreateDirectory(Path.Combine(inputs, "a"));
         Directory.CreateDirectory(Path.Combine(inputs, "b"));
@@ -82,7 +76,8 @@ public class InferCommandTests
     [Fact]
     public void HeadThatDoesNotFitTheClipIsRefusedBeforeReadingImages()
     {
-        var dir = NewTempDir();
+        using var temp = new TempDirectory("infer");
+        var dir = temp.Path;
         // A CLIP file used as a head: it lacks every VCP tensor.
         var stderr = new StringWriter();
         var code = CliApp.Run(["infer", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--head", Fixtures.Path("clip", "tiny_clip.pt"), "-o", Path.Combine(dir, "o"), dir],

@@ -6,19 +6,7 @@ namespace VcpNative.WeightsConverter.Pickle;
 
 public static class TorchArchiveReader
 {
-    public static WeightSet Read(string path)
-    {
-        var file = MappedFile.Open(path);
-        try
-        {
-            return Read(file);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
-    }
+    public static WeightSet Read(string path) => MappedFile.OpenOwnedBy(path, Read);
 
     internal static WeightSet Read(MappedFile file)
     {

@@ -9,19 +9,7 @@ public static class SafetensorsReader
     /// <summary>The reference implementation refuses headers over 100 MB; so do we, before parsing.</summary>
     internal const long MaxHeaderBytes = 100_000_000;
 
-    public static WeightSet Read(string path)
-    {
-        var file = MappedFile.Open(path);
-        try
-        {
-            return Read(file);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
-    }
+    public static WeightSet Read(string path) => MappedFile.OpenOwnedBy(path, Read);
 
     internal static WeightSet Read(MappedFile file)
     {

@@ -118,10 +118,7 @@ internal ref struct JpegBitReader
             return 0;
         }
 
-        EnsureBits(n);
-        int value = (int)(_bits >> (64 - n));
-        _bits <<= n;
-        _bitCount -= n;
+        int value = ReadBits(n);
         return value < 1 << (n - 1) ? value - (1 << n) + 1 : value;
     }
 

@@ -15,8 +15,8 @@ public static class JpegDecoder
         return (frame.Width, frame.Height, frame.Components.Length);
     }
 
-    /// <summary>Decodes a whole JPEG file; refuses images with more than maxPixels pixels before allocating their storage.</summary>
-    public static JpegImage Decode(ReadOnlySpan<byte> data, string nameForErrors, long maxPixels = DefaultMaxPixels)
+    /// <summary>Decodes a whole JPEG file into a GreyImage (1 component) or an RgbImage; refuses images with more than maxPixels pixels before allocating their storage.</summary>
+    public static PixelImage Decode(ReadOnlySpan<byte> data, string nameForErrors, long maxPixels = DefaultMaxPixels)
     {
         var state = new ParseState(nameForErrors, maxPixels);
         Parse(data, state, headerOnly: false);
@@ -30,7 +30,9 @@ public static class JpegDecoder
         }
 
         byte[] pixels = JpegPixelOutput.Render(frame, state.StoredAsRgb());
-        return new JpegImage(frame.Width, frame.Height, frame.Components.Length, pixels);
+        return frame.Components.Length == 1
+            ? new GreyImage(frame.Width, frame.Height, pixels)
+            : new RgbImage(frame.Width, frame.Height, pixels);
     }
 
     private sealed class ParseState(string file, long maxPixels)

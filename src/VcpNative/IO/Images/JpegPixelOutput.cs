@@ -147,9 +147,7 @@ internal static class JpegPixelOutput
             case UpsampleKind.FancyH1V2:
                 for (int y = 0; y < sh; y++)
                 {
-                    var near = src.AsSpan(y * srcStride, sw);
-                    var above = src.AsSpan(Math.Max(y - 1, 0) * srcStride, sw);
-                    var below = src.AsSpan(Math.Min(y + 1, sh - 1) * srcStride, sw);
+                    var near = RowWithNeighbours(src, srcStride, sw, sh, y, out var above, out var below);
                     var upper = dst.AsSpan(2 * y * dstStride, sw);
                     var lower = dst.AsSpan(((2 * y) + 1) * dstStride, sw);
                     for (int x = 0; x < sw; x++)
@@ -164,9 +162,7 @@ internal static class JpegPixelOutput
             case UpsampleKind.FancyH2V2:
                 for (int y = 0; y < sh; y++)
                 {
-                    var near = src.AsSpan(y * srcStride, sw);
-                    var above = src.AsSpan(Math.Max(y - 1, 0) * srcStride, sw);
-                    var below = src.AsSpan(Math.Min(y + 1, sh - 1) * srcStride, sw);
+                    var near = RowWithNeighbours(src, srcStride, sw, sh, y, out var above, out var below);
                     FancyH2V2Row(near, above, dst.AsSpan(2 * y * dstStride, dstStride));
                     FancyH2V2Row(near, below, dst.AsSpan(((2 * y) + 1) * dstStride, dstStride));
                 }
@@ -192,6 +188,15 @@ internal static class JpegPixelOutput
         }
 
         return dst;
+    }
+
+    /// <summary>Sample row y and the rows above and below it, the first and last rows standing in for the missing neighbours at the edges.</summary>
+    private static ReadOnlySpan<byte> RowWithNeighbours(
+        byte[] src, int stride, int width, int height, int y, out ReadOnlySpan<byte> above, out ReadOnlySpan<byte> below)
+    {
+        above = src.AsSpan(Math.Max(y - 1, 0) * stride, width);
+        below = src.AsSpan(Math.Min(y + 1, height - 1) * stride, width);
+        return src.AsSpan(y * stride, width);
     }
 
     /// <summary>Horizontal triangle filter: each output is 3/4 of the nearer input plus 1/4 of the further one (libjpeg h2v1 "fancy").</summary>

@@ -45,8 +45,7 @@ internal static class JpegScanDecoder
         }
 
         int eobRun = 0;
-        int restartIndex = 0;
-        int mcusUntilRestart = restartInterval;
+        var restarts = new RestartSchedule(restartInterval);
         if (components.Length == 1)
         {
             // Non-interleaved: one block per MCU, only the blocks that hold real samples.
@@ -55,16 +54,7 @@ internal static class JpegScanDecoder
             {
                 for (int bx = 0; bx < c.BlocksWide; bx++)
                 {
-                    if (restartInterval > 0)
-                    {
-                        if (mcusUntilRestart == 0)
-                        {
-                            Restart(ref reader, components, ref restartIndex, ref eobRun);
-                            mcusUntilRestart = restartInterval;
-                        }
-
-                        mcusUntilRestart--;
-                    }
+                    restarts.BeforeMcu(ref reader, components, ref eobRun);
 
                     var block = c.Coefficients.AsSpan(((by * c.PaddedBlocksWide) + bx) * 64, 64);
                     DecodeBlock(ref reader, kind, c, block, ss, se, al, ref eobRun);
@@ -78,16 +68,7 @@ internal static class JpegScanDecoder
             {
                 for (int mx = 0; mx < frame.McusWide; mx++)
                 {
-                    if (restartInterval > 0)
-                    {
-                        if (mcusUntilRestart == 0)
-                        {
-                            Restart(ref reader, components, ref restartIndex, ref eobRun);
-                            mcusUntilRestart = restartInterval;
-                        }
-
-                        mcusUntilRestart--;
-                    }
+                    restarts.BeforeMcu(ref reader, components, ref eobRun);
 
                     foreach (var c in components)
                     {
@@ -110,14 +91,35 @@ internal static class JpegScanDecoder
         return reader.Position;
     }
 
-    private static void Restart(ref JpegBitReader reader, JpegComponent[] components, ref int restartIndex, ref int eobRun)
+    /// <summary>Counts MCUs down to the next RSTn marker (every `interval` MCUs; 0 = no markers) and resynchronises there.</summary>
+    private struct RestartSchedule(int interval)
     {
-        reader.ReadRestartMarker(restartIndex);
-        restartIndex = (restartIndex + 1) & 7;
-        eobRun = 0;
-        foreach (var c in components)
+        private readonly int _interval = interval;
+        private int _mcusUntilRestart = interval;
+        private int _nextIndex;
+
+        /// <summary>Called before each MCU: when the interval has elapsed, reads RSTn and resets the DC predictors and the EOB run.</summary>
+        public void BeforeMcu(ref JpegBitReader reader, JpegComponent[] components, ref int eobRun)
         {
-            c.DcPredictor = 0;
+            if (_interval <= 0)
+            {
+                return;
+            }
+
+            if (_mcusUntilRestart == 0)
+            {
+                reader.ReadRestartMarker(_nextIndex);
+                _nextIndex = (_nextIndex + 1) & 7;
+                eobRun = 0;
+                foreach (var c in components)
+                {
+                    c.DcPredictor = 0;
+                }
+
+                _mcusUntilRestart = _interval;
+            }
+
+            _mcusUntilRestart--;
         }
     }
 

@@ -8,13 +8,11 @@ public sealed partial class CpuBackend
     public void EmbeddingForward(Tensor weight, Tensor ids, Tensor output)
     {
         var d = weight.Shape[1];
-        _ = Dense(output);
         var ws = Cpu(weight);
         var wa = ws.Floats;
         var wo = (int)weight.Offset;
         var widen = weight.DType != DType.F32;
-        var oa = Cpu(output).Floats;
-        var oo = (int)output.Offset;
+        var (oa, oo) = DenseArray(output);
         var ia = Cpu(ids).Ints;
         var io = (int)ids.Offset;
         var count = (int)ids.Numel;
@@ -34,18 +32,14 @@ public sealed partial class CpuBackend
                     oa[oo + i * d + j] = ReadF32(ws, src + j);
                 }
             }
-        }, minChunk: Math.Max(1, 16384 / Math.Max(1, d)));
+        }, minChunk: RowsPerChunk(d, 16384));
     }
 
     public void EmbeddingBackward(Tensor ids, Tensor gy, Tensor gWeight)
     {
         var d = gWeight.Shape[1];
-        _ = Dense(gy);
-        _ = Dense(gWeight);
-        var ga = Cpu(gy).Floats;
-        var go = (int)gy.Offset;
-        var wa = Cpu(gWeight).Floats;
-        var wo = (int)gWeight.Offset;
+        var (ga, go) = DenseArray(gy);
+        var (wa, wo) = DenseArray(gWeight);
         var ia = Cpu(ids).Ints;
         var io = (int)ids.Offset;
         var count = (int)ids.Numel;

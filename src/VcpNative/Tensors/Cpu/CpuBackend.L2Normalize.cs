@@ -8,16 +8,10 @@ public sealed partial class CpuBackend
     public void L2NormalizeForward(Tensor x, Tensor y, Tensor norm)
     {
         var d = x.Shape[^1];
-        var rows = d == 0 ? 0 : (int)(x.Numel / d);
-        _ = Dense(x);
-        _ = Dense(y);
-        _ = Dense(norm);
-        var xa = Cpu(x).Floats;
-        var xo = (int)x.Offset;
-        var ya = Cpu(y).Floats;
-        var yo = (int)y.Offset;
-        var na = Cpu(norm).Floats;
-        var no = (int)norm.Offset;
+        var rows = LastAxisRows(x, d);
+        var (xa, xo) = DenseArray(x);
+        var (ya, yo) = DenseArray(y);
+        var (na, no) = DenseArray(norm);
         CpuParallel.ForRange(rows, (start, end) =>
         {
             for (var r = start; r < end; r++)
@@ -28,25 +22,17 @@ public sealed partial class CpuBackend
                 // Division (not multiplication by 1/length) to round like PyTorch's x / x.norm(); a zero row gives NaN.
                 TensorPrimitives.Divide(xr, length, ya.AsSpan(yo + r * d, d));
             }
-        }, minChunk: Math.Max(1, 8192 / Math.Max(1, d)));
+        }, minChunk: RowsPerChunk(d, 8192));
     }
 
     public void L2NormalizeBackward(Tensor y, Tensor norm, Tensor gy, Tensor gx)
     {
         var d = y.Shape[^1];
-        var rows = d == 0 ? 0 : (int)(y.Numel / d);
-        _ = Dense(y);
-        _ = Dense(gy);
-        _ = Dense(gx);
-        _ = Dense(norm);
-        var ya = Cpu(y).Floats;
-        var yo = (int)y.Offset;
-        var ga = Cpu(gy).Floats;
-        var go = (int)gy.Offset;
-        var xa = Cpu(gx).Floats;
-        var xo = (int)gx.Offset;
-        var na = Cpu(norm).Floats;
-        var no = (int)norm.Offset;
+        var rows = LastAxisRows(y, d);
+        var (ya, yo) = DenseArray(y);
+        var (ga, go) = DenseArray(gy);
+        var (xa, xo) = DenseArray(gx);
+        var (na, no) = DenseArray(norm);
         CpuParallel.ForRange(rows, (start, end) =>
         {
             for (var r = start; r < end; r++)
@@ -58,6 +44,6 @@ public sealed partial class CpuBackend
                 TensorPrimitives.MultiplyAdd(yr, -dot, gr, xr);
                 TensorPrimitives.Divide(xr, na[no + r], xr);
             }
-        }, minChunk: Math.Max(1, 8192 / Math.Max(1, d)));
+        }, minChunk: RowsPerChunk(d, 8192));
     }
 }

@@ -13,13 +13,9 @@ public sealed partial class CpuBackend
     public void LayerNormForward(Tensor x, Tensor? gamma, Tensor? beta, float eps, Tensor y, Tensor mean, Tensor rstd)
     {
         var d = x.Shape[^1];
-        var rows = d == 0 ? 0 : (int)(x.Numel / d);
-        var xa = Cpu(x).Floats;
-        var xo = (int)x.Offset;
-        var ya = Cpu(y).Floats;
-        var yo = (int)y.Offset;
-        _ = Dense(x);
-        _ = Dense(y);
+        var rows = LastAxisRows(x, d);
+        var (xa, xo) = DenseArray(x);
+        var (ya, yo) = DenseArray(y);
         var ma = Cpu(mean).Floats;
         var mo = (int)mean.Offset;
         var ra = Cpu(rstd).Floats;
@@ -43,7 +39,7 @@ public sealed partial class CpuBackend
                 ra[ro + r] = (float)s;
                 NormalizeRow(xr, (float)mu, (float)s, g, b, yr);
             }
-        }, minChunk: Math.Max(1, 8192 / Math.Max(1, d)));
+        }, minChunk: RowsPerChunk(d, 8192));
     }
 
     /// <summary>
@@ -91,22 +87,16 @@ public sealed partial class CpuBackend
     public void LayerNormBackward(Tensor x, Tensor? gamma, Tensor mean, Tensor rstd, Tensor gy, Tensor? gx, Tensor? gGamma, Tensor? gBeta)
     {
         var d = x.Shape[^1];
-        var rows = d == 0 ? 0 : (int)(x.Numel / d);
-        _ = Dense(x);
-        _ = Dense(gy);
-        var xa = Cpu(x).Floats;
-        var xo = (int)x.Offset;
-        var gya = Cpu(gy).Floats;
-        var gyo = (int)gy.Offset;
+        var rows = LastAxisRows(x, d);
+        var (xa, xo) = DenseArray(x);
+        var (gya, gyo) = DenseArray(gy);
         var ma = Cpu(mean).Floats;
         var mo = (int)mean.Offset;
         var ra = Cpu(rstd).Floats;
         var ro = (int)rstd.Offset;
         if (gx is not null)
         {
-            _ = Dense(gx);
-            var gxa = Cpu(gx).Floats;
-            var gxo = (int)gx.Offset;
+            var (gxa, gxo) = DenseArray(gx);
             var ga = gamma is null ? null : Cpu(gamma).Floats;
             var go = gamma is null ? 0 : (int)gamma.Offset;
             CpuParallel.ForRange(rows, (start, end) =>
@@ -137,7 +127,7 @@ public sealed partial class CpuBackend
                     TensorPrimitives.Subtract(gxr, meanD, gxr);
                     TensorPrimitives.Multiply(gxr, s, gxr);
                 }
-            }, minChunk: Math.Max(1, 4096 / Math.Max(1, d)));
+            }, minChunk: RowsPerChunk(d, 4096));
         }
         if (gGamma is null && gBeta is null)
         {

@@ -21,12 +21,8 @@ public sealed unsafe partial class CpuBackend
         {
             throw new ShapeMismatchException("resample2d", x.Shape, y.Shape, $"input/output vs tables ({h}x{w} -> {oh}x{ow})");
         }
-        var xs = Cpu(x).Floats;
-        var ys = Cpu(y).Floats;
-        var xo = x.Offset;
-        var yo = y.Offset;
-        _ = Dense(x);
-        _ = Dense(y);
+        var (xs, xo) = DenseArray(x);
+        var (ys, yo) = DenseArray(y);
         if (planes == 0)
         {
             return;

@@ -8,14 +8,10 @@ public sealed partial class CpuBackend
     public void SoftmaxForward(Tensor x, Tensor? mask, bool causal, Tensor y)
     {
         var n = x.Rank == 0 ? 1 : x.Shape[^1];
-        var rows = n == 0 ? 0 : (int)(x.Numel / n);
+        var rows = LastAxisRows(x, n);
         var queries = x.Rank >= 2 ? x.Shape[^2] : 1;
-        _ = Dense(x);
-        _ = Dense(y);
-        var xa = Cpu(x).Floats;
-        var xo = (int)x.Offset;
-        var ya = Cpu(y).Floats;
-        var yo = (int)y.Offset;
+        var (xa, xo) = DenseArray(x);
+        var (ya, yo) = DenseArray(y);
         var maskRows = mask is null ? default : new RowIterator(mask);
         var maskData = mask is null ? null : Cpu(mask).Floats;
         CpuParallel.ForRange(rows, (start, end) =>
@@ -62,22 +58,16 @@ public sealed partial class CpuBackend
                 TensorPrimitives.Divide(z, sum, z);
                 yr[visible..].Clear();
             }
-        }, minChunk: Math.Max(1, 8192 / Math.Max(1, n)));
+        }, minChunk: RowsPerChunk(n, 8192));
     }
 
     public void SoftmaxBackward(Tensor y, Tensor gy, Tensor gx)
     {
         var n = y.Rank == 0 ? 1 : y.Shape[^1];
-        var rows = n == 0 ? 0 : (int)(y.Numel / n);
-        _ = Dense(y);
-        _ = Dense(gy);
-        _ = Dense(gx);
-        var ya = Cpu(y).Floats;
-        var yo = (int)y.Offset;
-        var ga = Cpu(gy).Floats;
-        var go = (int)gy.Offset;
-        var xa = Cpu(gx).Floats;
-        var xo = (int)gx.Offset;
+        var rows = LastAxisRows(y, n);
+        var (ya, yo) = DenseArray(y);
+        var (ga, go) = DenseArray(gy);
+        var (xa, xo) = DenseArray(gx);
         CpuParallel.ForRange(rows, (start, end) =>
         {
             for (var r = start; r < end; r++)
@@ -89,6 +79,6 @@ public sealed partial class CpuBackend
                 TensorPrimitives.Subtract(gr, dot, xr);
                 TensorPrimitives.Multiply(xr, yr, xr);
             }
-        }, minChunk: Math.Max(1, 8192 / Math.Max(1, n)));
+        }, minChunk: RowsPerChunk(n, 8192));
     }
 }

@@ -9,13 +9,9 @@ public sealed partial class CpuBackend
     public void TopKForward(Tensor x, int k, bool largest, Tensor values, Tensor indices)
     {
         var n = x.Shape[^1];
-        var rows = n == 0 ? 0 : (int)(x.Numel / n);
-        _ = Dense(x);
-        _ = Dense(values);
-        var xa = Cpu(x).Floats;
-        var xo = (int)x.Offset;
-        var va = Cpu(values).Floats;
-        var vo = (int)values.Offset;
+        var rows = LastAxisRows(x, n);
+        var (xa, xo) = DenseArray(x);
+        var (va, vo) = DenseArray(values);
         var ia = Cpu(indices).Ints;
         var io = (int)indices.Offset;
         var pool = Pool;
@@ -42,7 +38,7 @@ public sealed partial class CpuBackend
                 }
             }
             pool.Return(keys);
-        }, minChunk: Math.Max(1, 65536 / Math.Max(1, n)));
+        }, minChunk: RowsPerChunk(n, 65536));
     }
 
     /// <summary>
@@ -144,13 +140,9 @@ public sealed partial class CpuBackend
     {
         var k = gValues.Shape[^1];
         var n = gx.Shape[^1];
-        var rows = k == 0 ? 0 : (int)(gValues.Numel / k);
-        _ = Dense(gValues);
-        _ = Dense(gx);
-        var ga = Cpu(gValues).Floats;
-        var go = (int)gValues.Offset;
-        var xa = Cpu(gx).Floats;
-        var xo = (int)gx.Offset;
+        var rows = LastAxisRows(gValues, k);
+        var (ga, go) = DenseArray(gValues);
+        var (xa, xo) = DenseArray(gx);
         var ia = Cpu(indices).Ints;
         var io = (int)indices.Offset;
         // Indices within a row are distinct, so plain stores are the scatter-add.

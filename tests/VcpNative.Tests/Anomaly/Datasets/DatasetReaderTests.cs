@@ -6,19 +6,15 @@ namespace VcpNative.Tests.Anomaly.Datasets;
 
 public sealed class DatasetReaderTests : IDisposable
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "vcp-ds-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _temp = new("datasets");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_root))
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-    }
+    private string Root => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     private string Touch(string relative)
     {
-        string path = Path.Combine(_root, relative);
+        string path = Path.Combine(Root, relative);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllBytes(path, [0]);
         return path;
@@ -44,8 +40,8 @@ public sealed class DatasetReaderTests : IDisposable
     public void MvtecIsDetectedAndReadInOrdinalOrder()
     {
         MakeMvtec();
-        Assert.Equal(DatasetLayout.MvtecAd, DatasetReader.Detect(_root));
-        IReadOnlyList<DatasetSample> s = DatasetReader.Read(_root);
+        Assert.Equal(DatasetLayout.MvtecAd, DatasetReader.Detect(Root));
+        IReadOnlyList<DatasetSample> s = DatasetReader.Read(Root);
         Assert.Equal(8, s.Count);
         string[] expected =
         [
@@ -56,7 +52,7 @@ public sealed class DatasetReaderTests : IDisposable
         DatasetSample scratch = s[3];
         Assert.True(scratch.IsAnomalous);
         Assert.Equal("scratch", scratch.DefectType);
-        Assert.Equal(Path.Combine(_root, "bottle", "ground_truth", "scratch", "000_mask.png"), scratch.MaskPath);
+        Assert.Equal(Path.Combine(Root, "bottle", "ground_truth", "scratch", "000_mask.png"), scratch.MaskPath);
         Assert.Null(s[1].MaskPath);
         Assert.False(s[1].IsAnomalous);
         Assert.Equal("good", s[1].DefectType);
@@ -67,12 +63,12 @@ public sealed class DatasetReaderTests : IDisposable
     public void TrainSplitAndClassFilter()
     {
         MakeMvtec();
-        IReadOnlyList<DatasetSample> train = DatasetReader.Read(_root, DatasetLayout.Mpdd, DatasetSplit.Train, DatasetReader.ParseClassList(" screw ,"));
+        IReadOnlyList<DatasetSample> train = DatasetReader.Read(Root, DatasetLayout.Mpdd, DatasetSplit.Train, DatasetReader.ParseClassList(" screw ,"));
         DatasetSample only = Assert.Single(train);
         Assert.Equal("screw", only.ClassName);
         Assert.Equal(DatasetSplit.Train, only.Split);
 
-        var e = Assert.Throws<DatasetException>(() => DatasetReader.Read(_root, classes: ["cable"]));
+        var e = Assert.Throws<DatasetException>(() => DatasetReader.Read(Root, classes: ["cable"]));
         Assert.Contains("'cable'", e.Message, StringComparison.Ordinal);
         Assert.Contains("bottle,screw", e.Message, StringComparison.Ordinal);
     }
@@ -81,8 +77,8 @@ public sealed class DatasetReaderTests : IDisposable
     public void MissingMaskNamesTheImage()
     {
         MakeMvtec();
-        File.Delete(Path.Combine(_root, "screw/ground_truth/scratch/000_mask.png"));
-        var e = Assert.Throws<DatasetException>(() => DatasetReader.Read(_root));
+        File.Delete(Path.Combine(Root, "screw/ground_truth/scratch/000_mask.png"));
+        var e = Assert.Throws<DatasetException>(() => DatasetReader.Read(Root));
         Assert.Contains(Path.Combine("screw", "test", "scratch", "000.png"), e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', e.Message);
     }
@@ -90,10 +86,10 @@ public sealed class DatasetReaderTests : IDisposable
     [Fact]
     public void MissingRootAndUnknownLayoutAreClearErrors()
     {
-        var missing = Assert.Throws<DatasetException>(() => DatasetReader.Read(Path.Combine(_root, "nope")));
+        var missing = Assert.Throws<DatasetException>(() => DatasetReader.Read(Path.Combine(Root, "nope")));
         Assert.Contains("does not exist", missing.Message, StringComparison.Ordinal);
         Touch("random/file.txt");
-        var unknown = Assert.Throws<DatasetException>(() => DatasetReader.Read(_root));
+        var unknown = Assert.Throws<DatasetException>(() => DatasetReader.Read(Root));
         Assert.Contains("cannot tell the layout", unknown.Message, StringComparison.Ordinal);
     }
 
@@ -104,24 +100,24 @@ public sealed class DatasetReaderTests : IDisposable
         Touch("candle/Data/Images/Anomaly/0001.JPG");
         Touch("candle/Data/Masks/Anomaly/0001.png");
         Touch("candle/Data/Images/Normal/0002.JPG");
-        Directory.CreateDirectory(Path.Combine(_root, "split_csv"));
-        File.WriteAllLines(Path.Combine(_root, "split_csv/1cls.csv"),
+        Directory.CreateDirectory(Path.Combine(Root, "split_csv"));
+        File.WriteAllLines(Path.Combine(Root, "split_csv/1cls.csv"),
         [
             "object,split,label,image,mask",
             "candle,test,normal,candle/Data/Images/Normal/0000.JPG,",
             "candle,test,anomaly,candle/Data/Images/Anomaly/0001.JPG,candle/Data/Masks/Anomaly/0001.png",
             "candle,train,normal,candle/Data/Images/Normal/0002.JPG,",
         ]);
-        Assert.Equal(DatasetLayout.Visa, DatasetReader.Detect(_root));
-        IReadOnlyList<DatasetSample> s = DatasetReader.Read(_root);
+        Assert.Equal(DatasetLayout.Visa, DatasetReader.Detect(Root));
+        IReadOnlyList<DatasetSample> s = DatasetReader.Read(Root);
         Assert.Equal(2, s.Count);
         Assert.Equal("anomaly", s[0].DefectType);
-        Assert.Equal(Path.Combine(_root, "candle/Data/Masks/Anomaly/0001.png"), s[0].MaskPath);
+        Assert.Equal(Path.Combine(Root, "candle/Data/Masks/Anomaly/0001.png"), s[0].MaskPath);
         Assert.Null(s[1].MaskPath);
-        Assert.Single(DatasetReader.Read(_root, split: DatasetSplit.Train));
+        Assert.Single(DatasetReader.Read(Root, split: DatasetSplit.Train));
 
-        File.Delete(Path.Combine(_root, "candle/Data/Images/Anomaly/0001.JPG"));
-        var e = Assert.Throws<DatasetException>(() => DatasetReader.Read(_root));
+        File.Delete(Path.Combine(Root, "candle/Data/Images/Anomaly/0001.JPG"));
+        var e = Assert.Throws<DatasetException>(() => DatasetReader.Read(Root));
         Assert.Contains("0001.JPG", e.Message, StringComparison.Ordinal);
         Assert.Contains("1cls.csv", e.Message, StringComparison.Ordinal);
     }
@@ -140,35 +136,35 @@ public sealed class DatasetReaderTests : IDisposable
     {
         Touch("brain/test/good/a.png");
         Touch("brain/test/tumor/b.png");
-        Directory.CreateDirectory(Path.Combine(_root, "brain/ground_truth/tumor"));
+        Directory.CreateDirectory(Path.Combine(Root, "brain/ground_truth/tumor"));
         Touch("colon/test/polyp/c.png");
         Touch("colon/test/polyp/d.png");
         Touch("colon/ground_truth/polyp/c.png");
-        File.WriteAllText(Path.Combine(_root, fileName), MetaJson);
+        File.WriteAllText(Path.Combine(Root, fileName), MetaJson);
     }
 
     [Fact]
     public void MetaJsonDirectoryOrEmptyMaskMeansZeroMask()
     {
         MakeMeta("meta.json");
-        Assert.Equal(DatasetLayout.MetaJson, DatasetReader.Detect(_root));
-        IReadOnlyList<DatasetSample> s = DatasetReader.Read(_root);
+        Assert.Equal(DatasetLayout.MetaJson, DatasetReader.Detect(Root));
+        IReadOnlyList<DatasetSample> s = DatasetReader.Read(Root);
         Assert.Equal(4, s.Count);
         Assert.Equal(["good", "tumor", "anomaly", "polyp"], s.Select(x => x.DefectType));
         Assert.Null(s[1].MaskPath); // directory -> zero mask
         Assert.True(s[1].IsAnomalous);
         Assert.Null(s[2].MaskPath); // empty -> zero mask
-        Assert.Equal(Path.Combine(_root, "colon/ground_truth/polyp/c.png"), s[3].MaskPath);
+        Assert.Equal(Path.Combine(Root, "colon/ground_truth/polyp/c.png"), s[3].MaskPath);
     }
 
     [Fact]
     public void MvisaIndexIsDetectedAndMissingListedFileIsNamed()
     {
         MakeMeta("meta_mvtec.json");
-        Assert.Equal(DatasetLayout.Mvisa, DatasetReader.Detect(_root));
-        Assert.Equal(4, DatasetReader.Read(_root).Count);
-        File.Delete(Path.Combine(_root, "colon/test/polyp/d.png"));
-        var e = Assert.Throws<DatasetException>(() => DatasetReader.Read(_root));
+        Assert.Equal(DatasetLayout.Mvisa, DatasetReader.Detect(Root));
+        Assert.Equal(4, DatasetReader.Read(Root).Count);
+        File.Delete(Path.Combine(Root, "colon/test/polyp/d.png"));
+        var e = Assert.Throws<DatasetException>(() => DatasetReader.Read(Root));
         Assert.Contains("d.png", e.Message, StringComparison.Ordinal);
         Assert.Contains("meta_mvtec.json", e.Message, StringComparison.Ordinal);
     }
@@ -179,8 +175,8 @@ public sealed class DatasetReaderTests : IDisposable
         Touch("pcb1/test/good/000.bmp");
         Touch("pcb1/test/anomaly/001.bmp");
         Touch("pcb1/ground_truth/anomaly/001.png");
-        IReadOnlyList<DatasetSample> s = DatasetReader.Read(_root, DatasetLayout.Mvisa);
-        Assert.Equal(Path.Combine(_root, "pcb1/ground_truth/anomaly/001.png"), s[0].MaskPath);
+        IReadOnlyList<DatasetSample> s = DatasetReader.Read(Root, DatasetLayout.Mvisa);
+        Assert.Equal(Path.Combine(Root, "pcb1/ground_truth/anomaly/001.png"), s[0].MaskPath);
     }
 
     [Fact]
@@ -192,14 +188,14 @@ public sealed class DatasetReaderTests : IDisposable
         Touch("01/ground_truth/ko/0002.png");
         Touch("03/test/ko/0005.bmp");
         Touch("03/ground_truth/ko/0005.bmp");
-        Assert.Equal(DatasetLayout.Btad, DatasetReader.Detect(_root));
-        IReadOnlyList<DatasetSample> s = DatasetReader.Read(_root);
+        Assert.Equal(DatasetLayout.Btad, DatasetReader.Detect(Root));
+        IReadOnlyList<DatasetSample> s = DatasetReader.Read(Root);
         Assert.Equal(3, s.Count);
         Assert.Equal("good", s[0].DefectType); // "good" < "ko" ordinally
         Assert.Null(s[0].MaskPath);
-        Assert.Equal(Path.Combine(_root, "01/ground_truth/ko/0002.png"), s[1].MaskPath);
+        Assert.Equal(Path.Combine(Root, "01/ground_truth/ko/0002.png"), s[1].MaskPath);
         Assert.Equal("ko", s[1].DefectType);
-        Assert.Equal(Path.Combine(_root, "03/ground_truth/ko/0005.bmp"), s[2].MaskPath);
+        Assert.Equal(Path.Combine(Root, "03/ground_truth/ko/0005.bmp"), s[2].MaskPath);
     }
 
     [Fact]
@@ -210,13 +206,13 @@ public sealed class DatasetReaderTests : IDisposable
         Touch("widget/ground_truth/dent/b_mask.png");
         Touch("widget/dent/c.jpg");
         Touch("widget/notes.txt");
-        Assert.Equal(DatasetLayout.Folder, DatasetReader.Detect(_root));
-        IReadOnlyList<DatasetSample> s = DatasetReader.Read(_root);
+        Assert.Equal(DatasetLayout.Folder, DatasetReader.Detect(Root));
+        IReadOnlyList<DatasetSample> s = DatasetReader.Read(Root);
         Assert.Equal(3, s.Count);
-        Assert.Equal(Path.Combine(_root, "widget/ground_truth/dent/b_mask.png"), s[0].MaskPath);
+        Assert.Equal(Path.Combine(Root, "widget/ground_truth/dent/b_mask.png"), s[0].MaskPath);
         Assert.Null(s[1].MaskPath); // anomalous without a mask file: image-level only
 
-        IReadOnlyList<DatasetSample> single = DatasetReader.Read(Path.Combine(_root, "widget"));
+        IReadOnlyList<DatasetSample> single = DatasetReader.Read(Path.Combine(Root, "widget"));
         Assert.Equal(3, single.Count);
         Assert.All(single, x => Assert.Equal("widget", x.ClassName));
     }

@@ -33,19 +33,13 @@ public class PillowResizeGoldenTests
         return new RgbImage(w, h, px);
     }
 
-    public static TheoryData<string> Cases()
-    {
-        var data = new TheoryData<string>();
-        foreach (var e in ImageFixtures.Index("resize"))
-            data.Add(e.GetProperty("case").GetString()!);
-        return data;
-    }
+    public static TheoryData<string> Cases() => ImageFixtures.CaseNames("resize", "case");
 
     [Theory]
     [MemberData(nameof(Cases))]
     public void ResizeIsBitIdenticalToPillow(string caseName)
     {
-        var e = ImageFixtures.Index("resize").Single(x => x.GetProperty("case").GetString() == caseName);
+        var e = ImageFixtures.Entry("resize", "case", caseName);
         RgbImage source = SyntheticSource(e.GetProperty("kind").GetString()!, e.GetProperty("srcWidth").GetInt32(), e.GetProperty("srcHeight").GetInt32());
         int ow = e.GetProperty("outWidth").GetInt32(), oh = e.GetProperty("outHeight").GetInt32();
         var filter = e.GetProperty("filter").GetString() == "bicubic" ? PillowFilter.Bicubic : PillowFilter.Bilinear;

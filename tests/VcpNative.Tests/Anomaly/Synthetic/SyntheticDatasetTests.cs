@@ -8,15 +8,11 @@ namespace VcpNative.Tests.Anomaly.Synthetic;
 
 public sealed class SyntheticDatasetTests : IDisposable
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "vcp-syn-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _temp = new("synthetic");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_root))
-        {
-            Directory.Delete(_root, recursive: true);
-        }
-    }
+    private string Root => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     private static SortedDictionary<string, byte[]> Snapshot(string dir)
     {
@@ -33,10 +29,10 @@ public sealed class SyntheticDatasetTests : IDisposable
     public void SameSeedGivesIdenticalBytesAndOtherSeedDiffers()
     {
         var small = new SyntheticOptions { ImageSize = 48, TrainGoodPerClass = 1, TestGoodPerClass = 1, TestImagesPerDefect = 1 };
-        SyntheticDataset.Generate(Path.Combine(_root, "a"), 5, small);
-        SyntheticDataset.Generate(Path.Combine(_root, "b"), 5, small);
-        SyntheticDataset.Generate(Path.Combine(_root, "c"), 6, small);
-        SortedDictionary<string, byte[]> a = Snapshot(Path.Combine(_root, "a")), b = Snapshot(Path.Combine(_root, "b")), c = Snapshot(Path.Combine(_root, "c"));
+        SyntheticDataset.Generate(Path.Combine(Root, "a"), 5, small);
+        SyntheticDataset.Generate(Path.Combine(Root, "b"), 5, small);
+        SyntheticDataset.Generate(Path.Combine(Root, "c"), 6, small);
+        SortedDictionary<string, byte[]> a = Snapshot(Path.Combine(Root, "a")), b = Snapshot(Path.Combine(Root, "b")), c = Snapshot(Path.Combine(Root, "c"));
         Assert.Equal(a.Keys, b.Keys);
         foreach (string k in a.Keys)
         {
@@ -51,13 +47,13 @@ public sealed class SyntheticDatasetTests : IDisposable
     public void MvtecReaderReadsItBackWithMasksThatCoverTheDefects()
     {
         var options = new SyntheticOptions();
-        SyntheticSummary summary = SyntheticDataset.Generate(_root, 42, options);
+        SyntheticSummary summary = SyntheticDataset.Generate(Root, 42, options);
         Assert.Equal(SyntheticDataset.ClassNames, summary.Classes);
 
-        IReadOnlyList<DatasetSample> test = DatasetReader.Read(_root);
+        IReadOnlyList<DatasetSample> test = DatasetReader.Read(Root);
         int defectsPerClass = SyntheticDataset.DefectTypes("washer").Count * options.TestImagesPerDefect;
         Assert.Equal(SyntheticDataset.ClassNames.Count * (options.TestGoodPerClass + defectsPerClass), test.Count);
-        Assert.Equal(SyntheticDataset.ClassNames.Count * options.TrainGoodPerClass, DatasetReader.Read(_root, split: DatasetSplit.Train).Count);
+        Assert.Equal(SyntheticDataset.ClassNames.Count * options.TrainGoodPerClass, DatasetReader.Read(Root, split: DatasetSplit.Train).Count);
         Assert.Equal(summary.TestGoodImages, test.Count(s => !s.IsAnomalous));
         Assert.Equal(summary.TestDefectImages, test.Count(s => s.IsAnomalous));
 
@@ -84,10 +80,10 @@ public sealed class SyntheticDatasetTests : IDisposable
     [Fact]
     public void ClassSubsetAndUnknownClass()
     {
-        SyntheticSummary summary = SyntheticDataset.Generate(_root, 1, new SyntheticOptions { Classes = ["bolt"], ImageSize = 40 });
+        SyntheticSummary summary = SyntheticDataset.Generate(Root, 1, new SyntheticOptions { Classes = ["bolt"], ImageSize = 40 });
         Assert.Equal(["bolt"], summary.Classes);
-        Assert.Equal(["bolt"], Directory.GetDirectories(_root).Select(Path.GetFileName));
-        Assert.Throws<ArgumentException>(() => SyntheticDataset.Generate(_root, 1, new SyntheticOptions { Classes = ["zebra"] }));
+        Assert.Equal(["bolt"], Directory.GetDirectories(Root).Select(Path.GetFileName));
+        Assert.Throws<ArgumentException>(() => SyntheticDataset.Generate(Root, 1, new SyntheticOptions { Classes = ["zebra"] }));
     }
 
     /// <summary>Independent PNG reader for the subset we write: checks signature, chunk CRCs (bitwise CRC-32), filter bytes.</summary>

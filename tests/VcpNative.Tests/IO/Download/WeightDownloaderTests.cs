@@ -12,7 +12,7 @@ public sealed class WeightDownloaderTests : IDisposable
     private readonly HttpListener listener = new();
     private readonly byte[] payload;
     private readonly string sha;
-    private readonly string dir = Path.Combine(Path.GetTempPath(), "vcp-download-tests", Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory temp = new("download");
     private readonly CancellationTokenSource stop = new();
     private int truncateNextAt = -1;
 
@@ -21,7 +21,6 @@ public sealed class WeightDownloaderTests : IDisposable
         payload = new byte[300_000];
         new System.Random(3).NextBytes(payload);
         sha = Convert.ToHexStringLower(SHA256.HashData(payload));
-        Directory.CreateDirectory(dir);
         Port = FreePort();
         listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
         listener.Start();
@@ -94,7 +93,7 @@ public sealed class WeightDownloaderTests : IDisposable
     [Fact]
     public async Task DownloadVerifiesAndRenamesAtomically()
     {
-        var dest = Path.Combine(dir, "full.pt");
+        var dest = Path.Combine(temp.Path, "full.pt");
         await new WeightDownloader().DownloadAsync(Url, dest, WeightDownloader.Sha256FromUrl(Url));
         Assert.Equal(payload, await File.ReadAllBytesAsync(dest));
         Assert.False(File.Exists(dest + ".partial"));
@@ -103,7 +102,7 @@ public sealed class WeightDownloaderTests : IDisposable
     [Fact]
     public async Task InterruptedDownloadNeverLooksCompleteAndResumes()
     {
-        var dest = Path.Combine(dir, "resume.pt");
+        var dest = Path.Combine(temp.Path, "resume.pt");
         truncateNextAt = 100_000;
         await Assert.ThrowsAnyAsync<Exception>(() => new WeightDownloader().DownloadAsync(Url, dest, sha));
         Assert.False(File.Exists(dest));
@@ -117,7 +116,7 @@ public sealed class WeightDownloaderTests : IDisposable
     [Fact]
     public async Task ChecksumMismatchIsOneLineAndLeavesNoFile()
     {
-        var dest = Path.Combine(dir, "bad.pt");
+        var dest = Path.Combine(temp.Path, "bad.pt");
         var wrong = new string('0', 64);
         var e = await Assert.ThrowsAsync<DownloadException>(() => new WeightDownloader().DownloadAsync(Url, dest, wrong));
         Assert.Contains("sha256 mismatch", e.Message);
@@ -132,12 +131,6 @@ public sealed class WeightDownloaderTests : IDisposable
         stop.Cancel();
         listener.Stop();
         listener.Close();
-        try
-        {
-            Directory.Delete(dir, true);
-        }
-        catch (IOException)
-        {
-        }
+        temp.Dispose();
     }
 }

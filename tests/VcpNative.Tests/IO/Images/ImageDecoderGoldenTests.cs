@@ -6,19 +6,13 @@ namespace VcpNative.Tests.IO.Images;
 
 public class ImageDecoderGoldenTests
 {
-    public static TheoryData<string> Cases()
-    {
-        var data = new TheoryData<string>();
-        foreach (var e in ImageFixtures.Index("decode"))
-            data.Add(e.GetProperty("name").GetString()!);
-        return data;
-    }
+    public static TheoryData<string> Cases() => ImageFixtures.CaseNames("decode", "name");
 
     [Theory]
     [MemberData(nameof(Cases))]
     public void DecodeMatchesPillowConvert(string name)
     {
-        var entry = ImageFixtures.Index("decode").Single(e => e.GetProperty("name").GetString() == name);
+        var entry = ImageFixtures.Entry("decode", "name", name);
         string file = Path.Combine(ImageFixtures.Dir("decode"), entry.GetProperty("file").GetString()!);
         int width = entry.GetProperty("width").GetInt32(), height = entry.GetProperty("height").GetInt32();
 

@@ -16,6 +16,19 @@ internal static class ImageFixtures
         return [.. doc.RootElement.EnumerateArray().Select(e => e.Clone())];
     }
 
+    /// <summary>The value of <paramref name="key"/> in every entry of a fixture index: one theory case per entry.</summary>
+    public static TheoryData<string> CaseNames(string sub, string key)
+    {
+        var data = new TheoryData<string>();
+        foreach (var e in Index(sub))
+            data.Add(e.GetProperty(key).GetString()!);
+        return data;
+    }
+
+    /// <summary>The index entry whose <paramref name="key"/> is <paramref name="name"/>.</summary>
+    public static JsonElement Entry(string sub, string key, string name) =>
+        Index(sub).Single(e => e.GetProperty(key).GetString() == name);
+
     /// <summary>Count of positions where two byte arrays differ (the golden tests require 0).</summary>
     public static int CountDifferences(ReadOnlySpan<byte> expected, ReadOnlySpan<byte> actual)
     {

@@ -49,7 +49,7 @@ public class JpegDecoderTests
 
         Assert.Equal(width, image.Width);
         Assert.Equal(height, image.Height);
-        Assert.Equal(components, image.Components);
+        Assert.Equal(components, image.Channels);
         Assert.Equal(expected.Length, image.Pixels.Length);
         int differing = 0, maxAbs = 0;
         for (int i = 0; i < expected.Length; i++)

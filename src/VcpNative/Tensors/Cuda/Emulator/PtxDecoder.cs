@@ -368,20 +368,17 @@ internal sealed class FunctionBuilder
                 break;
             case "ret":
             case "exit":
-                ins.Op = PtxOp.Exit;
-                _code.Add(ins);
+                Emit(ref ins, PtxOp.Exit);
                 break;
             case "bar":
             case "barrier":
-                if (mods.Contains("warp")) { ins.Op = PtxOp.Nop; _code.Add(ins); break; }
+                if (mods.Contains("warp")) { Emit(ref ins, PtxOp.Nop); break; }
                 if (!(mods.Contains("sync") || parts.Length == 1) || ops.Count != 1 || mods.Contains("arrive") || mods.Contains("red")) throw unsupported;
-                ins.Op = PtxOp.BarSync;
-                _code.Add(ins);
+                Emit(ref ins, PtxOp.BarSync);
                 break;
             case "membar":
             case "fence":
-                ins.Op = PtxOp.Nop;
-                _code.Add(ins);
+                Emit(ref ins, PtxOp.Nop);
                 break;
             case "shfl":
                 DecodeShfl(ref ins, mods, ops, line, opcode);
@@ -401,7 +398,7 @@ internal sealed class FunctionBuilder
         }
     }
 
-    private void Emit(ref PtxInstr ins, PtxOp op, int d, int a = -1, int b = -1, int c = -1)
+    private void Emit(ref PtxInstr ins, PtxOp op, int d = -1, int a = -1, int b = -1, int c = -1)
     {
         ins.Op = op;
         ins.D = d;

@@ -38,6 +38,8 @@ internal static class PtxBits
 }
 
 #pragma warning disable SA1649, SA1402 // one-line op structs belong together
+// One struct per (operation, type): each is a generic argument the interpreter's loops specialise on, so the F32 and
+// F64 rows below stay separate one-liners (their bit casts differ) instead of one generic over the float type.
 internal struct MovOp : IPtxOp1 { public static ulong Do(ulong a) => a; }
 internal struct Zext32Op : IPtxOp1 { public static ulong Do(ulong a) => (uint)a; }
 internal struct Sext32Op : IPtxOp1 { public static ulong Do(ulong a) => (ulong)(long)(int)a; }
