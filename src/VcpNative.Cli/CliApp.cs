@@ -78,6 +78,7 @@ public static class CliApp
         root.Add(EvalCommand.Create());
         root.Add(SynthCommand.Create());
         root.Add(CalibrateCommand.Create());
+        root.Add(CompareCommand.Create());
         root.Add(KernelsCommand.Create());
         root.Add(BenchCommand.Create());
         root.Add(TrainCommand.Create());

@@ -10,7 +10,8 @@ public static class CalibrateCommand
     public static Command Create()
     {
         var clip = new Option<string>("--clip") { Description = "CLIP weights (as for infer)", Required = true };
-        var head = new Option<string>("--head") { Description = "VCP-CLIP heads (as for infer)", Required = true };
+        var head = MethodOptions.Head();
+        var method = MethodOptions.Method();
         var size = new Option<int>("--image-size") { Description = "Square input size", DefaultValueFactory = _ => 518 };
         var percentile = new Option<double>("--percentile") { Description = "Percentile of normal-image scores", DefaultValueFactory = _ => 99.0 };
         var margin = new Option<double>("--margin") { Description = "Added to that percentile (score units)", DefaultValueFactory = _ => 0.02 };
@@ -19,7 +20,7 @@ public static class CalibrateCommand
         var inputs = new Argument<string[]>("normal-images") { Description = "Files or folders of normal (defect-free) images", Arity = ArgumentArity.OneOrMore };
         var command = new Command("calibrate", "Choose an image-score threshold from normal images: percentile + margin; use it with infer --threshold OUT/threshold.json")
         {
-            clip, head, size, percentile, margin, batch, output, inputs,
+            clip, head, method, size, percentile, margin, batch, output, inputs,
         };
         command.SetAction(parse =>
         {
@@ -28,8 +29,8 @@ public static class CalibrateCommand
             var backend = GlobalOptions.ResolveBackend(parse);
             var failures = new List<string>();
             var files = InferCommand.ExpandInputs(parse.GetValue(inputs)!, failures);
-            using var model = VcpModel.Load(parse.GetValue(clip)!, parse.GetValue(head)!, backend);
-            var loop = new ImageInferenceLoop(new VcpInference(model, parse.GetValue(size)), backend, parse.GetValue(batch));
+            using var model = AnomalyModelLoader.Load(parse.GetValue(clip)!, parse.GetValue(head)!, parse.GetValue(size), backend, parse.GetValue(method));
+            var loop = new ImageInferenceLoop(model.Inference, backend, parse.GetValue(batch));
             var records = new List<ImageResultRecord>();
             var outDir = parse.GetValue(output)!;
             using (var progress = new ProgressReporter("calibrate", files.Count, err))

@@ -1,4 +1,4 @@
-// `vcp-native convert clip|vcp`: turn downloaded checkpoints into one canonical safetensors file.
+// `vcp-native convert clip|vcp|vip2`: turn downloaded checkpoints into one canonical safetensors file.
 using System.CommandLine;
 using System.Text.Json;
 using VcpNative.Models.Clip;
@@ -7,7 +7,7 @@ using VcpNative.WeightsConverter.Safetensors;
 
 namespace VcpNative.Cli.Commands;
 
-/// <summary>Canonical weight files: CLIP with OpenAI key names and its config in the metadata; VCP heads verbatim.</summary>
+/// <summary>Canonical weight files: CLIP with OpenAI key names and its config in the metadata; VCP-CLIP / ViP2-CLIP heads verbatim.</summary>
 public static class ConvertCommand
 {
     /// <summary>Keys every VCP-CLIP head file has (method-spec 2.8); a file without them is not a VCP checkpoint.</summary>
@@ -17,15 +17,24 @@ public static class ConvertCommand
         "Zero_try.q_proj_pre.weight", "prompt_embeddings", "deep_prompt_embeddings", "prompt_proj.weight", "prompt_norm.weight",
     ];
 
+    /// <summary>Keys every ViP2-CLIP checkpoint has (method-spec 3.7: ICA parameters and buffers, FGP).</summary>
+    public static readonly string[] Vip2RequiredKeys =
+    [
+        "prompt_learner.ctx_pos", "prompt_learner.ctx_neg", "prompt_learner.cls_ctx", "prompt_learner.cls_prompter.bias",
+        "prompt_learner.cls_prompter.fc.0.0.weight", "prompt_learner.token_prefix_pos", "prompt_learner.token_middle_pos",
+        "prompt_learner.token_suffix_pos", "prompt_learner.token_prefix_neg", "prompt_learner.token_middle_neg",
+        "prompt_learner.token_suffix_neg", "prompt_learner.tokenized_prompts_pos", "prompt_learner.tokenized_prompts_neg",
+        "Zero_try.q_proj_pre.weight", "Zero_try.k_proj_pre_1.weight", "Zero_try.v_proj_pre_1.weight", "Zero_try.proj_post_t.weight",
+    ];
+
     public static Command Create()
     {
         var command = new Command("convert", "Convert downloaded weights to vcp-native's safetensors files");
         command.Add(ConversionVerb(
             "clip", "Write one canonical CLIP file (OpenAI key names, config in the metadata)",
             "OpenAI .pt (TorchScript), torch.save state dict, safetensors or Hugging Face CLIP safetensors", ConvertClip));
-        command.Add(ConversionVerb(
-            "vcp", "Write VCP-CLIP heads with the authors' keys flattened with '.'",
-            "The authors' VCP-CLIP checkpoint (.pth), or a vcp-native head file", ConvertVcp));
+        command.Add(HeadsVerb("vcp", "VCP-CLIP", VcpRequiredKeys));
+        command.Add(HeadsVerb("vip2", "ViP2-CLIP", Vip2RequiredKeys));
         return command;
     }
 
@@ -58,18 +67,22 @@ public static class ConvertCommand
         return $"wrote {dst}: {weights.Count} tensors, vision {config.VisionWidth}x{config.VisionLayers} patch {config.PatchSize} grid {config.NativeGrid}, text {config.TextWidth}x{config.TextLayers}, embed {config.EmbedDim}";
     }
 
-    private static string ConvertVcp(string src, string dst)
-    {
-        using var weights = WeightLoader.LoadVerbatim(src);
-        foreach (var key in VcpRequiredKeys)
+    /// <summary>Heads verbatim (keys flattened with '.', dtypes kept: the ViP2 token-id buffers stay integers), metadata method=name.</summary>
+    private static Command HeadsVerb(string name, string title, string[] requiredKeys) => ConversionVerb(
+        name, $"Write {title} heads with the authors' keys flattened with '.'",
+        $"The authors' {title} checkpoint (.pth), or a vcp-native head file",
+        (src, dst) =>
         {
-            if (!weights.Contains(key))
+            using var weights = WeightLoader.LoadVerbatim(src);
+            foreach (var key in requiredKeys)
             {
-                throw new ModelFormatException(src, null, key, "missing tensor: not a VCP-CLIP checkpoint");
+                if (!weights.Contains(key))
+                {
+                    throw new ModelFormatException(src, null, key, $"missing tensor: not a {title} checkpoint");
+                }
             }
-        }
-        var metadata = new Dictionary<string, string> { ["format"] = "vcp-native/heads", ["method"] = "vcp", ["source"] = Path.GetFileName(src) };
-        SafetensorsWriter.Write(dst, weights, metadata);
-        return $"wrote {dst}: {weights.Count} tensors (VCP-CLIP heads)";
-    }
+            var metadata = new Dictionary<string, string> { ["format"] = "vcp-native/heads", ["method"] = name, ["source"] = Path.GetFileName(src) };
+            SafetensorsWriter.Write(dst, weights, metadata);
+            return $"wrote {dst}: {weights.Count} tensors ({title} heads)";
+        });
 }

@@ -20,7 +20,8 @@ public static class InferCommand
     public static Command Create()
     {
         var clip = new Option<string>("--clip") { Description = "CLIP weights: clip.safetensors from 'convert clip', or OpenAI's ViT-L-14-336px.pt", Required = true };
-        var head = new Option<string>("--head") { Description = "VCP-CLIP heads: vcp.safetensors from 'convert vcp', or the authors' .pth", Required = true };
+        var head = MethodOptions.Head();
+        var method = MethodOptions.Method();
         var size = new Option<int>("--image-size") { Description = "Square input size in pixels (multiple of the patch size)", DefaultValueFactory = _ => 518 };
         var threshold = new Option<string?>("--threshold") { Description = "Image-score threshold (a number, or threshold.json from calibrate): marks images anomalous and writes masks" };
         var pixelThreshold = new Option<float>("--pixel-threshold") { Description = "Map value above which a pixel is anomalous in masks/ (used with --threshold)", DefaultValueFactory = _ => 0.5f };
@@ -28,19 +29,19 @@ public static class InferCommand
         var saveMaps = new Option<bool>("--save-maps") { Description = "Write maps/<stem>.npy (float32 [H,W], before any normalisation)" };
         var output = new Option<string>("--output", "-o") { Description = "Output folder", Required = true };
         var inputs = new Argument<string[]>("inputs") { Description = "Image files or folders (searched recursively)", Arity = ArgumentArity.OneOrMore };
-        var command = new Command("infer", "Anomaly maps and scores for images with VCP-CLIP")
+        var command = new Command("infer", "Anomaly maps and scores for images with VCP-CLIP or ViP2-CLIP")
         {
-            clip, head, size, threshold, pixelThreshold, batch, saveMaps, output, inputs,
+            clip, head, method, size, threshold, pixelThreshold, batch, saveMaps, output, inputs,
         };
         command.SetAction(parse => Run(new InferSettings(
             parse.GetValue(clip)!, parse.GetValue(head)!, parse.GetValue(size), parse.GetValue(threshold) is string t ? ThresholdFile.Parse(t) : null, parse.GetValue(pixelThreshold),
-            Math.Max(1, parse.GetValue(batch)), parse.GetValue(saveMaps), parse.GetValue(output)!, parse.GetValue(inputs)!),
+            Math.Max(1, parse.GetValue(batch)), parse.GetValue(saveMaps), parse.GetValue(output)!, parse.GetValue(inputs)!, parse.GetValue(method)),
             GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
 
     public sealed record InferSettings(string Clip, string Head, int ImageSize, double? Threshold, float PixelThreshold,
-        int BatchSize, bool SaveMaps, string Output, string[] Inputs);
+        int BatchSize, bool SaveMaps, string Output, string[] Inputs, string? Method = null);
 
     public static int Run(InferSettings s, IBackend backend, TextWriter output, TextWriter error)
     {
@@ -51,8 +52,8 @@ public static class InferCommand
         var failures = new List<string>();
         var files = ExpandInputs(s.Inputs, failures);
         // Model first: a head that does not fit the CLIP is refused before any image is read.
-        using var model = VcpModel.Load(s.Clip, s.Head, backend);
-        var inference = new VcpInference(model, s.ImageSize);
+        using var model = AnomalyModelLoader.Load(s.Clip, s.Head, s.ImageSize, backend, s.Method);
+        var inference = model.Inference;
         Directory.CreateDirectory(s.Output);
         if (s.SaveMaps)
         {
@@ -82,7 +83,7 @@ public static class InferCommand
                     progress.Advance(done);
                 });
             ResultsWriter.Write(s.Output, records);
-            output.WriteLine($"infer: {records.Count} images in {progress.Elapsed.TotalSeconds:F1} s ({progress.ItemsPerSecond:F2} img/s); results in {Path.Combine(s.Output, "results.json")}");
+            output.WriteLine($"infer ({model.Method}): {records.Count} images in {progress.Elapsed.TotalSeconds:F1} s ({progress.ItemsPerSecond:F2} img/s); results in {Path.Combine(s.Output, "results.json")}");
         }
         if (s.Threshold is not null)
         {

@@ -78,9 +78,9 @@ public class InferCommandTests
     {
         using var temp = new TempDirectory("infer");
         var dir = temp.Path;
-        // A CLIP file used as a head: it lacks every VCP tensor.
+        // A CLIP file used as a head: it lacks every VCP tensor (--method vcp: without it, detection refuses the file).
         var stderr = new StringWriter();
-        var code = CliApp.Run(["infer", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--head", Fixtures.Path("clip", "tiny_clip.pt"), "-o", Path.Combine(dir, "o"), dir],
+        var code = CliApp.Run(["infer", "--method", "vcp", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--head", Fixtures.Path("clip", "tiny_clip.pt"), "-o", Path.Combine(dir, "o"), dir],
             new StringWriter(), stderr);
         Assert.Equal(ExitCodes.Failure, code);
         var line = Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));

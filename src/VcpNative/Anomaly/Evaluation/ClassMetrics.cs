@@ -1,4 +1,5 @@
-// The per-class evaluation of VCP-CLIP: the authors' normalisation and metric set, plus AUPRO@0.3.
+// The per-class evaluation: each method's own normalisation, the authors' metric set, plus AUPRO@0.3.
+using VcpNative.Anomaly.Inference;
 using VcpNative.Anomaly.Metrics;
 
 namespace VcpNative.Anomaly.Evaluation;
@@ -38,19 +39,25 @@ public sealed record ClassMetrics(
     };
 
     /// <summary>
-    /// Metrics of one class as the authors' test.py computes them: the smoothed maps min-max normalised over the
-    /// whole class stack, image scores min-max normalised over the class, then pixel and image metrics.
+    /// Metrics of one class as the method's authors compute them: with <see cref="ClassNormalisation.MinMaxPerClass"/>
+    /// (VCP-CLIP) the smoothed maps are min-max normalised over the whole class stack and the image scores over the
+    /// class; with <see cref="ClassNormalisation.None"/> (ViP2-CLIP) the raw maps and scores are used. Then pixel and
+    /// image metrics. <paramref name="maps"/> may be normalised in place.
     /// </summary>
-    public static ClassMetrics Compute(string className, float[] maps, byte[] masks, int size, float[] scores, byte[] labels)
+    public static ClassMetrics Compute(string className, float[] maps, byte[] masks, int size, float[] scores, byte[] labels,
+        ClassNormalisation normalisation = ClassNormalisation.MinMaxPerClass)
     {
         var n = scores.Length;
         if (maps.Length != (long)n * size * size || masks.Length != maps.Length || labels.Length != n)
         {
             throw new ArgumentException($"class {className}: {n} scores, {labels.Length} labels, {maps.Length} map values and {masks.Length} mask values do not agree for {size}x{size} maps");
         }
-        MinMaxNormalization.NormalizeInPlace(maps);
         var normalisedScores = (float[])scores.Clone();
-        MinMaxNormalization.NormalizeInPlace(normalisedScores);
+        if (normalisation == ClassNormalisation.MinMaxPerClass)
+        {
+            MinMaxNormalization.NormalizeInPlace(maps);
+            MinMaxNormalization.NormalizeInPlace(normalisedScores);
+        }
         var pixel = PixelMetrics.Compute(maps, masks, n, size, size);
         var image = RankingMetrics.Evaluate(normalisedScores, labels, F1Variant.ImageNoEpsilon);
         var anomalous = 0;

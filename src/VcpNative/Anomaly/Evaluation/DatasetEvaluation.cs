@@ -66,7 +66,7 @@ public static class DatasetEvaluation
             {
                 continue;
             }
-            var row = ClassMetrics.Compute(group.Key, Concat(maps), Concat(masks), size, [.. scores], [.. labels]);
+            var row = ClassMetrics.Compute(group.Key, Concat(maps), Concat(masks), size, [.. scores], [.. labels], inference.Normalisation);
             rows.Add(row);
             events.ClassDone?.Invoke(row);
         }

@@ -29,6 +29,8 @@ public sealed class VcpInference : IAnomalyInference
 
     public string Method => "vcp";
 
+    public ClassNormalisation Normalisation => ClassNormalisation.MinMaxPerClass;
+
     public int ImageSize { get; }
 
     /// <summary>Per-stage wall time of the last batch (seconds): image tower, text tower + heads, post-processing.</summary>

@@ -1,5 +1,6 @@
 // PyTorch's Adam (torch.optim.Adam, single-tensor path) over named parameters in groups, with savable state.
 using VcpNative.Models;
+using VcpNative.Models.Vip2;
 using VcpNative.Tensors;
 
 namespace VcpNative.Anomaly.Training;
@@ -101,6 +102,32 @@ public sealed class AdamOptimizer
         return new AdamOptimizer(
             [new AdamParameterGroup("main", learningRate, main), new AdamParameterGroup("temperature", temperatureLearningRate, temps)],
             beta1: 0.5, beta2: 0.999);
+    }
+
+    /// <summary>
+    /// ViP2-CLIP's optimizer (train.py): the ICA parameters (<c>prompt_learner.*</c> minus its buffers) at
+    /// <paramref name="icaLearningRate"/>, the FGP (<c>Zero_try.*</c>) at <paramref name="fgpLearningRate"/>, default
+    /// betas (0.9, 0.999). The unused FGP temperature is in the group, as upstream; it never gets a gradient.
+    /// </summary>
+    public static AdamOptimizer ForVip2Heads(ParameterSet heads, double icaLearningRate = 1e-3, double fgpLearningRate = 1e-5)
+    {
+        var ica = new List<(string, Tensor)>();
+        var fgp = new List<(string, Tensor)>();
+        var names = new List<string>(heads.Names);
+        names.Sort(StringComparer.Ordinal);
+        foreach (var name in names)
+        {
+            var isIca = name.StartsWith(Vip2Heads.IcaPrefix + ".", StringComparison.Ordinal);
+            var isFgp = name.StartsWith(Vip2Heads.FgpPrefix + ".", StringComparison.Ordinal);
+            if ((!isIca && !isFgp) || Vip2Heads.IsBuffer(name))
+            {
+                continue;     // buffers, and Adam moments of a training checkpoint loaded as a head file
+            }
+            var t = heads.Get(name);
+            t.RequiresGrad = true;
+            (isIca ? ica : fgp).Add((name, t));
+        }
+        return new AdamOptimizer([new AdamParameterGroup("ica", icaLearningRate, ica), new AdamParameterGroup("fgp", fgpLearningRate, fgp)]);
     }
 
     public AdamParameterState? StateOf(string name) => state.TryGetValue(name, out var s) ? s : null;

@@ -4,8 +4,9 @@ using VcpNative.Tensors;
 namespace VcpNative.Anomaly.Training;
 
 /// <summary>
-/// Raw block outputs at the heads' feature layers ([B, 1 + g^2, Wv] each) and the global embedding
-/// ln_post(cls) @ proj ([B, E]) of a batch. They carry no tape history: the image tower is frozen.
+/// The per-layer tokens the heads read and the global feature of a batch: for VCP-CLIP raw block outputs
+/// ([B, 1 + g^2, Wv]) and ln_post(cls) @ proj; for ViP2-CLIP ln_post(block) @ proj ([B, 1 + g^2, E]) and
+/// normalize(cls @ proj) (see Vip2Model.ComputeFeatures). They carry no tape history: the image tower is frozen.
 /// </summary>
 public sealed class VcpImageFeatures : IDisposable
 {

@@ -3,8 +3,6 @@ using System.Globalization;
 using VcpNative.Anomaly.Inference;
 using VcpNative.Tensors;
 using VcpNative.Tensors.Autograd;
-using VcpNative.WeightsConverter;
-using VcpNative.WeightsConverter.Safetensors;
 
 namespace VcpNative.Anomaly.Training;
 
@@ -34,7 +32,7 @@ public readonly record struct VcpStepLoss(float Loss, float LossRaw, float LossN
 public sealed class VcpTrainer
 {
     /// <summary>Prefix of checkpoint tensors that are not head parameters.</summary>
-    public const string OptimizerPrefix = "optimizer.";
+    public const string OptimizerPrefix = TrainingCheckpoint.OptimizerPrefix;
 
     public VcpTrainer(VcpModel model, VcpTrainingOptions options)
     {
@@ -117,56 +115,22 @@ public sealed class VcpTrainer
         var z = heads.PreVcp(features.Global);
         var text = heads.EncodePrompts(Model.Clip.Text, z, Options.Dropout > 0f ? Random : null, Options.Dropout);
         var (rawLogits, newLogits) = heads.LogitDifferences(features.BlockOutputs, text, s);
-        // Each map's loss is differentiated on its own down to the map (its ~12 full-size temporaries are freed
-        // before the next map), then one backward of sum_maps <d, dLoss/dd> runs through the heads: the same
-        // gradient as backward of the summed loss, with a fraction of the peak memory at 518 px.
+        // Each map's loss is differentiated on its own down to the map, then one backward runs through the heads.
         var lossRaw = 0f;
         var lossNew = 0f;
-        Tensor? surrogate = null;
+        var surrogate = new MapLossSurrogate();
         for (var l = 0; l < rawLogits.Length; l++)
         {
             // float32 sums in the authors' order: loss_new += ..., loss_base += ..., loss = loss_new + loss_base
-            lossRaw += MapLossAndSeed(rawLogits[l], target, weightNormal, weightAnomalous, ref surrogate);
-            lossNew += MapLossAndSeed(newLogits[l], target, weightNormal, weightAnomalous, ref surrogate);
+            lossRaw += surrogate.Add(rawLogits[l], d => SegmentationLosses.BranchLoss(d, target, weightNormal, weightAnomalous));
+            lossNew += surrogate.Add(newLogits[l], d => SegmentationLosses.BranchLoss(d, target, weightNormal, weightAnomalous));
         }
-        surrogate!.Backward();
+        surrogate.Backward();
         return new VcpStepLoss(lossNew + lossRaw, lossRaw, lossNew);
     }
 
-    /// <summary>Focal + dice of one map; adds &lt;d, dLoss/dd&gt; to the surrogate whose backward reaches the heads.</summary>
-    private static float MapLossAndSeed(Tensor logitDifference, Tensor target, Tensor weightNormal, Tensor weightAnomalous, ref Tensor? surrogate)
-    {
-        Tensor gradient;
-        float value;
-        using (var scope = new TensorScope())
-        {
-            var leaf = logitDifference.Detach();
-            leaf.RequiresGrad = true;
-            var loss = SegmentationLosses.BranchLoss(leaf, target, weightNormal, weightAnomalous);
-            loss.Backward();
-            value = loss.Item();
-            gradient = leaf.Grad!;          // created outside any scope by the tape
-            leaf.Grad = null;
-        }
-        var term = Ops.Sum(Ops.Mul(logitDifference, gradient));
-        gradient.Dispose();
-        surrogate = surrogate is null ? term : Ops.Add(surrogate, term);
-        return value;
-    }
-
     /// <summary>The gradient of every head parameter that has one after <see cref="ComputeGradients"/>, by checkpoint name.</summary>
-    public IReadOnlyDictionary<string, Tensor> Gradients()
-    {
-        var result = new SortedDictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (name, p) in Optimizer.AllParameters())
-        {
-            if (p.Grad is not null)
-            {
-                result[name] = p.Grad;
-            }
-        }
-        return result;
-    }
+    public IReadOnlyDictionary<string, Tensor> Gradients() => TrainingCheckpoint.Gradients(Optimizer);
 
     /// <summary>
     /// The authors' gt[gt > 0.5] = 1, gt[gt &lt; 0.5] = 0 (a value of exactly 0.5 stays 0.5, as there).
@@ -201,65 +165,15 @@ public sealed class VcpTrainer
     /// </summary>
     public void SaveCheckpoint(string path, int epoch, IReadOnlyDictionary<string, string>? extraMetadata = null)
     {
-        var tensors = new List<(string Name, float[] Data, int[] Shape)>();
-        foreach (var (name, p) in Optimizer.AllParameters())
-        {
-            tensors.Add((name, p.ToArray(), p.Shape.ToArray()));
-        }
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (extraMetadata is not null)
-        {
-            foreach (var kv in extraMetadata)
-            {
-                metadata[kv.Key] = kv.Value;
-            }
-        }
-        Optimizer.ExportState(tensors, metadata);
-        metadata["format"] = "vcp-native-train";
-        metadata["train.step"] = StepsDone.ToString(CultureInfo.InvariantCulture);
-        metadata["train.epoch"] = epoch.ToString(CultureInfo.InvariantCulture);
-        metadata["train.rng"] = Random.State;
-        metadata["train.seed"] = Options.Seed.ToString(CultureInfo.InvariantCulture);
-        metadata["train.image_size"] = Options.ImageSize.ToString(CultureInfo.InvariantCulture);
+        var metadata = TrainingCheckpoint.TrainerMetadata("vcp", StepsDone, epoch, Random, Options.Seed, Options.ImageSize, extraMetadata);
         metadata["train.dropout"] = Options.Dropout.ToString("R", CultureInfo.InvariantCulture);
-        var entries = new List<(string, WeightDType, long[], ReadOnlyMemory<byte>)>(tensors.Count);
-        foreach (var (name, data, shape) in tensors)
-        {
-            var bytes = new byte[data.Length * sizeof(float)];
-            Buffer.BlockCopy(data, 0, bytes, 0, bytes.Length);
-            entries.Add((name, WeightDType.F32, Array.ConvertAll(shape, d => (long)d), bytes));
-        }
-        SafetensorsWriter.Write(path, entries, metadata);
+        TrainingCheckpoint.Save(path, Model.Heads.Parameters, Optimizer, metadata);
     }
 
     /// <summary>Loads heads, optimizer state, step and random state from a checkpoint; returns its epoch.</summary>
     public int RestoreCheckpoint(string path)
     {
-        using var weights = WeightLoader.LoadVerbatim(path);
-        var meta = weights.Metadata;
-        if (!meta.TryGetValue("format", out var format) || format != "vcp-native-train")
-        {
-            throw new ModelFormatException(path, null, null, $"expected a vcp-native training checkpoint (metadata format=vcp-native-train), found {(format is null ? "none" : format)}");
-        }
-        foreach (var (name, p) in Optimizer.AllParameters())
-        {
-            if (!weights.TryGet(name, out var w))
-            {
-                throw new ModelFormatException(path, null, name, "missing head parameter in checkpoint");
-            }
-            if (w.ElementCount != p.Numel)
-            {
-                throw new ModelFormatException(path, null, name, $"expected {p.Numel} values, found {w.ElementCount}");
-            }
-            p.Backend.Upload(w.ToFloat32(), p);
-            p.ZeroGrad();
-        }
-        Optimizer.ImportState(n => weights.TryGet(n, out var t) ? t.ToFloat32() : null, meta, path);
-        StepsDone = long.Parse(Required(meta, "train.step", path), CultureInfo.InvariantCulture);
-        Random = TrainingRandom.FromState(Required(meta, "train.rng", path));
-        return int.Parse(Required(meta, "train.epoch", path), CultureInfo.InvariantCulture);
+        (StepsDone, Random, var epoch) = TrainingCheckpoint.RestoreTrainer(path, Optimizer);
+        return epoch;
     }
-
-    private static string Required(IReadOnlyDictionary<string, string> meta, string key, string path) =>
-        meta.TryGetValue(key, out var v) ? v : throw new ModelFormatException(path, null, null, $"metadata key '{key}' missing");
 }

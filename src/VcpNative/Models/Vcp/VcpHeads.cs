@@ -49,12 +49,13 @@ public sealed class VcpMaps : IDisposable
 public sealed class VcpHeads
 {
     /// <summary>Post-VCP attention heads (fixed in the authors' code).</summary>
-    public const int PostVcpHeads = 8;
+    public const int PostVcpHeads = PostVcpCrossAttention.Heads;
 
     /// <summary>The unified prompts, normal first (index 0 = normal, 1 = abnormal).</summary>
     public static readonly string[] StatePrompts = ["a photo of a good <|class|>", "a photo of a damaged <|class|>"];
 
     private readonly ParameterSet p;
+    private readonly PostVcpCrossAttention postVcp;
     private readonly int[][] promptTokens;
 
     public VcpHeads(ParameterSet parameters, ClipConfig clip)
@@ -85,17 +86,12 @@ public sealed class VcpHeads
         p.Get("prompt_proj.bias", wt);
         p.Get("prompt_norm.weight", wt);
         p.Get("prompt_norm.bias", wt);
-        PostWidth = p.Get("Zero_try.q_proj_pre.weight", -1, e, 1).Shape[0];
-        if (PostWidth != wv || PostWidth % PostVcpHeads != 0)
+        postVcp = new PostVcpCrossAttention(p, "Zero_try", e, wv);
+        PostWidth = postVcp.OutputWidth;
+        if (PostWidth != wv)
         {
             throw new WeightsConverter.ModelFormatException(p.Source, null, "Zero_try.q_proj_pre.weight",
-                $"Post-VCP width {PostWidth} must equal the CLIP vision width {wv} and be divisible by {PostVcpHeads} heads");
-        }
-        p.Get("Zero_try.q_proj_pre.bias", PostWidth);
-        foreach (var name in new[] { "k_proj_pre_1", "v_proj_pre_1", "proj_post_t" })
-        {
-            p.Get($"Zero_try.{name}.weight", PostWidth, wv, 1);
-            p.Get($"Zero_try.{name}.bias", PostWidth);
+                $"Post-VCP width {PostWidth} must equal the CLIP vision width {wv}");
         }
         p.Get("Zero_try.prompt_temp_l1");
         FeatureLayers = p.CountIndexed("trainable_linearlayer.fc", "weight");
@@ -278,32 +274,7 @@ public sealed class VcpHeads
     }
 
     /// <summary>Post-VCP: text queries attend over patches (8 heads, no 1/sqrt(d) scaling), projected and normalised: [B, 2, Dout].</summary>
-    public Tensor PostVcp(Tensor textFeatures, Tensor normalisedPatches)
-    {
-        using var scope = new TensorScope();
-        var b = textFeatures.Shape[0];
-        var states = textFeatures.Shape[1];
-        var patches = normalisedPatches.Shape[1];
-        var heads = PostVcpHeads;
-        var hd = PostWidth / heads;
-        var q = Conv1x1(textFeatures, "q_proj_pre");
-        var k = Conv1x1(normalisedPatches, "k_proj_pre_1");
-        var v = Conv1x1(normalisedPatches, "v_proj_pre_1");
-        var qh = Ops.Permute(Ops.Reshape(q, b, states, heads, hd), 0, 2, 1, 3);
-        var kh = Ops.Permute(Ops.Reshape(k, b, patches, heads, hd), 0, 2, 1, 3);
-        var vh = Ops.Permute(Ops.Reshape(v, b, patches, heads, hd), 0, 2, 1, 3);
-        var attended = Ops.Attention(qh, kh, vh, scale: 1f);
-        var merged = Ops.Reshape(Ops.Permute(attended, 0, 2, 1, 3), b, states, PostWidth);
-        return scope.Keep(Ops.L2Normalize(Conv1x1(merged, "proj_post_t")));
-    }
-
-    /// <summary>A Conv1d with kernel 1 on [B, L, C] tokens is a linear layer over channels.</summary>
-    private Tensor Conv1x1(Tensor x, string name)
-    {
-        var w = p.Get($"Zero_try.{name}.weight");
-        using var w2 = Ops.Reshape(w, w.Shape[0], w.Shape[1]);
-        return Ops.Linear(x, w2, p.Get($"Zero_try.{name}.bias"));
-    }
+    public Tensor PostVcp(Tensor textFeatures, Tensor normalisedPatches) => postVcp.Forward(textFeatures, normalisedPatches);
 
     /// <summary>
     /// Logits [B, g^2, 2] -> l1 - l0 upsampled [B, S, S]: the authors upsample both logits (bilinear, align_corners)

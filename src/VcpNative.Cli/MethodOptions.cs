@@ -1,0 +1,19 @@
+// The --method option of every verb that loads heads: explicit, or detected from the head file.
+using System.CommandLine;
+using VcpNative.Anomaly.Inference;
+
+namespace VcpNative.Cli;
+
+public static class MethodOptions
+{
+    public static Option<string?> Method() => new Option<string?>("--method")
+    {
+        Description = "vcp or vip2 (default: detected from the head file's metadata or tensor names)",
+    }.AcceptOnlyFromAmong(AnomalyModelLoader.Methods);
+
+    public static Option<string> Head() => new("--head")
+    {
+        Description = "Heads: VCP-CLIP (vcp.safetensors from 'convert vcp', or the authors' .pth) or ViP2-CLIP (vip2.safetensors / .pth)",
+        Required = true,
+    };
+}

@@ -1,0 +1,68 @@
+// A loaded ViP2-CLIP model: the unmodified CLIP towers (QuickGELU, bilinear position resize) plus the ICA/FGP heads.
+using VcpNative.Anomaly.Training;
+using VcpNative.Models;
+using VcpNative.Models.Clip;
+using VcpNative.Models.Vip2;
+using VcpNative.Tensors;
+using VcpNative.Tensors.Autograd;
+using VcpNative.WeightsConverter;
+
+namespace VcpNative.Anomaly.Inference;
+
+/// <summary>CLIP as ViP2-CLIP runs it and heads that fit it; also the frozen image features both inference and training read.</summary>
+public sealed class Vip2Model : IDisposable
+{
+    public Vip2Model(ClipModel clip, Vip2Heads heads)
+    {
+        Clip = clip;
+        Heads = heads;
+    }
+
+    public ClipModel Clip { get; }
+
+    public Vip2Heads Heads { get; }
+
+    /// <summary>
+    /// Loads CLIP (any supported format) with QuickGELU and bilinear (align_corners=False) position resizing, and heads
+    /// (our safetensors or the authors' .pth). A head that does not fit the CLIP is refused here, naming both shapes.
+    /// </summary>
+    public static Vip2Model Load(string clipPath, string headPath, IBackend? backend = null)
+    {
+        var clip = ClipModel.Load(clipPath, ClipActivation.QuickGelu, PositionResizeMode.Bilinear, backend);
+        try
+        {
+            using var headWeights = WeightLoader.LoadVerbatim(headPath);
+            var heads = new Vip2Heads(ParameterSet.FromWeights(headWeights, backend), clip.Config);
+            return new Vip2Model(clip, heads);
+        }
+        catch
+        {
+            clip.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Frozen image tower, no tape: per feature layer ln_post(block) @ proj [B, 1 + g^2, E], and the global feature
+    /// normalize(cls_final @ proj) [B, E] (no ln_post, as the authors' encode_image).
+    /// </summary>
+    public VcpImageFeatures ComputeFeatures(Tensor images)
+    {
+        using var noGrad = Tape.NoGrad();
+        using var scope = new TensorScope();
+        using var vision = Clip.Vision.Forward(images, Heads.DefaultBlocks());
+        var global = scope.Keep(Ops.L2Normalize(Clip.Vision.GlobalEmbedding(vision.FinalTokens, applyLnPost: false)));
+        var projected = new Tensor[vision.BlockOutputs.Count];
+        for (var l = 0; l < projected.Length; l++)
+        {
+            projected[l] = scope.Keep(Clip.Vision.ProjectTokens(vision.BlockOutputs[l]));
+        }
+        return new VcpImageFeatures(projected, global);
+    }
+
+    public void Dispose()
+    {
+        Clip.Dispose();
+        Heads.Parameters.Dispose();
+    }
+}
