@@ -80,7 +80,7 @@ public static class DemoCommand
             EpochCheckpoints = false,
             Output = Path.Combine(output, "train"),
         };
-        var outcome = TrainCommand.Train(model, train, settings, backend, stdout, stderr);
+        var outcome = TrainCommand.Train(TrainCommand.VcpTrainerFor(model, settings), train, settings, backend, stdout, stderr);
         stdout.WriteLine($"demo: trained {outcome.Steps} steps on {string.Join(", ", TrainClasses)} (last loss {outcome.LastLoss:F4}) ({clock.Elapsed.TotalSeconds:F1} s)");
 
         var overlays = Path.Combine(output, "overlays");

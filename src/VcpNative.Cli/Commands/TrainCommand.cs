@@ -39,6 +39,8 @@ public sealed record TrainSettings
     public bool EpochCheckpoints { get; init; } = true;
     public string? FeatureCache { get; init; }
     public required string Output { get; init; }
+    /// <summary>vcp or vip2; null = from --init's metadata or key names, else vcp.</summary>
+    public string? Method { get; init; }
 }
 
 public static class TrainCommand
@@ -65,9 +67,10 @@ public static class TrainCommand
         var every = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 10, Description = "Also write last.safetensors every N steps (always at epoch end)" };
         var cache = new Option<string?>("--feature-cache") { Description = "Folder for cached frozen image features (default OUTDIR/feature-cache; used when augmentation is off)" };
         var output = new Option<string>("--output", "-o") { Description = "Output folder", Required = true };
-        var command = new Command("train", "Train VCP-CLIP heads (Adam, the authors' losses) on the test split of a dataset")
+        var method = MethodOptions.Method();
+        var command = new Command("train", "Train VCP-CLIP (or, with --method vip2, ViP2-CLIP) heads on the test split of a dataset")
         {
-            clip, data, dataset, classes, init, size, epochs, batch, lr, tempLr, seed, augment, shuffle, dropout, steps, dumpGrads, resume, every, cache, output,
+            clip, data, dataset, classes, init, size, epochs, batch, lr, tempLr, seed, augment, shuffle, dropout, steps, dumpGrads, resume, every, cache, output, method,
         };
         command.SetAction(parse => Run(new TrainSettings
         {
@@ -91,19 +94,13 @@ public static class TrainCommand
             CheckpointEvery = Math.Max(1, parse.GetValue(every)),
             FeatureCache = parse.GetValue(cache),
             Output = parse.GetValue(output)!,
+            Method = parse.GetValue(method),
         }, GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
 
     private static Option<string> OnOff(string name, bool on, string description) =>
         new Option<string>(name) { DefaultValueFactory = _ => on ? "on" : "off", Description = description }.AcceptOnlyFromAmong("on", "off");
-
-    /// <summary>Loads CLIP (exact GELU, as VCP-CLIP) and heads from --init or the authors' random initialisation.</summary>
-    public static VcpModel LoadModel(TrainSettings s, IBackend backend)
-    {
-        var clip = ClipModel.Load(s.Clip, ClipActivation.Gelu, PositionResizeMode.BicubicAntialias, backend);
-        return WithHeads(clip, s.Init, (int)(s.Seed & 0x7FFFFFFF), backend);
-    }
 
     public static VcpModel WithHeads(ClipModel clip, string? init, int seed, IBackend backend)
     {
@@ -135,31 +132,46 @@ public static class TrainCommand
         {
             throw new DatasetException($"{s.Data}: no images to train on");
         }
-        using var model = LoadModel(s, backend);
-        var outcome = Train(model, samples, s, backend, output, error);
+        var method = s.Method ?? (s.Init is null ? "vcp" : AnomalyModelLoader.DetectMethod(s.Init));
+        TrainOutcome outcome;
+        if (method == "vip2")
+        {
+            // ViP2's prompt buffers (token embeddings of its fixed prompts) come from the authors' checkpoint.
+            var init = s.Init ?? throw new ArgumentException("--method vip2 needs --init (the authors' ViP2-CLIP .pth or a vip2 head file): its prompt buffers are stored there");
+            using var model = Vip2Model.Load(s.Clip, init, backend);
+            var trainer = new Vip2Trainer(model, new Vip2TrainingOptions { ImageSize = s.ImageSize, Seed = s.Seed });
+            outcome = Train(trainer, samples, s, backend, output, error);
+        }
+        else
+        {
+            var clip = ClipModel.Load(s.Clip, ClipActivation.Gelu, PositionResizeMode.BicubicAntialias, backend);
+            using var model = WithHeads(clip, s.Init, (int)(s.Seed & 0x7FFFFFFF), backend);
+            outcome = Train(VcpTrainerFor(model, s), samples, s, backend, output, error);
+        }
         return outcome.Failures > 0 ? ExitCodes.PartialFailure : ExitCodes.Ok;
     }
+
+    public static VcpTrainer VcpTrainerFor(VcpModel model, TrainSettings s) => new(model, new VcpTrainingOptions
+    {
+        ImageSize = s.ImageSize,
+        LearningRate = s.LearningRate,
+        TemperatureLearningRate = s.TemperatureLearningRate,
+        Dropout = s.Dropout,
+        Seed = s.Seed,
+    });
 
     public sealed record TrainOutcome(long Steps, float LastLoss, int Failures);
 
     /// <summary>The training loop on an already loaded model (used by `train` and `demo`).</summary>
-    public static TrainOutcome Train(VcpModel model, IReadOnlyList<DatasetSample> samples, TrainSettings s, IBackend backend, TextWriter output, TextWriter error)
+    public static TrainOutcome Train(IHeadTrainer trainer, IReadOnlyList<DatasetSample> samples, TrainSettings s, IBackend backend, TextWriter output, TextWriter error)
     {
         Directory.CreateDirectory(s.Output);
-        var trainer = new VcpTrainer(model, new VcpTrainingOptions
-        {
-            ImageSize = s.ImageSize,
-            LearningRate = s.LearningRate,
-            TemperatureLearningRate = s.TemperatureLearningRate,
-            Dropout = s.Dropout,
-            Seed = s.Seed,
-        });
         var mosaic = s.Augment && s.Layout == DatasetLayout.MvtecAd;
         var data = new TrainingData(samples, s.ImageSize, s.Augment ? new AugmentationOptions() : AugmentationOptions.None, mosaic, s.Seed);
         FeatureCache? cache = null;
         if (data.IsDeterministic)
         {
-            cache = new FeatureCache(s.FeatureCache ?? Path.Combine(s.Output, "feature-cache"), FeatureCache.Fingerprint(s.Clip), s.ImageSize);
+            cache = new FeatureCache(s.FeatureCache ?? Path.Combine(s.Output, "feature-cache"), trainer.Method + ":" + FeatureCache.Fingerprint(s.Clip), s.ImageSize);
         }
         var last = Path.Combine(s.Output, "last.safetensors");
         var logPath = Path.Combine(s.Output, "train_log.jsonl");
@@ -196,36 +208,31 @@ public static class TrainCommand
                 var members = order.Skip(batchIndex * s.BatchSize).Take(s.BatchSize).ToArray();
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 using var scope = new TensorScope();
-                var (features, masks, count) = LoadBatch(trainer, data, members, epoch, cache, backend, error, ref failures);
+                var (features, masks, labels, count) = LoadBatch(trainer, data, members, epoch, cache, backend, error, ref failures);
                 if (count == 0)
                 {
                     throw new InvalidOperationException($"epoch {epoch + 1}, step {trainer.StepsDone + 1}: no image of the batch could be read");
                 }
-                VcpStepLoss loss;
+                var loss = trainer.ComputeGradients(features, masks, labels);
                 if (s.DumpGrads is not null && trainer.StepsDone == 0)
                 {
-                    loss = trainer.ComputeGradients(features, masks);
                     DumpGradients(s.DumpGrads, trainer, loss);
-                    trainer.Optimizer.Step();
-                    trainer.MarkStepDone();
                 }
-                else
-                {
-                    loss = trainer.TrainOnFeatures(features, masks);
-                }
+                trainer.ApplyStep();
                 features.Dispose();
-                lastLoss = loss.Loss;
+                lastLoss = loss.Total;
                 var seconds = clock.Elapsed.TotalSeconds;
-                log.WriteLine(JsonSerializer.Serialize(new
+                var line = new System.Text.Json.Nodes.JsonObject
                 {
-                    step = trainer.StepsDone,
-                    epoch = epoch + 1,
-                    loss = loss.Loss,
-                    loss_raw = loss.LossRaw,
-                    loss_new = loss.LossNew,
-                    lr = s.LearningRate,
-                    images_per_s = count / Math.Max(1e-9, seconds),
-                }));
+                    ["step"] = trainer.StepsDone,
+                    ["epoch"] = epoch + 1,
+                    ["loss"] = loss.Total,
+                    [loss.FirstName] = loss.First,
+                    [loss.SecondName] = loss.Second,
+                    ["lr"] = s.LearningRate,
+                    ["images_per_s"] = count / Math.Max(1e-9, seconds),
+                };
+                log.WriteLine(line.ToJsonString());
                 log.Flush();
                 progress.Advance(1);
                 var epochDone = trainer.StepsDone % stepsPerEpoch == 0;
@@ -233,7 +240,7 @@ public static class TrainCommand
                 {
                     var finished = (int)(trainer.StepsDone / stepsPerEpoch);
                     trainer.SaveCheckpoint(Path.Combine(s.Output, $"epoch_{finished}.safetensors"), finished);
-                    output.WriteLine($"train: epoch {finished}/{s.Epochs} done, loss {loss.Loss:F4} (raw {loss.LossRaw:F4}, new {loss.LossNew:F4})");
+                    output.WriteLine($"train: epoch {finished}/{s.Epochs} done, loss {loss.Total:F4} ({loss.FirstName} {loss.First:F4}, {loss.SecondName} {loss.Second:F4})");
                 }
                 if (epochDone || trainer.StepsDone % s.CheckpointEvery == 0 || trainer.StepsDone == totalSteps)
                 {
@@ -249,12 +256,13 @@ public static class TrainCommand
         return new TrainOutcome(trainer.StepsDone, lastLoss, failures);
     }
 
-    private static (VcpImageFeatures Features, Tensor Masks, int Count) LoadBatch(
-        VcpTrainer trainer, TrainingData data, int[] members, int epoch, FeatureCache? cache, IBackend backend, TextWriter error, ref int failures)
+    private static (VcpImageFeatures Features, Tensor Masks, int[] Labels, int Count) LoadBatch(
+        IHeadTrainer trainer, TrainingData data, int[] members, int epoch, FeatureCache? cache, IBackend backend, TextWriter error, ref int failures)
     {
-        var size = trainer.Options.ImageSize;
+        var size = trainer.ImageSize;
         var parts = new List<VcpImageFeatures>();
         var maskData = new List<float>();
+        var labels = new List<int>();
         foreach (var index in members)
         {
             TrainingExample example;
@@ -289,10 +297,11 @@ public static class TrainCommand
             }
             parts.Add(features);
             maskData.AddRange(example.Mask);
+            labels.Add(example.IsAnomalous ? 1 : 0);
         }
         if (parts.Count == 0)
         {
-            return (null!, null!, 0);
+            return (null!, null!, [], 0);
         }
         var stacked = parts.Count == 1 ? parts[0] : VcpImageFeatures.Stack(parts);
         if (parts.Count > 1)
@@ -303,10 +312,10 @@ public static class TrainCommand
             }
         }
         var masks = Tensor.FromArray(maskData.ToArray(), [parts.Count, size, size], backend);
-        return (stacked, masks, parts.Count);
+        return (stacked, masks, [.. labels], parts.Count);
     }
 
-    private static void DumpGradients(string path, VcpTrainer trainer, VcpStepLoss loss)
+    private static void DumpGradients(string path, IHeadTrainer trainer, TrainingLoss loss)
     {
         var entries = new List<(string, WeightDType, long[], ReadOnlyMemory<byte>)>();
         foreach (var (name, grad) in trainer.Gradients())
@@ -318,9 +327,10 @@ public static class TrainCommand
         }
         var meta = new Dictionary<string, string>
         {
-            ["loss"] = loss.Loss.ToString("R", CultureInfo.InvariantCulture),
-            ["loss_raw"] = loss.LossRaw.ToString("R", CultureInfo.InvariantCulture),
-            ["loss_new"] = loss.LossNew.ToString("R", CultureInfo.InvariantCulture),
+            ["loss"] = loss.Total.ToString("R", CultureInfo.InvariantCulture),
+            [loss.FirstName] = loss.First.ToString("R", CultureInfo.InvariantCulture),
+            [loss.SecondName] = loss.Second.ToString("R", CultureInfo.InvariantCulture),
+            ["method"] = trainer.Method,
             ["format"] = "vcp-native/gradients",
         };
         SafetensorsWriter.Write(path, entries, meta);

@@ -82,3 +82,39 @@ public class TrainCommandTests
         Assert.Equal(loss, firstLog.RootElement.GetProperty("loss").GetDouble(), 5);
     }
 }
+
+public class TrainVip2CommandTests
+{
+    [Fact]
+    public void Vip2TrainsFromTheAuthorsCheckpointAndLogsItsLossParts()
+    {
+        using var temp = new TempDirectory("vcp-train-vip2");
+        var data = Path.Combine(temp.Path, "data");
+        Assert.Equal(0, CliApp.Run(["synth", "-o", data, "--seed", "4", "--image-size", "32", "--classes", "dots"], new StringWriter(), new StringWriter()));
+        var output = Path.Combine(temp.Path, "o");
+        var err = new StringWriter();
+        var code = CliApp.Run(
+        [
+            "train", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--init", Fixtures.Path("vip2", "vip2_head.pth"),
+            "--data", data, "--dataset", "mvtec", "--image-size", "28", "--batch-size", "4", "--steps", "2", "--augment", "off", "-o", output,
+        ], new StringWriter(), err);
+        Assert.True(code == 0, err.ToString());
+        var line = File.ReadLines(Path.Combine(output, "train_log.jsonl")).First();
+        Assert.Contains("\"loss_seg\"", line);
+        Assert.Contains("\"loss_image\"", line);
+        using var heads = WeightLoader.LoadVerbatim(Path.Combine(output, "last.safetensors"));
+        Assert.True(heads.Contains("prompt_learner.ctx_pos"));
+        Assert.Equal("vip2", VcpNative.Anomaly.Inference.AnomalyModelLoader.DetectMethod(Path.Combine(output, "last.safetensors")));
+    }
+
+    [Fact]
+    public void Vip2WithoutInitIsRefusedWithOneLine()
+    {
+        using var temp = new TempDirectory("vcp-train-vip2");
+        var err = new StringWriter();
+        Assert.Equal(0, CliApp.Run(["synth", "-o", temp.Path, "--seed", "4", "--image-size", "32", "--classes", "dots"], new StringWriter(), new StringWriter()));
+        var code = CliApp.Run(["train", "--method", "vip2", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--data", temp.Path, "--dataset", "mvtec", "-o", Path.Combine(temp.Path, "o")], new StringWriter(), err);
+        Assert.Equal(ExitCodes.Failure, code);
+        Assert.Contains("--init", err.ToString());
+    }
+}

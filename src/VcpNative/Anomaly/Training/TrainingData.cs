@@ -6,7 +6,7 @@ using VcpNative.IO.Images;
 namespace VcpNative.Anomaly.Training;
 
 /// <summary>One preprocessed training example: CLIP input [3, S, S] and binary mask [S, S].</summary>
-public sealed record TrainingExample(float[] Image, float[] Mask, byte[] SourceBytes);
+public sealed record TrainingExample(float[] Image, float[] Mask, byte[] SourceBytes, bool IsAnomalous);
 
 /// <summary>
 /// Randomness comes only from (seed, epoch, sample index), never from shared state, so any epoch or step can be
@@ -57,9 +57,11 @@ public sealed class TrainingData
         var rng = new System.Random(Mix(seed, (ulong)epoch, (ulong)index));
         RgbImage image;
         GreyImage mask;
+        var anomalous = sample.IsAnomalous;
         if (mosaic && rng.NextDouble() < MosaicProbability && TryMosaic(sample, rng, out var tiled))
         {
             (image, mask) = tiled;
+            anomalous = true;
         }
         else
         {
@@ -71,7 +73,7 @@ public sealed class TrainingData
             (image, mask) = Augmentation.Apply(image, mask, augmentation, rng);
         }
         var resized = PillowResize.Resize(image, size, size, PillowFilter.Bicubic);
-        return new TrainingExample(ClipPreprocess.ToTensorData(resized, size), MaskPreprocess.ToBinaryMask(mask, size), bytes);
+        return new TrainingExample(ClipPreprocess.ToTensorData(resized, size), MaskPreprocess.ToBinaryMask(mask, size), bytes, anomalous);
     }
 
     /// <summary>Mask as the authors' loader sees it: (mask > 0) * 255, zeros for normal images.</summary>

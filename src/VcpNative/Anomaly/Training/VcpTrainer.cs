@@ -29,8 +29,24 @@ public readonly record struct VcpStepLoss(float Loss, float LossRaw, float LossN
 /// computed once with <see cref="ComputeFeatures"/> and reused); the heads and the frozen text tower run with one,
 /// so gradients reach every head parameter through the text tower's inputs only (CLIP weights need no gradient).
 /// </summary>
-public sealed class VcpTrainer
+public sealed class VcpTrainer : IHeadTrainer
 {
+    string IHeadTrainer.Method => "vcp";
+
+    int IHeadTrainer.ImageSize => Options.ImageSize;
+
+    TrainingLoss IHeadTrainer.ComputeGradients(VcpImageFeatures features, Tensor masks, IReadOnlyList<int> labels)
+    {
+        var loss = ComputeGradients(features, masks);
+        return new TrainingLoss(loss.Loss, "loss_raw", loss.LossRaw, "loss_new", loss.LossNew);
+    }
+
+    void IHeadTrainer.ApplyStep()
+    {
+        Optimizer.Step();
+        StepsDone++;
+    }
+
     /// <summary>Prefix of checkpoint tensors that are not head parameters.</summary>
     public const string OptimizerPrefix = TrainingCheckpoint.OptimizerPrefix;
 
@@ -82,9 +98,6 @@ public sealed class VcpTrainer
         using var features = ComputeFeatures(images);
         return TrainOnFeatures(features, masks);
     }
-
-    /// <summary>Counts an optimizer step taken by the caller after <see cref="ComputeGradients"/> (e.g. after dumping gradients).</summary>
-    public void MarkStepDone() => StepsDone++;
 
     /// <summary>Forward, backward and one Adam step on cached features.</summary>
     public VcpStepLoss TrainOnFeatures(VcpImageFeatures features, Tensor masks)

@@ -26,8 +26,24 @@ public readonly record struct Vip2StepLoss(float Loss, float LossSegmentation, f
 /// Trains the heads of a <see cref="Vip2Model"/> in place, in fp32. The image tower runs without a tape (features can
 /// be computed once with <see cref="ComputeFeatures"/> and reused); ICA, the frozen text tower and FGP run with one.
 /// </summary>
-public sealed class Vip2Trainer
+public sealed class Vip2Trainer : IHeadTrainer
 {
+    string IHeadTrainer.Method => "vip2";
+
+    int IHeadTrainer.ImageSize => Options.ImageSize;
+
+    TrainingLoss IHeadTrainer.ComputeGradients(VcpImageFeatures features, Tensor masks, IReadOnlyList<int> labels)
+    {
+        var loss = ComputeGradients(features, masks, labels);
+        return new TrainingLoss(loss.Loss, "loss_seg", loss.LossSegmentation, "loss_image", loss.LossImage);
+    }
+
+    void IHeadTrainer.ApplyStep()
+    {
+        Optimizer.Step();
+        StepsDone++;
+    }
+
     public Vip2Trainer(Vip2Model model, Vip2TrainingOptions options)
     {
         if (options.ImageSize % model.Clip.Config.PatchSize != 0)
