@@ -29,6 +29,8 @@ public sealed record TrainSettings
     public double TemperatureLearningRate { get; init; } = 0.01;
     public ulong Seed { get; init; } = 333;
     public bool Augment { get; init; } = true;
+    /// <summary>Augmentations switched off individually (rotate, rot90, brightness-contrast, noise, blur-jitter, mosaic).</summary>
+    public IReadOnlyCollection<string> AugmentSkip { get; init; } = [];
     public bool Shuffle { get; init; } = true;
     public float Dropout { get; init; } = 0.1f;
     public long? Steps { get; init; }
@@ -59,6 +61,7 @@ public static class TrainCommand
         var tempLr = new Option<double>("--temp-lr") { DefaultValueFactory = _ => 0.01, Description = "Learning rate of the two temperatures" };
         var seed = new Option<ulong>("--seed") { DefaultValueFactory = _ => 333UL, Description = "Seed of data order, augmentation, dropout and initialisation" };
         var augment = OnOff("--augment", true, "The authors' augmentation (rotation, rot90, brightness/contrast, noise, blur/colour jitter; MVTec mosaic)");
+        var augmentSkip = new Option<string?>("--augment-skip") { Description = "Comma-separated augmentations to leave out: " + string.Join(',', AugmentationNames) };
         var shuffle = OnOff("--shuffle", true, "Shuffle each epoch (off: class, defect folder, file name order)");
         var dropout = new Option<float>("--dropout") { DefaultValueFactory = _ => 0.1f, Description = "Dropout on the projected prompt tokens" };
         var steps = new Option<long?>("--steps") { Description = "Stop after this many optimizer steps in total" };
@@ -70,7 +73,7 @@ public static class TrainCommand
         var method = MethodOptions.Method();
         var command = new Command("train", "Train VCP-CLIP (or, with --method vip2, ViP2-CLIP) heads on the test split of a dataset")
         {
-            clip, data, dataset, classes, init, size, epochs, batch, lr, tempLr, seed, augment, shuffle, dropout, steps, dumpGrads, resume, every, cache, output, method,
+            clip, data, dataset, classes, init, size, epochs, batch, lr, tempLr, seed, augment, augmentSkip, shuffle, dropout, steps, dumpGrads, resume, every, cache, output, method,
         };
         command.SetAction(parse => Run(new TrainSettings
         {
@@ -86,6 +89,7 @@ public static class TrainCommand
             TemperatureLearningRate = parse.GetValue(tempLr),
             Seed = parse.GetValue(seed),
             Augment = parse.GetValue(augment) == "on",
+            AugmentSkip = ParseAugmentSkip(parse.GetValue(augmentSkip)),
             Shuffle = parse.GetValue(shuffle) == "on",
             Dropout = parse.GetValue(dropout),
             Steps = parse.GetValue(steps),
@@ -98,6 +102,31 @@ public static class TrainCommand
         }, GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
+
+    public static readonly string[] AugmentationNames = ["rotate", "rot90", "brightness-contrast", "noise", "blur-jitter", "mosaic"];
+
+    private static string[] ParseAugmentSkip(string? list)
+    {
+        var names = (list ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        foreach (var n in names)
+        {
+            if (!AugmentationNames.Contains(n))
+            {
+                throw new ArgumentException($"--augment-skip: unknown augmentation '{n}' (known: {string.Join(", ", AugmentationNames)})");
+            }
+        }
+        return names;
+    }
+
+    /// <summary>The augmentations that run: all of the authors' unless --augment off or skipped by name.</summary>
+    public static AugmentationOptions Augmentations(TrainSettings s) => !s.Augment ? AugmentationOptions.None : new AugmentationOptions
+    {
+        Rotate = !s.AugmentSkip.Contains("rotate"),
+        Rotate90 = !s.AugmentSkip.Contains("rot90"),
+        BrightnessContrast = !s.AugmentSkip.Contains("brightness-contrast"),
+        GaussNoise = !s.AugmentSkip.Contains("noise"),
+        BlurOrColourJitter = !s.AugmentSkip.Contains("blur-jitter"),
+    };
 
     private static Option<string> OnOff(string name, bool on, string description) =>
         new Option<string>(name) { DefaultValueFactory = _ => on ? "on" : "off", Description = description }.AcceptOnlyFromAmong("on", "off");
@@ -166,8 +195,9 @@ public static class TrainCommand
     public static TrainOutcome Train(IHeadTrainer trainer, IReadOnlyList<DatasetSample> samples, TrainSettings s, IBackend backend, TextWriter output, TextWriter error)
     {
         Directory.CreateDirectory(s.Output);
-        var mosaic = s.Augment && s.Layout == DatasetLayout.MvtecAd;
-        var data = new TrainingData(samples, s.ImageSize, s.Augment ? new AugmentationOptions() : AugmentationOptions.None, mosaic, s.Seed);
+        // The authors' 2x2 mosaic applies to MVTec only.
+        var mosaic = s.Augment && s.Layout == DatasetLayout.MvtecAd && !s.AugmentSkip.Contains("mosaic");
+        var data = new TrainingData(samples, s.ImageSize, Augmentations(s), mosaic, s.Seed);
         FeatureCache? cache = null;
         if (data.IsDeterministic)
         {

@@ -88,3 +88,41 @@ public class InferCommandTests
         Assert.Contains("New_Lan_Embed.prompt_query", line);
     }
 }
+
+public class HeadWidthMismatchTests
+{
+    [Fact]
+    public void HeadOfAnotherWidthIsRefusedNamingBothShapesBeforeAnyImageIsRead()
+    {
+        using var temp = new TempDirectory("infer-width");
+        // The fixture heads with prompt_query of width 32 instead of the CLIP's embed width 64.
+        using var heads = VcpNative.WeightsConverter.WeightLoader.LoadVerbatim(Fixtures.Path("vcp", "vcp_head.pth"));
+        var entries = new List<(string, VcpNative.WeightsConverter.WeightDType, long[], ReadOnlyMemory<byte>)>();
+        foreach (var t in heads.Tensors)
+        {
+            var values = t.ToFloat32();
+            var shape = t.Shape;
+            if (t.Name == "New_Lan_Embed.prompt_query")
+            {
+                shape = [1, 2, 32];
+                values = values[..64];
+            }
+            var bytes = new byte[values.Length * 4];
+            Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
+            entries.Add((t.Name, VcpNative.WeightsConverter.WeightDType.F32, shape, bytes));
+        }
+        var bad = Path.Combine(temp.Path, "bad.safetensors");
+        VcpNative.WeightsConverter.Safetensors.SafetensorsWriter.Write(bad, entries, new Dictionary<string, string> { ["method"] = "vcp" });
+        // The "image" is not an image at all: if it were read, the error would be about it.
+        var notAnImage = Path.Combine(temp.Path, "x.png");
+        File.WriteAllText(notAnImage, "not a png");
+        var stderr = new StringWriter();
+        var code = CliApp.Run(["infer", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--head", bad, "-o", Path.Combine(temp.Path, "o"), notAnImage], new StringWriter(), stderr);
+        Assert.Equal(ExitCodes.Failure, code);
+        var line = Assert.Single(stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("New_Lan_Embed.prompt_query", line);
+        Assert.Contains("[1,-1,64]", line);
+        Assert.Contains("[1,2,32]", line);
+        Assert.DoesNotContain("x.png", line);
+    }
+}
