@@ -67,36 +67,10 @@ public static partial class Ops
     /// </summary>
     public static Tensor Linear(Tensor x, Tensor weight, Tensor? bias = null)
     {
-        CheckSameBackend("linear", x, weight);
-        if (weight.Rank != 2 || x.Rank < 1 || x.Shape[^1] != weight.Shape[1])
-        {
-            throw new ShapeMismatchException("linear", x.Shape, weight.Shape, "input [..., K] vs weight [N, K]");
-        }
+        var result = LinearNoTape(x, weight, bias, LinearActivation.None);
         var n = weight.Shape[0];
         var k = weight.Shape[1];
-        if (bias is not null && (bias.Rank != 1 || bias.Shape[0] != n))
-        {
-            throw new ShapeMismatchException("linear", weight.Shape, bias.Shape, "weight [N, K] vs bias [N]");
-        }
         var rows = (int)(x.Numel / Math.Max(1, k));
-        var outShape = x.ShapeArray.ToArray();
-        outShape[^1] = n;
-        var result = Tensor.Empty(outShape, DType.F32, x.Backend);
-        using (Tape.NoGrad())
-        {
-            var xd = x.IsContiguous && x.DType == DType.F32 ? x : x.ToContiguousF32();
-            var wd = GemmReady(weight);
-            using var x2 = xd.View([rows, k], [k, 1], xd.Offset);
-            using var y2 = result.View([rows, n], [n, 1], result.Offset);
-            var bd = bias is null || (bias.IsContiguous && bias.DType == DType.F32) ? bias : bias.ToContiguousF32();
-            x.Backend.LinearForward(x2, wd, bd, y2, LinearActivation.None);
-            DisposeUnless(xd, x);
-            DisposeUnless(wd, weight);
-            if (bd is not null)
-            {
-                DisposeUnless(bd, bias!);
-            }
-        }
         var inputs = bias is null ? new[] { x, weight } : new[] { x, weight, bias };
         if (Tape.ShouldRecord(inputs))
         {
@@ -144,6 +118,12 @@ public static partial class Ops
             using var linear = Linear(x, weight, bias);
             return activation == LinearActivation.Gelu ? Gelu(linear) : QuickGelu(linear);
         }
+        return LinearNoTape(x, weight, bias, activation);
+    }
+
+    /// <summary>The forward product act(x W^T + b) through the backend's fused kernel, recording nothing.</summary>
+    private static Tensor LinearNoTape(Tensor x, Tensor weight, Tensor? bias, LinearActivation activation)
+    {
         CheckSameBackend("linear", x, weight);
         if (weight.Rank != 2 || x.Rank < 1 || x.Shape[^1] != weight.Shape[1])
         {
@@ -159,19 +139,22 @@ public static partial class Ops
         var outShape = x.ShapeArray.ToArray();
         outShape[^1] = n;
         var result = Tensor.Empty(outShape, DType.F32, x.Backend);
-        var xd = x.IsContiguous && x.DType == DType.F32 ? x : x.ToContiguousF32();
-        var wd = GemmReady(weight);
-        var bd = bias is null || (bias.IsContiguous && bias.DType == DType.F32) ? bias : bias.ToContiguousF32();
-        using (var x2 = xd.View([rows, k], [k, 1], xd.Offset))
-        using (var y2 = result.View([rows, n], [n, 1], result.Offset))
+        using (Tape.NoGrad())
         {
-            x.Backend.LinearForward(x2, wd, bd, y2, activation);
-        }
-        DisposeUnless(xd, x);
-        DisposeUnless(wd, weight);
-        if (bd is not null)
-        {
-            DisposeUnless(bd, bias!);
+            var xd = x.IsContiguous && x.DType == DType.F32 ? x : x.ToContiguousF32();
+            var wd = GemmReady(weight);
+            var bd = bias is null || (bias.IsContiguous && bias.DType == DType.F32) ? bias : bias.ToContiguousF32();
+            using (var x2 = xd.View([rows, k], [k, 1], xd.Offset))
+            using (var y2 = result.View([rows, n], [n, 1], result.Offset))
+            {
+                x.Backend.LinearForward(x2, wd, bd, y2, activation);
+            }
+            DisposeUnless(xd, x);
+            DisposeUnless(wd, weight);
+            if (bd is not null)
+            {
+                DisposeUnless(bd, bias!);
+            }
         }
         return result;
     }

@@ -114,14 +114,12 @@ public static class Augmentation
     {
         var (w, h) = (image.Width, image.Height);
         var result = new RgbImage(w, h);
-        var (cos, sin) = (Math.Cos(degrees * Math.PI / 180), Math.Sin(degrees * Math.PI / 180));
-        var (cx, cy) = ((w - 1) / 2.0, (h - 1) / 2.0);
+        var rotation = new Rotation(w, h, degrees);
         for (var y = 0; y < h; y++)
         {
             for (var x = 0; x < w; x++)
             {
-                var sx = cos * (x - cx) + sin * (y - cy) + cx;
-                var sy = -sin * (x - cx) + cos * (y - cy) + cy;
+                var (sx, sy) = rotation.Source(x, y);
                 var x0 = (int)Math.Floor(sx);
                 var y0 = (int)Math.Floor(sy);
                 var fx = sx - x0;
@@ -141,18 +139,34 @@ public static class Augmentation
     {
         var (w, h) = (mask.Width, mask.Height);
         var result = new GreyImage(w, h);
-        var (cos, sin) = (Math.Cos(degrees * Math.PI / 180), Math.Sin(degrees * Math.PI / 180));
-        var (cx, cy) = ((w - 1) / 2.0, (h - 1) / 2.0);
+        var rotation = new Rotation(w, h, degrees);
         for (var y = 0; y < h; y++)
         {
             for (var x = 0; x < w; x++)
             {
-                var sx = (int)Math.Round(cos * (x - cx) + sin * (y - cy) + cx);
-                var sy = (int)Math.Round(-sin * (x - cx) + cos * (y - cy) + cy);
-                result.Pixels[y * w + x] = mask.Pixels[Reflect101(sy, h) * w + Reflect101(sx, w)];
+                var (sx, sy) = rotation.Source(x, y);
+                result.Pixels[y * w + x] = mask.Pixels[Reflect101((int)Math.Round(sy), h) * w + Reflect101((int)Math.Round(sx), w)];
             }
         }
         return result;
+    }
+
+    /// <summary>Inverse mapping of a rotation about the image centre: where output pixel (x, y) samples the input.</summary>
+    private readonly struct Rotation
+    {
+        private readonly double cos;
+        private readonly double sin;
+        private readonly double cx;
+        private readonly double cy;
+
+        public Rotation(int width, int height, double degrees)
+        {
+            (cos, sin) = (Math.Cos(degrees * Math.PI / 180), Math.Sin(degrees * Math.PI / 180));
+            (cx, cy) = ((width - 1) / 2.0, (height - 1) / 2.0);
+        }
+
+        public (double X, double Y) Source(int x, int y) =>
+            (cos * (x - cx) + sin * (y - cy) + cx, -sin * (x - cx) + cos * (y - cy) + cy);
     }
 
     /// <summary>Rotates by 90 degrees counter-clockwise <paramref name="turns"/> times (numpy.rot90), any channel count.</summary>

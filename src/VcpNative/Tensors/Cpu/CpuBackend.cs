@@ -399,44 +399,12 @@ public sealed unsafe partial class CpuBackend : IBackend
 
     /// <summary>Maps a matrix view to a GEMM operand: row-major (stride[-1]==1) or column-major (stride[-2]==1, flip transpose).</summary>
     /// <summary>Whether a matrix view can be fed to GEMM without a copy (one of its two strides is 1).</summary>
-    internal static bool IsGemmOperand(Tensor t) => TryGemmLayout(t, false, out _, out _);
+    internal static bool IsGemmOperand(Tensor t) => MatrixLayout.TryGemmOperand(t, false, out _, out _);
 
     private static (bool Trans, int Ld) GemmLayout(Tensor t, bool trans) =>
-        TryGemmLayout(t, trans, out var tr, out var ld)
+        MatrixLayout.TryGemmOperand(t, trans, out var tr, out var ld)
             ? (tr, ld)
             : throw new InvalidOperationException($"matmul operand {t} has no unit stride; the op layer must make it contiguous");
-
-    /// <summary>Maps a matrix view to a GEMM operand: row-major (stride[-1]==1) or column-major (stride[-2]==1, flip transpose).</summary>
-    private static bool TryGemmLayout(Tensor t, bool trans, out bool effectiveTrans, out int ld)
-    {
-        var rows = t.Shape[^2];
-        var cols = t.Shape[^1];
-        var rs = t.Strides[^2];
-        var cs = t.Strides[^1];
-        if (cs == 1 || cols == 1)
-        {
-            var l = rows == 1 ? Math.Max(1, cols) : rs;
-            if (l >= cols)
-            {
-                effectiveTrans = trans;
-                ld = (int)l;
-                return true;
-            }
-        }
-        if (rs == 1 || rows == 1)
-        {
-            var l = cols == 1 ? Math.Max(1, rows) : cs;
-            if (l >= rows)
-            {
-                effectiveTrans = !trans;
-                ld = (int)l;
-                return true;
-            }
-        }
-        effectiveTrans = trans;
-        ld = 0;
-        return false;
-    }
 
     private static long BatchOffset(Tensor t, int batchIndex, ReadOnlySpan<int> batchShape)
     {

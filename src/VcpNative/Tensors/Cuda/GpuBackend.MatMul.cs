@@ -90,7 +90,7 @@ public sealed partial class GpuBackend
         private static bool TryLayout(Tensor t, bool trans, ReadOnlySpan<int> batchShape, out bool effectiveTrans, out int ld, out long batchStride)
         {
             batchStride = 0;
-            if (t.DType != DType.F32 || !TryMatrixLayout(t, trans, out effectiveTrans, out ld))
+            if (t.DType != DType.F32 || !MatrixLayout.TryGemmOperand(t, trans, out effectiveTrans, out ld))
             {
                 effectiveTrans = trans;
                 ld = 0;
@@ -119,38 +119,6 @@ public sealed partial class GpuBackend
             }
             batchStride = Math.Max(0, stride);
             return true;
-        }
-
-        /// <summary>Row-major (unit last stride) or column-major (unit second-to-last stride, transpose flipped).</summary>
-        private static bool TryMatrixLayout(Tensor t, bool trans, out bool effectiveTrans, out int ld)
-        {
-            var rows = t.Shape[^2];
-            var cols = t.Shape[^1];
-            var rs = t.Strides[^2];
-            var cs = t.Strides[^1];
-            if (cs == 1 || cols == 1)
-            {
-                var l = rows == 1 ? Math.Max(1, cols) : rs;
-                if (l >= cols && l <= int.MaxValue)
-                {
-                    effectiveTrans = trans;
-                    ld = (int)l;
-                    return true;
-                }
-            }
-            if (rs == 1 || rows == 1)
-            {
-                var l = cols == 1 ? Math.Max(1, rows) : cs;
-                if (l >= rows && l <= int.MaxValue)
-                {
-                    effectiveTrans = !trans;
-                    ld = (int)l;
-                    return true;
-                }
-            }
-            effectiveTrans = trans;
-            ld = 0;
-            return false;
         }
     }
 }
