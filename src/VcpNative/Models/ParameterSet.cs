@@ -33,7 +33,17 @@ public sealed class ParameterSet : IDisposable
                 shape[i] = checked((int)w.Shape[i]);
             }
             using var noScope = TensorScope.Suspend();
-            var t = Tensor.FromArray(w.ToFloat32(), shape, backend);
+            Tensor t;
+            if (backend is null or Tensors.Cpu.CpuBackend)
+            {
+                // Straight into the tensor's memory: no intermediate float[] per tensor (ViT-L is 1.7 GB of f32).
+                t = Tensor.Empty(shape);
+                w.CopyToFloat32(t.AsSpan());
+            }
+            else
+            {
+                t = Tensor.FromArray(w.ToFloat32(), shape, backend);
+            }
             t.Name = w.Name;
             set.tensors[w.Name] = t;
         }
