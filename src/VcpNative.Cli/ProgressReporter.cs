@@ -30,19 +30,21 @@ public sealed class ProgressReporter : IDisposable
 
     public TimeSpan Elapsed => clock.Elapsed;
 
-    public void Advance(int count)
+    /// <summary>Counts <paramref name="count"/> finished items; <paramref name="status"/> replaces the default throughput text.</summary>
+    public void Advance(int count, string? status = null)
     {
         done += count;
+        status ??= $"{ItemsPerSecond:F2} img/s";
         if (live is not null)
         {
-            live.Update(done, $"{label} ({ItemsPerSecond:F2} img/s)");
+            live.Update(done, $"{label} ({status})");
             return;
         }
         var now = clock.Elapsed.TotalSeconds;
         if (done == total || now - lastPrinted >= 2)
         {
             lastPrinted = now;
-            log.WriteLine($"{label}: {done}/{total} ({ItemsPerSecond:F2} img/s)");
+            log.WriteLine($"{label}: {done}/{total} ({status})");
         }
     }
 

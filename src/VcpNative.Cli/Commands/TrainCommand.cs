@@ -264,7 +264,7 @@ public static class TrainCommand
                 };
                 log.WriteLine(line.ToJsonString());
                 log.Flush();
-                progress.Advance(1);
+                progress.Advance(1, $"step {trainer.StepsDone}/{totalSteps}, loss {loss.Total:F4}, {count / Math.Max(1e-9, seconds):F2} img/s");
                 var epochDone = trainer.StepsDone % stepsPerEpoch == 0;
                 if (epochDone && s.EpochCheckpoints)
                 {
