@@ -38,7 +38,7 @@ public static class CalibrateCommand
                 loop.Run(files,
                     (path, _, result) => records.Add(new ImageResultRecord(path, result.Score, null, null, null, null)),
                     (path, e) => failures.Add($"{path}: {CliApp.OneLine(e)}"),
-                    progress.Advance);
+                    done => progress.Advance(done));
             }
             ResultsWriter.Write(outDir, records);
             var threshold = ThresholdFile.FromScores(records.Select(r => r.Score).ToList(), parse.GetValue(percentile), parse.GetValue(margin));
