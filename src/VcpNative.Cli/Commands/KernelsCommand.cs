@@ -1,8 +1,10 @@
-// `vcp-native kernels verify`: every kernel-backed op on a GPU backend (emulated or real) against the CPU backend.
+// `vcp-native kernels verify`: every kernel-backed op on a GPU backend (emulated or real) against the CPU backend;
+// `vcp-native kernels profile`: emulator counters, occupancy and a roofline estimate for one kernel on a named GPU.
 using System.CommandLine;
 using System.Diagnostics;
 using VcpNative.Tensors;
 using VcpNative.Tensors.Cuda;
+using VcpNative.Tensors.Cuda.Profiling;
 
 namespace VcpNative.Cli.Commands;
 
@@ -31,7 +33,30 @@ public static class KernelsCommand
         });
         var command = new Command("kernels", "CUDA kernel tools");
         command.Add(verify);
+        command.Add(CreateProfile());
         return command;
+    }
+
+    private static Command CreateProfile()
+    {
+        var names = string.Join(", ", KernelProfiler.Targets.Select(t => t.Name));
+        var kernel = new Argument<string>("kernel") { Description = $"Kernel or op to profile: {names}" };
+        var shape = new Option<string?>("--shape") { Description = "Problem shape, e.g. 1370x1024x1024 (M x N x K) for gemm; default per kernel" };
+        var gpu = new Option<string>("--gpu") { Description = "GPU for occupancy and the roofline estimate: a100, h100, orin", DefaultValueFactory = _ => "h100" };
+        gpu.AcceptOnlyFromAmong("a100", "h100", "orin");
+        var profile = new Command("profile", "Run one kernel on the PTX emulator with counters: instruction mix, global traffic, bank conflicts, divergence, occupancy, roofline time")
+        {
+            kernel, shape, gpu,
+        };
+        profile.SetAction(parse =>
+        {
+            var target = KernelProfiler.Find(parse.GetValue(kernel)!);
+            var dims = KernelProfiler.ParseShape(target, parse.GetValue(shape));
+            var report = KernelProfiler.Profile(target, dims, GpuSpec.Parse(parse.GetValue(gpu)!));
+            parse.InvocationConfiguration.Output.Write(KernelProfiler.Format(report));
+            return ExitCodes.Ok;
+        });
+        return profile;
     }
 
     public static int Verify(GpuBackend gpu, TextWriter o)

@@ -40,4 +40,31 @@ public class KernelsCommandTests
         Assert.Single(err.Split('\n'));
         Assert.Contains("libcuda", err);
     }
+
+    [Fact]
+    public void Profile_prints_mix_traffic_conflicts_occupancy_and_roofline()
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var code = CliApp.Run(["kernels", "profile", "gemm_tc", "--shape", "256x128x64", "--gpu", "orin"], stdout, stderr);
+        var text = stdout.ToString();
+        Assert.True(code == ExitCodes.Ok, text + stderr);
+        Assert.Contains("shape 256x128x64", text);
+        Assert.Contains("emulated at 128x128x64", text);
+        Assert.Contains("tensor core (mma)", text);
+        Assert.Contains("bank-conflict replays", text);
+        Assert.Contains("NVIDIA Jetson AGX Orin 64GB", text);
+        Assert.Contains("upper bound before ptxas allocation", text);
+        Assert.Contains("real-GPU timings are still to be taken", text);
+    }
+
+    [Fact]
+    public void Profile_of_an_unknown_kernel_fails_with_one_line()
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var code = CliApp.Run(["kernels", "profile", "nope"], stdout, stderr);
+        Assert.NotEqual(ExitCodes.Ok, code);
+        Assert.Contains("unknown kernel 'nope'", stderr.ToString() + stdout);
+    }
 }

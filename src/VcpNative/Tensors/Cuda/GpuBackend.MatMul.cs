@@ -1,12 +1,25 @@
-// GPU batched matmul: cuBLAS GemmStridedBatched on a real GPU, our gemm_f32 kernel elsewhere (and on the emulator).
+// GPU batched matmul: cuBLAS GemmStridedBatched on a real GPU, our gemm_f32 kernel elsewhere (and on the emulator),
+// or our bf16 tensor-core kernel gemm_tc_bf16 when MatMulPrecision asks for it.
 using VcpNative.Tensors.Cuda.Driver;
 
 namespace VcpNative.Tensors.Cuda;
+
+/// <summary>Arithmetic of GPU matmuls.</summary>
+public enum MatMulPrecision
+{
+    /// <summary>fp32 inputs and accumulation: cuBLAS FP32 on a real GPU, the SIMT gemm_f32 kernel otherwise.</summary>
+    Fp32,
+    /// <summary>Inputs rounded to bf16, fp32 accumulation on tensor cores (gemm_tc_bf16, mma.sync.m16n8k16): ~3 significant digits.</summary>
+    Bf16TensorCores,
+}
 
 public sealed partial class GpuBackend
 {
     private const int GemmTile = 64;
     private const int MaxGridZ = 65535;
+
+    /// <summary>How MatMul computes; <see cref="MatMulPrecision.Fp32"/> unless a caller trades accuracy for tensor cores.</summary>
+    public MatMulPrecision MatMulPrecision { get; set; } = MatMulPrecision.Fp32;
 
     public void MatMul(Tensor a, bool transA, Tensor b, bool transB, Tensor c, float alpha, float beta)
     {
@@ -34,18 +47,21 @@ public sealed partial class GpuBackend
 
     private void Gemm(GemmOperand a, GemmOperand b, int m, int n, int k, float alpha, float beta, DevicePtr c, long strideC, int batches)
     {
-        if (cublas is not null)
+        var tensorCores = MatMulPrecision == MatMulPrecision.Bf16TensorCores;
+        if (cublas is not null && !tensorCores)
         {
             cublas.GemmStridedBatched(a.Trans, b.Trans, m, n, k, alpha, a.Pointer, GemmDataType.Float32, a.Ld, a.BatchStride,
                 b.Pointer, GemmDataType.Float32, b.Ld, b.BatchStride, beta, c, GemmDataType.Float32, n, strideC, batches, GemmCompute.Float32);
             return;
         }
-        var fn = Kernel("gemm", "gemm_f32");
+        // Both kernels tile C in 64 x 64 blocks and take the same arguments; gemm_f32 runs 256 threads, gemm_tc 4 warps.
+        var fn = tensorCores ? Kernel("gemm_tc", "gemm_tc_bf16") : Kernel("gemm", "gemm_f32");
+        var threads = tensorCores ? 128u : 256u;
         var grid = new Dim3((uint)((n + GemmTile - 1) / GemmTile), (uint)((m + GemmTile - 1) / GemmTile));
         for (var first = 0; first < batches; first += MaxGridZ)
         {
             var count = Math.Min(MaxGridZ, batches - first);
-            Driver.Launch(fn, grid with { Z = (uint)count }, new Dim3(256), 0,
+            Driver.Launch(fn, grid with { Z = (uint)count }, new Dim3(threads), 0,
             [
                 c.Offset(first * strideC * sizeof(float)), a.Pointer.Offset(first * a.BatchStride * sizeof(float)),
                 b.Pointer.Offset(first * b.BatchStride * sizeof(float)), m, n, k, a.Ld, b.Ld, n, a.Trans ? 1 : 0, b.Trans ? 1 : 0,

@@ -183,6 +183,10 @@ public static class KernelVerification
                 BackwardWeighted(y, 37);
                 return [y, x.Grad!, w.Grad!, bias.Grad!];
             }),
+            // bf16 inputs: each product is off by at most ~2 * 2^-9 relative, so |error| <= 2^-8 * sum|a||b| ~ 2^-8 * K/4
+            // = 0.07 for K = 70 with inputs in [-1, 1] (a bound, not a typical error), plus 1e-2 relative headroom.
+            new("matmul bf16 tensor cores", "[2,37,70] @ [70,45]; x[37,70] . w[45,70]^T", "gemm_tc_bf16", 0.07, 1e-2, b =>
+                WithTensorCores(b, () => [Ops.MatMul(Input(b, [2, 37, 70], 50), Input(b, [70, 45], 51)), Ops.Linear(Input(b, [37, 70], 52), Input(b, [45, 70], 53), null)])),
             new("layernorm fwd+bwd", "[150, 65]", "layernorm_forward, layernorm_backward_dx, layernorm_backward_params_partial, column_sum_final", Atol, 2 * Rtol, b =>
             {
                 var x = Input(b, [150, 65], 38, -2f, 3f, grad: true);
@@ -217,6 +221,25 @@ public static class KernelVerification
             }),
         };
         return cases;
+    }
+
+    /// <summary>Runs <paramref name="run"/> with bf16 tensor-core matmuls on a GPU backend (the CPU reference stays fp32).</summary>
+    private static Tensor[] WithTensorCores(IBackend backend, Func<Tensor[]> run)
+    {
+        if (backend is not GpuBackend gpu)
+        {
+            return run();
+        }
+        var saved = gpu.MatMulPrecision;
+        gpu.MatMulPrecision = MatMulPrecision.Bf16TensorCores;
+        try
+        {
+            return run();
+        }
+        finally
+        {
+            gpu.MatMulPrecision = saved;
+        }
     }
 
     /// <summary>An additive mask of small values with -inf holes, never in column 0 (so no row is fully masked).</summary>

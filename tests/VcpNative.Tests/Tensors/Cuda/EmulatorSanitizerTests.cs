@@ -7,7 +7,7 @@ namespace VcpNative.Tests.Tensors.Cuda;
 
 public class EmulatorSanitizerTests
 {
-    private static string TestPtx(string name)
+    internal static string TestPtx(string name)
     {
         // Test-only PTX is built by kernels/build-ptx.sh next to this file; find it from the test binary upwards.
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

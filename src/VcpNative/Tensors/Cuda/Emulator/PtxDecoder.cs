@@ -41,6 +41,7 @@ internal sealed class FunctionBuilder
     private readonly List<(int Index, string Label, int Line)> _branchFixups = [];
     private int _sharedBytes;
     private int _localBytes;
+    private int _declaredRegisters;
     private string _name = "";
 
     public FunctionBuilder(List<PtxParser.SharedDecl> moduleShared) => _moduleShared = moduleShared;
@@ -78,6 +79,7 @@ internal sealed class FunctionBuilder
             Specials = [.. _specials],
             StaticSharedBytes = _sharedBytes,
             LocalBytes = _localBytes,
+            DeclaredRegisters = _declaredRegisters,
         };
     }
 
@@ -150,11 +152,24 @@ internal sealed class FunctionBuilder
         // ".reg .b32 %r<20>" declares %r0..%r19; ".reg .pred p, q" declares single names.
         int nameStart = s.IndexOf('%');
         if (nameStart < 0) throw new PtxParseException(line, $"cannot read register declaration '{s}'");
+        var type = PtxType.None;
+        foreach (var part in s[..nameStart].Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (part.StartsWith('.') && PtxParser.ParseType(part[1..]) is var t && t != PtxType.None) type = t;
+        }
+        int width = type == PtxType.Pred ? 0 : type == PtxType.None ? 1 : Math.Max(1, PtxParser.SizeOf(type) / 4);
         foreach (var item in s[nameStart..].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
             int lt = item.IndexOf('<');
+            int count = 1;
             if (lt < 0) _singleRegs.Add(item);
-            else _regDecls[item[..lt]] = (item[..lt], int.Parse(item[(lt + 1)..item.IndexOf('>')], CultureInfo.InvariantCulture));
+            else
+            {
+                count = int.Parse(item[(lt + 1)..item.IndexOf('>')], CultureInfo.InvariantCulture);
+                _regDecls[item[..lt]] = (item[..lt], count);
+            }
+            // "%r<20>" declares %r0..%r19 and clang never uses %r0, so a declared count is already an upper bound.
+            _declaredRegisters += count * width;
         }
     }
 
@@ -389,6 +404,9 @@ internal sealed class FunctionBuilder
             case "setp":
                 DecodeSetp(ref ins, mods, ops, line, opcode);
                 break;
+            case "mma":
+                DecodeMma(ref ins, types, mods, ops, line, opcode);
+                break;
             case "selp":
                 Emit(ref ins, PtxOp.Selp, Dest(ops[0], line), Source(ops[1], line), Source(ops[2], line), Source(ops[3], line));
                 break;
@@ -525,6 +543,26 @@ internal sealed class FunctionBuilder
         _code.Add(ins);
     }
 
+    // mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {d0..d3}, {a0..a3}, {b0, b1}, {c0..c3}:
+    // the 14 operand slots go to VectorSlots from E on (d, a, b, c). Only bf16 inputs are modelled (f16 is refused).
+    private void DecodeMma(ref PtxInstr ins, List<PtxType> types, HashSet<string> mods, List<string> ops, int line, string opcode)
+    {
+        bool bf16 = mods.Contains("bf16");
+        if (!bf16 || !mods.Contains("sync") || !mods.Contains("aligned") || !mods.Contains("m16n8k16") || !mods.Contains("row") || !mods.Contains("col")
+            || types.Count != 2 || types[0] != PtxType.F32 || types[1] != PtxType.F32 || ops.Count != 4 || mods.Contains("satfinite"))
+            throw new PtxUnsupportedInstructionException(opcode, line, "the emulator models mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 only");
+        int[] counts = [4, 4, 2, 4];
+        ins.E = _vectorSlots.Count;
+        for (int g = 0; g < 4; g++)
+        {
+            var elems = ops[g].Trim('{', '}').Split(',', StringSplitOptions.TrimEntries);
+            if (elems.Length != counts[g]) throw new PtxParseException(line, $"mma operand {g} '{ops[g]}' does not have {counts[g]} registers");
+            foreach (var e in elems) _vectorSlots.Add(g == 0 ? Dest(e, line) : Source(e, line));
+        }
+        ins.Op = PtxOp.Mma;
+        _code.Add(ins);
+    }
+
     private void DecodeSetp(ref PtxInstr ins, HashSet<string> mods, List<string> ops, int line, string opcode)
     {
         PtxCmp? cmp = null;
@@ -619,7 +657,7 @@ internal sealed class FunctionBuilder
             ("and", _, _, true, _, _) => PtxOp.AndB32, ("or", _, _, true, _, _) => PtxOp.OrB32, ("xor", _, _, true, _, _) => PtxOp.XorB32,
             ("not", _, _, true, _, _) => PtxOp.NotB32, ("shl", _, _, true, _, _) => PtxOp.ShlB32,
             ("shr", _, _, true, _, _) => signed ? PtxOp.ShrS32 : PtxOp.ShrU32,
-            ("popc", _, _, true, _, _) => PtxOp.PopcB32, ("clz", _, _, true, _, _) => PtxOp.ClzB32, ("brev", _, _, true, _, _) => PtxOp.BrevB32,
+            ("bfe", _, _, true, _, _) => signed ? null : PtxOp.BfeU32, ("popc", _, _, true, _, _) => PtxOp.PopcB32, ("clz", _, _, true, _, _) => PtxOp.ClzB32, ("brev", _, _, true, _, _) => PtxOp.BrevB32,
             ("add", _, _, _, true, _) => PtxOp.AddI64, ("sub", _, _, _, true, _) => PtxOp.SubI64,
             ("mul", _, _, _, true, _) => mods.Contains("hi") || mods.Contains("wide") ? null : PtxOp.MulLoI64,
             ("mad", _, _, _, true, _) => mods.Contains("hi") || mods.Contains("wide") ? null : PtxOp.MadLoI64,
@@ -637,7 +675,7 @@ internal sealed class FunctionBuilder
         if (op is null) throw new PtxUnsupportedInstructionException(opcode, line);
         int arity = op.Value switch
         {
-            PtxOp.FmaF32 or PtxOp.FmaF64 or PtxOp.MadLoI32 or PtxOp.MadWideS32 or PtxOp.MadWideU32 or PtxOp.MadLoI64 => 3,
+            PtxOp.FmaF32 or PtxOp.FmaF64 or PtxOp.BfeU32 or PtxOp.MadLoI32 or PtxOp.MadWideS32 or PtxOp.MadWideU32 or PtxOp.MadLoI64 => 3,
             PtxOp.NegF32 or PtxOp.AbsF32 or PtxOp.RcpF32 or PtxOp.SqrtF32 or PtxOp.RsqrtF32 or PtxOp.Ex2F32 or PtxOp.Lg2F32 or PtxOp.SinF32
                 or PtxOp.CosF32 or PtxOp.NegF64 or PtxOp.AbsF64 or PtxOp.RcpF64 or PtxOp.SqrtF64 or PtxOp.NegI32 or PtxOp.AbsS32
                 or PtxOp.NotB32 or PtxOp.PopcB32 or PtxOp.ClzB32 or PtxOp.BrevB32 or PtxOp.NegI64 or PtxOp.AbsS64 or PtxOp.NotB64

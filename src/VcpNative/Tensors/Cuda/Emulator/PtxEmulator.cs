@@ -1,5 +1,6 @@
 // IGpuDriver implemented by interpreting PTX: lets every shipped kernel run (and be sanitised) on a machine without a GPU.
 using System.Buffers.Binary;
+using VcpNative.Tensors.Cuda.Profiling;
 
 namespace VcpNative.Tensors.Cuda.Emulator;
 
@@ -18,6 +19,9 @@ public sealed class PtxEmulator : IGpuDriver
     public long WarpInstructionsExecuted { get; private set; }
 
     public long BytesAllocated => _memory.BytesAllocated;
+
+    /// <summary>When set, every launch is counted (instruction mix, traffic, bank conflicts, divergence) and appended here.</summary>
+    public EmulatorProfile? Profile { get; set; }
 
     public DevicePtr Allocate(long bytes) => _memory.Allocate(bytes);
 
@@ -55,10 +59,13 @@ public sealed class PtxEmulator : IGpuDriver
             throw new PtxExecutionException($"launch of {fn.Name}: invalid configuration grid {grid}, block {block}");
         if (sharedBytes < 0 || fn.StaticSharedBytes + sharedBytes > MaxSharedBytesPerBlock)
             throw new PtxExecutionException($"launch of {fn.Name}: {fn.StaticSharedBytes} static + {sharedBytes} dynamic shared bytes exceed {MaxSharedBytesPerBlock}");
-        var interpreter = new PtxInterpreter(fn, _memory, PackParameters(fn, args), grid, block, sharedBytes);
+        var counters = Profile is null ? null : new KernelCounters();
+        var interpreter = new PtxInterpreter(fn, _memory, PackParameters(fn, args), grid, block, sharedBytes, counters);
         try
         {
             interpreter.Run();
+            if (counters is not null)
+                Profile!.Launches.Add(new KernelLaunchRecord(fn.Name, grid, block, fn.StaticSharedBytes + sharedBytes, fn.DeclaredRegisters, counters));
         }
         finally
         {

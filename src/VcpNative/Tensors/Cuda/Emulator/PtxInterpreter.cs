@@ -4,10 +4,11 @@ using System.Buffers.Binary;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using VcpNative.Tensors.Cuda.Profiling;
 
 namespace VcpNative.Tensors.Cuda.Emulator;
 
-internal sealed class PtxInterpreter
+internal sealed partial class PtxInterpreter
 {
     private const byte Running = 0, WaitBar = 1, WaitWarp = 2, Exited = 3, Absent = 4;
 
@@ -30,11 +31,15 @@ internal sealed class PtxInterpreter
     private readonly bool[] _sharedInit;
     private readonly Warp[] _warps;
     private Dim3 _blockIdx;
+    // Null unless a profile is attached: the hot loop then pays one well-predicted null test per instruction.
+    private readonly KernelCounters? _counters;
 
     public long WarpInstructions { get; private set; }
 
-    public PtxInterpreter(PtxFunction fn, EmulatorMemory memory, byte[] parameters, Dim3 grid, Dim3 block, int dynamicShared)
+    public PtxInterpreter(PtxFunction fn, EmulatorMemory memory, byte[] parameters, Dim3 grid, Dim3 block, int dynamicShared,
+                          KernelCounters? counters = null)
     {
+        _counters = counters;
         _fn = fn;
         _memory = memory;
         _params = parameters;
@@ -149,6 +154,8 @@ internal sealed class PtxInterpreter
                 ref PtxInstr ins = ref code[pc];
                 executed++;
                 uint m = ins.Guard >= 0 ? GuardMask(w.R, ref ins, group) : group;
+                // Warp-synchronous instructions are counted when they execute (they may first wait for their lanes).
+                if (_counters is not null && ins.Op is not (PtxOp.Shfl or PtxOp.Vote or PtxOp.Mma)) Count(w, ref ins, m, group);
                 switch (ins.Op)
                 {
                     case PtxOp.Bra:
@@ -176,11 +183,13 @@ internal sealed class PtxInterpreter
                         break;
                     case PtxOp.Shfl:
                     case PtxOp.Vote:
+                    case PtxOp.Mma:
                     {
                         if (m == 0) { pc++; break; }
                         uint need = MemberMask(w, ref ins, m);
                         if ((need & ~m) == 0)
                         {
+                            if (_counters is not null) Count(w, ref ins, m, m);
                             ExecuteWarpSync(w, ref ins, m);
                             pc++;
                             break;
@@ -236,6 +245,13 @@ internal sealed class PtxInterpreter
 
     private uint MemberMask(Warp w, ref PtxInstr ins, uint m)
     {
+        if (ins.Op == PtxOp.Mma)
+        {
+            // mma.sync is executed by all 32 lanes of the warp together (.aligned): a partial warp cannot run it.
+            if (w.Existing != uint.MaxValue)
+                throw new PtxExecutionException($"mma.sync in kernel {_fn.Name} (PTX line {ins.Line}): warp {w.Index} has only lanes 0x{w.Existing:x8}");
+            return uint.MaxValue;
+        }
         int lane = BitOperations.TrailingZeroCount(m);
         uint mask = (uint)w.R[(int)ins.Imm * 32 + lane] & w.Existing;
         if ((m & ~mask) != 0)
@@ -263,6 +279,7 @@ internal sealed class PtxInterpreter
             string why = w.State[missing] switch { Exited => "has exited", WaitBar => "waits at bar.sync", _ => $"waits at PTX line {_fn.Code[w.Pc[missing]].Line}" };
             throw new PtxExecutionException($"deadlock: {OpName(ref ins)} in kernel {_fn.Name} (PTX line {ins.Line}), block {_blockIdx}, warp {w.Index}: lane {missing} {why}");
         }
+        if (_counters is not null) Count(w, ref ins, waiting, waiting);
         ExecuteWarpSync(w, ref ins, waiting);
         SetState(w.State, waiting, Running);
         SetPc(w.Pc, waiting, pc + 1);
@@ -270,11 +287,16 @@ internal sealed class PtxInterpreter
         return true;
     }
 
-    private static string OpName(ref PtxInstr ins) => ins.Op == PtxOp.Shfl ? "shfl.sync" : "vote.sync";
+    private static string OpName(ref PtxInstr ins) => ins.Op switch { PtxOp.Shfl => "shfl.sync", PtxOp.Mma => "mma.sync", _ => "vote.sync" };
 
     private void ExecuteWarpSync(Warp w, ref PtxInstr ins, uint m)
     {
         var r = w.R;
+        if (ins.Op == PtxOp.Mma)
+        {
+            ExecuteMma(r, ref ins);
+            return;
+        }
         if (ins.Op == PtxOp.Vote)
         {
             uint ballot = 0;
@@ -404,6 +426,7 @@ internal sealed class PtxInterpreter
             case PtxOp.PopcB32: Op1<PopcB32>(r, ref ins, m); break;
             case PtxOp.ClzB32: Op1<ClzB32>(r, ref ins, m); break;
             case PtxOp.BrevB32: Op1<BrevB32>(r, ref ins, m); break;
+            case PtxOp.BfeU32: Op3<BfeU32>(r, ref ins, m); break;
             case PtxOp.AddI64: Op2<AddI64>(r, ref ins, m); break;
             case PtxOp.SubI64: Op2<SubI64>(r, ref ins, m); break;
             case PtxOp.MulLoI64: Op2<MulLoI64>(r, ref ins, m); break;

@@ -105,6 +105,17 @@ internal struct ShrU32 : IPtxOp2 { public static ulong Do(ulong a, ulong b) => (
 internal struct ShrS32 : IPtxOp2 { public static ulong Do(ulong a, ulong b) => (uint)((int)a >> (int)Math.Min((uint)b, 31u)); }
 internal struct PopcB32 : IPtxOp1 { public static ulong Do(ulong a) => (uint)BitOperations.PopCount((uint)a); }
 internal struct ClzB32 : IPtxOp1 { public static ulong Do(ulong a) => (uint)BitOperations.LeadingZeroCount((uint)a); }
+// bfe.u32 d, a, pos, len: len bits of a from bit pos, zero-extended (pos and len use their low 8 bits).
+internal struct BfeU32 : IPtxOp3
+{
+    public static ulong Do(ulong a, ulong b, ulong c)
+    {
+        int pos = (int)(b & 0xff), len = (int)(c & 0xff);
+        if (len == 0 || pos >= 32) return 0;
+        ulong bits = (uint)a >> pos;
+        return len >= 32 ? bits : bits & ((1ul << len) - 1);
+    }
+}
 internal struct BrevB32 : IPtxOp1 { public static ulong Do(ulong a) => PtxBits.Reverse((uint)a); }
 
 internal struct AddI64 : IPtxOp2 { public static ulong Do(ulong a, ulong b) => a + b; }

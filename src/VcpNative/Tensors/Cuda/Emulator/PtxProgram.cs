@@ -14,13 +14,13 @@ internal enum PtxSpace : byte
 /// <summary>Every executable operation; the operand type is folded into the opcode where the hot loops need it.</summary>
 internal enum PtxOp : ushort
 {
-    Nop, Bra, Exit, BarSync, Shfl, Vote,
+    Nop, Bra, Exit, BarSync, Shfl, Vote, Mma,
     Mov, LdParam, Ld, St, Atom, Cvt, Zext32, Sext32, CvtaToGeneric, CvtaFromGeneric, Selp, Setp,
     AddF32, SubF32, MulF32, FmaF32, DivF32, MinF32, MaxF32, NegF32, AbsF32, RcpF32, SqrtF32, RsqrtF32, Ex2F32, Lg2F32, SinF32, CosF32,
     AddF64, SubF64, MulF64, FmaF64, DivF64, MinF64, MaxF64, NegF64, AbsF64, RcpF64, SqrtF64,
     AddI32, SubI32, MulLoI32, MulHiS32, MulHiU32, MulWideS32, MulWideU32, MadLoI32, MadWideS32, MadWideU32,
     DivS32, DivU32, RemS32, RemU32, MinS32, MaxS32, MinU32, MaxU32, NegI32, AbsS32,
-    AndB32, OrB32, XorB32, NotB32, ShlB32, ShrU32, ShrS32, PopcB32, ClzB32, BrevB32,
+    AndB32, OrB32, XorB32, NotB32, ShlB32, ShrU32, ShrS32, PopcB32, ClzB32, BrevB32, BfeU32,
     AddI64, SubI64, MulLoI64, MadLoI64, DivS64, DivU64, RemS64, RemU64, MinS64, MaxS64, MinU64, MaxU64, NegI64, AbsS64,
     AndB64, OrB64, XorB64, NotB64, ShlB64, ShrU64, ShrS64, PopcB64, ClzB64, BrevB64,
     AndPred, OrPred, XorPred, NotPred,
@@ -67,6 +67,9 @@ internal sealed class PtxFunction
     public required (int Slot, PtxSpecial Kind)[] Specials { get; init; }
     public required int StaticSharedBytes { get; init; }
     public required int LocalBytes { get; init; }
+    /// <summary>32-bit registers named by the .reg declarations (64-bit count twice, predicates not at all): an upper
+    /// bound on what ptxas allocates, which re-uses registers after liveness analysis.</summary>
+    public required int DeclaredRegisters { get; init; }
 }
 
 internal sealed class PtxModule

@@ -1,0 +1,156 @@
+// The emulator's profiling counters on kernels with hand-countable behaviour, occupancy arithmetic, and profile targets.
+using VcpNative.Tensors.Cuda;
+using VcpNative.Tensors.Cuda.Emulator;
+using VcpNative.Tensors.Cuda.Profiling;
+using Xunit;
+
+namespace VcpNative.Tests.Tensors.Cuda;
+
+public class KernelProfilerTests
+{
+    // Straight-line kernel with one guarded branch: lanes with tid < 8 skip the fma.
+    private const string CountedPtx = """
+        .version 7.0
+        .target sm_80
+        .address_size 64
+        .visible .entry counted(.param .u64 out, .param .u64 in)
+        {
+            .reg .pred %p<2>;
+            .reg .b32 %r<6>;
+            .reg .f32 %f<4>;
+            .reg .b64 %rd<6>;
+            ld.param.u64 %rd1, [out];
+            ld.param.u64 %rd2, [in];
+            mov.u32 %r1, %tid.x;
+            mul.wide.u32 %rd3, %r1, 4;
+            add.s64 %rd4, %rd2, %rd3;
+            ld.global.f32 %f1, [%rd4];
+            setp.lt.u32 %p1, %r1, 8;
+            @%p1 bra SKIP;
+            fma.rn.f32 %f1, %f1, %f1, %f1;
+        SKIP:
+            add.s64 %rd5, %rd1, %rd3;
+            st.global.f32 [%rd5], %f1;
+            ret;
+        }
+        """;
+
+
+    [Fact]
+    public void Hand_written_kernel_gives_exact_instruction_counts_bytes_and_divergence()
+    {
+        using var gpu = new PtxEmulator { Profile = new EmulatorProfile() };
+        var input = gpu.Allocate(64 * 4);
+        gpu.CopyToDevice(input, new byte[64 * 4]);
+        var output = gpu.Allocate(64 * 4);
+        gpu.Launch(gpu.GetFunction(gpu.LoadModule(CountedPtx), "counted"), new Dim3(1), new Dim3(64), 0, [output, input]);
+        var launch = Assert.Single(gpu.Profile.Launches);
+        var c = launch.Counters;
+        // Per warp (2 warps): 2 ld.param + ld.global + st.global; mul.wide, 2 add.s64, setp; mov; bra + ret; fma once.
+        Assert.Equal(8, c.WarpInstructions[(int)InstructionClass.Memory]);
+        Assert.Equal(8, c.WarpInstructions[(int)InstructionClass.Integer]);
+        Assert.Equal(2, c.WarpInstructions[(int)InstructionClass.MoveConvert]);
+        Assert.Equal(4, c.WarpInstructions[(int)InstructionClass.Control]);
+        Assert.Equal(2, c.WarpInstructions[(int)InstructionClass.Fp32]);
+        // fma runs on lanes 8..31 of warp 0 and all of warp 1; each fma is 2 flops.
+        Assert.Equal(24 + 32, c.ThreadInstructions[(int)InstructionClass.Fp32]);
+        Assert.Equal(2 * (24 + 32), c.Fp32Flops);
+        Assert.Equal(64 * 4, c.GlobalLoadBytes);
+        Assert.Equal(64 * 4, c.GlobalStoreBytes);
+        // 32 consecutive floats per warp = 128 bytes = 4 sectors of 32 bytes.
+        Assert.Equal(8, c.GlobalLoadSectors);
+        Assert.Equal(8, c.GlobalStoreSectors);
+        Assert.Equal(8, c.UniqueLoadSectors.Count);
+        // Warp 0 splits at the branch (lanes 0..7 take it); warp 1 agrees (nobody takes it).
+        Assert.Equal(2, c.Branches);
+        Assert.Equal(1, c.DivergentBranches);
+        Assert.Equal(0, c.SharedAccesses);
+        // .reg: 2 predicates (not counted) + 6 b32 + 4 f32 + 6 b64 (two 32-bit registers each).
+        Assert.Equal(6 + 4 + 12, launch.DeclaredRegisters);
+    }
+
+    [Theory]
+    [InlineData(1, 2)]   // conflict free: one wavefront per access (a store and a load)
+    [InlineData(2, 4)]   // words 0, 2, ..., 62: two distinct words in each even bank
+    [InlineData(32, 64)] // words 0, 32, ..., 992: all 32 words in bank 0
+    [InlineData(33, 2)]  // an odd stride visits every bank once
+    public void Shared_memory_bank_conflicts_are_counted_per_warp_access(int stride, int wavefronts)
+    {
+        using var gpu = new PtxEmulator { Profile = new EmulatorProfile() };
+        var output = gpu.Allocate(32 * 4);
+        gpu.Launch(gpu.GetFunction(gpu.LoadModule(EmulatorSanitizerTests.TestPtx("bank_conflict")), "bank_conflict"),
+                   new Dim3(1), new Dim3(32), 0, [output, stride]);
+        var c = Assert.Single(gpu.Profile.Launches).Counters;
+        Assert.Equal(2, c.SharedAccesses);
+        Assert.Equal(wavefronts, c.SharedWavefronts);
+        Assert.Equal(wavefronts - 2, c.SharedBankConflictReplays);
+    }
+
+    [Fact]
+    public void Profiling_off_records_nothing_and_gives_the_same_results()
+    {
+        float[] Run(bool profile)
+        {
+            using var gpu = new PtxEmulator { Profile = profile ? new EmulatorProfile() : null };
+            var output = gpu.Allocate(32 * 4);
+            gpu.Launch(gpu.GetFunction(gpu.LoadModule(EmulatorSanitizerTests.TestPtx("bank_conflict")), "bank_conflict"),
+                       new Dim3(1), new Dim3(32), 0, [output, 3]);
+            var host = new float[32];
+            gpu.CopyToHost(output, System.Runtime.InteropServices.MemoryMarshal.AsBytes(host.AsSpan()));
+            Assert.Equal(profile, gpu.Profile is not null && gpu.Profile.Launches.Count == 1);
+            return host;
+        }
+        Assert.Equal(Run(false), Run(true));
+    }
+
+    [Fact]
+    public void Add_profile_moves_exactly_its_operands()
+    {
+        var target = KernelProfiler.Find("add");
+        var report = KernelProfiler.Profile(target, [8, 1000], GpuSpec.A100);
+        Assert.Equal(1.0, report.Scale);
+        // Two 8000-float inputs read once, one output written once (fp32).
+        Assert.Equal(2 * 8000 * 4, report.Emulated.GlobalLoadBytes);
+        Assert.Equal(8000 * 4, report.Emulated.GlobalStoreBytes);
+        Assert.Equal(2 * 8000 * 4 / 32, report.Emulated.UniqueLoadSectors.Count);
+        Assert.Equal(8000 * 4 / 32, report.Emulated.UniqueStoreSectors.Count);
+        Assert.Equal(8000, report.Emulated.Fp32Flops);
+        // Memory-bound by construction: 96 kB at 1555 GB/s.
+        Assert.Equal(96000 / 1555e9, report.MemorySeconds, 12);
+        Assert.Equal("memory-bound", report.Bound);
+    }
+
+    [Fact]
+    public void Gemm_profiles_count_the_gemm_flops_and_scale_to_the_requested_shape()
+    {
+        // 64 x 64 x 64 runs unscaled: fp32 flops are exactly 2 M N K (the alpha/beta epilogue adds M N multiplies).
+        var simt = KernelProfiler.Profile(KernelProfiler.Find("gemm"), [64, 64, 64], GpuSpec.H100);
+        Assert.Equal(1.0, simt.Scale);
+        Assert.Equal((2L * 64 * 64 * 64) + (64 * 64), simt.Emulated.Fp32Flops);
+        var tc = KernelProfiler.Profile(KernelProfiler.Find("gemm_tc"), [256, 64, 64], GpuSpec.H100);
+        // Emulated at 128 x 64 x 64 (two 64-row blocks of four), scaled by the tile-step ratio 4 x 1 x 2 / 2 x 1 x 2 = 2.
+        Assert.Equal([128, 64, 64], tc.EmulatedShape);
+        Assert.Equal(2.0, tc.Scale);
+        Assert.Equal(2L * 128 * 64 * 64, tc.Emulated.TensorFlops);
+        Assert.Equal(0, tc.Emulated.DivergentBranches);
+        var text = KernelProfiler.Format(tc);
+        Assert.Contains("tensor core (mma)", text);
+        Assert.Contains("real-GPU timings are still to be taken", text);
+    }
+
+    [Fact]
+    public void Occupancy_follows_the_register_and_shared_memory_granularity()
+    {
+        var counters = new KernelCounters();
+        // 256 threads x 64 registers: 2048 registers per warp, 8 warps -> 4 blocks in 64K registers = 32 of 64 warps.
+        var regs = KernelProfiler.Occupancy(new KernelLaunchRecord("k", new Dim3(1), new Dim3(256), 0, 64, counters), GpuSpec.A100);
+        Assert.Equal(4, regs.BlocksPerSm);
+        Assert.Equal("registers", regs.Limiter);
+        Assert.Equal(0.5, regs.Occupancy, 12);
+        // 48 KB + 1 KB reserved per block: 3 blocks fit in Orin's 164 KB; 3 x 4 warps of 48 = 25 %.
+        var smem = KernelProfiler.Occupancy(new KernelLaunchRecord("k", new Dim3(1), new Dim3(128), 48 * 1024, 32, counters), GpuSpec.Orin);
+        Assert.Equal(3, smem.BlocksPerSm);
+        Assert.Equal("shared memory", smem.Limiter);
+        Assert.Equal(0.25, smem.Occupancy, 12);
+    }
+}
