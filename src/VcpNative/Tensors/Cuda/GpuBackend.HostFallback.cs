@@ -14,7 +14,7 @@ public sealed partial class GpuBackend
     /// <summary>Ops that always run on the host (CpuBackend) when called on this backend.</summary>
     public static IReadOnlyList<string> HostFallbackOps { get; } =
     [
-        "attention_forward", "attention_backward", "patch_unfold", "patch_fold", "conv1d_unfold", "conv1d_fold",
+        "patch_unfold", "patch_fold", "conv1d_unfold", "conv1d_fold",
         "embedding_forward", "embedding_backward", "resample2d", "topk_forward", "topk_backward",
     ];
 
@@ -28,22 +28,6 @@ public sealed partial class GpuBackend
 
     /// <summary>Calls that took the host path since this backend was created (a cost signal for `kernels verify`).</summary>
     public long HostFallbackCalls { get; private set; }
-
-    public void AttentionForward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor? logSumExp, float scale, bool causal)
-    {
-        using var h = new HostCall(this);
-        CpuBackend.Instance.AttentionForward(h.In(q), h.In(k), h.In(v), h.Out(output), h.OutOrNull(logSumExp), scale, causal);
-        h.Commit();
-    }
-
-    public void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor logSumExp, Tensor gradOutput,
-        Tensor? gradQ, Tensor? gradK, Tensor? gradV, float scale, bool causal)
-    {
-        using var h = new HostCall(this);
-        CpuBackend.Instance.AttentionBackward(h.In(q), h.In(k), h.In(v), h.In(output), h.In(logSumExp), h.In(gradOutput),
-            h.OutOrNull(gradQ), h.OutOrNull(gradK), h.OutOrNull(gradV), scale, causal);
-        h.Commit();
-    }
 
     public void PatchUnfold(Tensor x, int patch, Tensor cols)
     {

@@ -103,14 +103,13 @@ public class GpuBackendTests
             var (values, indices) = Ops.TopK(x, 4);
             var table = KernelVerification.Input(b, [17, 6], 6);
             var emb = Ops.Embedding(table, Tensor.FromInts([3, 16, 0, 3], [4]));
-            var att = Ops.Attention(KernelVerification.Input(b, [1, 2, 5, 8], 7), KernelVerification.Input(b, [1, 2, 7, 8], 8), KernelVerification.Input(b, [1, 2, 7, 8], 9));
             var idx = Ops.Cast(indices, DType.F32);
-            return [.. values.ToArray(), .. idx.ToArray(), .. emb.ToArray(), .. att.ToArray()];
+            return [.. values.ToArray(), .. idx.ToArray(), .. emb.ToArray()];
         }
         var expected = Run(CpuBackend.Instance);
         var actual = Run(gpu);
         // The same CPU kernels run on downloaded inputs, so results are bit-identical.
         Assert.Equal(expected, actual);
-        Assert.True(gpu.HostFallbackCalls >= 3);
+        Assert.True(gpu.HostFallbackCalls >= 2);
     }
 }
