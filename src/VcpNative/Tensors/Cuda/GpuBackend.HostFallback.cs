@@ -14,8 +14,7 @@ public sealed partial class GpuBackend
     /// <summary>Ops that always run on the host (CpuBackend) when called on this backend.</summary>
     public static IReadOnlyList<string> HostFallbackOps { get; } =
     [
-        "attention_forward", "attention_backward", "patch_unfold", "patch_fold", "conv1d_unfold", "conv1d_fold",
-        "embedding_forward", "embedding_backward", "resample2d", "topk_forward", "topk_backward",
+        "attention_forward", "attention_backward",
     ];
 
     /// <summary>Ops that use kernels but take the host path in the listed cases.</summary>
@@ -42,69 +41,6 @@ public sealed partial class GpuBackend
         using var h = new HostCall(this);
         CpuBackend.Instance.AttentionBackward(h.In(q), h.In(k), h.In(v), h.In(output), h.In(logSumExp), h.In(gradOutput),
             h.OutOrNull(gradQ), h.OutOrNull(gradK), h.OutOrNull(gradV), scale, causal);
-        h.Commit();
-    }
-
-    public void PatchUnfold(Tensor x, int patch, Tensor cols)
-    {
-        using var h = new HostCall(this);
-        CpuBackend.Instance.PatchUnfold(h.In(x), patch, h.Out(cols));
-        h.Commit();
-    }
-
-    public void PatchFold(Tensor cols, int patch, Tensor gx)
-    {
-        using var h = new HostCall(this);
-        CpuBackend.Instance.PatchFold(h.In(cols), patch, h.Out(gx));
-        h.Commit();
-    }
-
-    public void Conv1dUnfold(Tensor x, int kernel, int padding, Tensor cols)
-    {
-        using var h = new HostCall(this);
-        CpuBackend.Instance.Conv1dUnfold(h.In(x), kernel, padding, h.Out(cols));
-        h.Commit();
-    }
-
-    public void Conv1dFold(Tensor cols, int kernel, int padding, Tensor gx)
-    {
-        using var h = new HostCall(this);
-        CpuBackend.Instance.Conv1dFold(h.In(cols), kernel, padding, h.Out(gx));
-        h.Commit();
-    }
-
-    public void EmbeddingForward(Tensor weight, Tensor ids, Tensor output)
-    {
-        using var h = new HostCall(this);
-        CpuBackend.Instance.EmbeddingForward(h.In(weight), h.In(ids), h.Out(output));
-        h.Commit();
-    }
-
-    public void EmbeddingBackward(Tensor ids, Tensor gy, Tensor gWeight)
-    {
-        using var h = new HostCall(this);
-        CpuBackend.Instance.EmbeddingBackward(h.In(ids), h.In(gy), h.Out(gWeight));
-        h.Commit();
-    }
-
-    public void Resample2d(Tensor x, Tensor y, ResampleWeights alongH, ResampleWeights alongW, bool heightFirst)
-    {
-        using var h = new HostCall(this);
-        CpuBackend.Instance.Resample2d(h.In(x), h.Out(y), alongH, alongW, heightFirst);
-        h.Commit();
-    }
-
-    public void TopKForward(Tensor x, int k, bool largest, Tensor values, Tensor indices)
-    {
-        using var h = new HostCall(this);
-        CpuBackend.Instance.TopKForward(h.In(x), k, largest, h.Out(values), h.Out(indices));
-        h.Commit();
-    }
-
-    public void TopKBackward(Tensor indices, Tensor gValues, Tensor gx)
-    {
-        using var h = new HostCall(this);
-        CpuBackend.Instance.TopKBackward(h.In(indices), h.In(gValues), h.Out(gx));
         h.Commit();
     }
 

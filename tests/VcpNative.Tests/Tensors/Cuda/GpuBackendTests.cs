@@ -109,8 +109,9 @@ public class GpuBackendTests
         }
         var expected = Run(CpuBackend.Instance);
         var actual = Run(gpu);
-        // The same CPU kernels run on downloaded inputs, so results are bit-identical.
+        // Attention runs the same CPU kernels on downloaded inputs; top-k (integer selection) and the embedding
+        // gather run on kernels that are exact too, so results are bit-identical.
         Assert.Equal(expected, actual);
-        Assert.True(gpu.HostFallbackCalls >= 3);
+        Assert.True(gpu.HostFallbackCalls >= 1);
     }
 }
