@@ -58,3 +58,7 @@ static __device__ __forceinline__ float vcp_warp_max(float v)
     for (int m = 16; m > 0; m >>= 1) { float o = VCP_SHFL_XOR(v, m); v = o > v ? o : v; }
     return v;
 }
+
+// 1-D grid-stride loop over [0, n) with a 64-bit index.
+#define VCP_GRID_STRIDE(i, n) for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
+                                   i += (long long)blockDim.x * gridDim.x)

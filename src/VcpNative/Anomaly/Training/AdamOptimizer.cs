@@ -22,21 +22,41 @@ public sealed class AdamParameterGroup
     public IReadOnlyList<(string Name, Tensor Parameter)> Parameters { get; }
 }
 
-/// <summary>Per-parameter Adam state: steps taken and the first and second moment estimates.</summary>
+/// <summary>
+/// Per-parameter Adam state: steps taken and the first and second moment estimates, kept as tensors on the
+/// parameter's backend so a step runs where the parameter lives (no per-step download/upload on a GPU).
+/// </summary>
 public sealed class AdamParameterState
 {
-    public AdamParameterState(long step, float[] expAvg, float[] expAvgSq)
+    internal AdamParameterState(long step, Tensor expAvg, Tensor expAvgSq)
     {
         Step = step;
-        ExpAvg = expAvg;
-        ExpAvgSq = expAvgSq;
+        ExpAvgTensor = expAvg;
+        ExpAvgSqTensor = expAvgSq;
     }
 
     public long Step { get; internal set; }
 
-    public float[] ExpAvg { get; }
+    /// <summary>The first moment on the parameter's backend (contiguous f32, the parameter's shape).</summary>
+    public Tensor ExpAvgTensor { get; }
 
-    public float[] ExpAvgSq { get; }
+    /// <summary>The second moment on the parameter's backend.</summary>
+    public Tensor ExpAvgSqTensor { get; }
+
+    /// <summary>A host copy of the first moment (downloads when the state lives on a device).</summary>
+    public float[] ExpAvg => ExpAvgTensor.ToArray();
+
+    /// <summary>A host copy of the second moment.</summary>
+    public float[] ExpAvgSq => ExpAvgSqTensor.ToArray();
+
+    /// <summary>Moments on <paramref name="backend"/> from host values (zeros when null), outside any TensorScope.</summary>
+    internal static AdamParameterState Create(long step, int[] shape, IBackend backend, float[]? expAvg = null, float[]? expAvgSq = null)
+    {
+        using var longLived = TensorScope.Suspend();
+        return new AdamParameterState(step,
+            expAvg is null ? Tensor.Zeros(shape, DType.F32, backend) : Tensor.FromArray(expAvg, shape, backend),
+            expAvgSq is null ? Tensor.Zeros(shape, DType.F32, backend) : Tensor.FromArray(expAvgSq, shape, backend));
+    }
 }
 
 /// <summary>
@@ -172,43 +192,29 @@ public sealed class AdamOptimizer
         {
             throw new ShapeMismatchException("adam", parameter.Shape, gradient.Shape, $"parameter '{name}' vs its gradient");
         }
-        var n = (int)parameter.Numel;
         if (!state.TryGetValue(name, out var s))
         {
-            s = new AdamParameterState(0, new float[n], new float[n]);
+            s = AdamParameterState.Create(0, parameter.ShapeArray.ToArray(), parameter.Backend);
             state[name] = s;
         }
         s.Step++;
-        var step = (double)s.Step;
-        var biasCorrection1 = 1 - Math.Pow(Beta1, step);
-        var biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(Beta2, step));
-        var b1 = (float)Beta1;
-        var oneMinusB1 = (float)(1 - Beta1);
-        var b2 = (float)Beta2;
-        var oneMinusB2 = (float)(1 - Beta2);
-        var negStepSize = (float)(-(learningRate / biasCorrection1));
-        var bc2 = (float)biasCorrection2Sqrt;
-        var eps = (float)Eps;
+        var backend = parameter.Backend;
+        var dense = parameter.IsContiguous && parameter.DType == DType.F32;
+        // The kernel updates contiguous f32 in place; anything else is stepped on a dense copy and written back.
+        using var p = dense ? null : parameter.ToContiguousF32();
+        using var g = gradient.IsContiguous && gradient.DType == DType.F32 && ReferenceEquals(gradient.Backend, backend) ? null : ToBackendF32(gradient, backend);
+        backend.AdamStep(p ?? parameter, g ?? gradient, s.ExpAvgTensor, s.ExpAvgSqTensor, learningRate, Beta1, Beta2, Eps, s.Step);
+        if (p is not null)
+        {
+            backend.Copy(p, parameter);
+        }
+    }
 
-        var g = gradient.ToArray();
-        var onHost = parameter.Storage is Tensors.Cpu.CpuStorage && parameter.IsContiguous && parameter.DType == DType.F32;
-        var values = onHost ? null : parameter.ToArray();
-        var p = onHost ? parameter.AsSpan() : values!.AsSpan();
-        var m = s.ExpAvg;
-        var v = s.ExpAvgSq;
-        for (var i = 0; i < n; i++)
-        {
-            // exp_avg.mul_(b1).add_(g, alpha=1-b1); exp_avg_sq.mul_(b2).addcmul_(g, g, value=1-b2)
-            m[i] = m[i] * b1 + oneMinusB1 * g[i];
-            v[i] = v[i] * b2 + oneMinusB2 * g[i] * g[i];
-            // denom = exp_avg_sq.sqrt() / bc2_sqrt + eps; param.addcdiv_(exp_avg, denom, value=-step_size)
-            var denom = MathF.Sqrt(v[i]) / bc2 + eps;
-            p[i] += negStepSize * m[i] / denom;
-        }
-        if (!onHost)
-        {
-            parameter.Backend.Upload(values, parameter);
-        }
+    private static Tensor ToBackendF32(Tensor t, IBackend backend)
+    {
+        var dense = Tensor.Empty(t.Shape, DType.F32, backend);
+        backend.Copy(t, dense);
+        return dense;
     }
 
     /// <summary>Tensor name prefixes of the saved moments; the step count goes to metadata.</summary>
@@ -255,7 +261,7 @@ public sealed class AdamOptimizer
                 throw new WeightsConverter.ModelFormatException(source, null, ExpAvgPrefix + name,
                     $"expected Adam moments of {p.Numel} values, found {(m is null ? "none" : m.Length.ToString(System.Globalization.CultureInfo.InvariantCulture))}");
             }
-            state[name] = new AdamParameterState(long.Parse(stepText, System.Globalization.CultureInfo.InvariantCulture), m, v);
+            state[name] = AdamParameterState.Create(long.Parse(stepText, System.Globalization.CultureInfo.InvariantCulture), p.ShapeArray.ToArray(), p.Backend, m, v);
         }
     }
 }

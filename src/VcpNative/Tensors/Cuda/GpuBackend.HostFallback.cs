@@ -1,4 +1,4 @@
-// Ops of the GPU backend that have no CUDA kernel yet: inputs are downloaded, CpuBackend runs, outputs go back up.
+// The GPU backend's host path for the cases its kernels do not take: inputs are downloaded, CpuBackend runs, outputs go back up.
 using System.Runtime.InteropServices;
 using VcpNative.Tensors.Cpu;
 
@@ -7,15 +7,13 @@ namespace VcpNative.Tensors.Cuda;
 /// <summary>
 /// The host fallback, in one place so that it is easy to see and to shrink: every method here copies its device
 /// inputs to the host, runs <see cref="CpuBackend.Instance"/>'s kernel and uploads the outputs. Correct but slow
-/// (two PCIe trips per call); the "GPU backend complete" issue replaces these with kernels.
+/// (two PCIe trips per call). Every op now has kernels; only the partial cases listed below still come here.
 /// </summary>
 public sealed partial class GpuBackend
 {
     /// <summary>Ops that always run on the host (CpuBackend) when called on this backend.</summary>
     public static IReadOnlyList<string> HostFallbackOps { get; } =
     [
-        "patch_unfold", "patch_fold", "conv1d_unfold", "conv1d_fold",
-        "embedding_forward", "embedding_backward", "resample2d", "topk_forward", "topk_backward",
     ];
 
     /// <summary>Ops that use kernels but take the host path in the listed cases.</summary>
@@ -28,69 +26,6 @@ public sealed partial class GpuBackend
 
     /// <summary>Calls that took the host path since this backend was created (a cost signal for `kernels verify`).</summary>
     public long HostFallbackCalls { get; private set; }
-
-    public void PatchUnfold(Tensor x, int patch, Tensor cols)
-    {
-        using var h = new HostCall(this);
-        CpuBackend.Instance.PatchUnfold(h.In(x), patch, h.Out(cols));
-        h.Commit();
-    }
-
-    public void PatchFold(Tensor cols, int patch, Tensor gx)
-    {
-        using var h = new HostCall(this);
-        CpuBackend.Instance.PatchFold(h.In(cols), patch, h.Out(gx));
-        h.Commit();
-    }
-
-    public void Conv1dUnfold(Tensor x, int kernel, int padding, Tensor cols)
-    {
-        using var h = new HostCall(this);
-        CpuBackend.Instance.Conv1dUnfold(h.In(x), kernel, padding, h.Out(cols));
-        h.Commit();
-    }
-
-    public void Conv1dFold(Tensor cols, int kernel, int padding, Tensor gx)
-    {
-        using var h = new HostCall(this);
-        CpuBackend.Instance.Conv1dFold(h.In(cols), kernel, padding, h.Out(gx));
-        h.Commit();
-    }
-
-    public void EmbeddingForward(Tensor weight, Tensor ids, Tensor output)
-    {
-        using var h = new HostCall(this);
-        CpuBackend.Instance.EmbeddingForward(h.In(weight), h.In(ids), h.Out(output));
-        h.Commit();
-    }
-
-    public void EmbeddingBackward(Tensor ids, Tensor gy, Tensor gWeight)
-    {
-        using var h = new HostCall(this);
-        CpuBackend.Instance.EmbeddingBackward(h.In(ids), h.In(gy), h.Out(gWeight));
-        h.Commit();
-    }
-
-    public void Resample2d(Tensor x, Tensor y, ResampleWeights alongH, ResampleWeights alongW, bool heightFirst)
-    {
-        using var h = new HostCall(this);
-        CpuBackend.Instance.Resample2d(h.In(x), h.Out(y), alongH, alongW, heightFirst);
-        h.Commit();
-    }
-
-    public void TopKForward(Tensor x, int k, bool largest, Tensor values, Tensor indices)
-    {
-        using var h = new HostCall(this);
-        CpuBackend.Instance.TopKForward(h.In(x), k, largest, h.Out(values), h.Out(indices));
-        h.Commit();
-    }
-
-    public void TopKBackward(Tensor indices, Tensor gValues, Tensor gx)
-    {
-        using var h = new HostCall(this);
-        CpuBackend.Instance.TopKBackward(h.In(indices), h.In(gValues), h.Out(gx));
-        h.Commit();
-    }
 
     // ----- partial fallbacks of kernel-backed ops -----
 

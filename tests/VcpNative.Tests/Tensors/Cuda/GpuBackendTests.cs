@@ -93,7 +93,7 @@ public class GpuBackendTests
     }
 
     [Fact]
-    public void Host_fallback_ops_round_trip_through_the_cpu_kernels()
+    public void Partial_host_fallback_round_trips_through_the_cpu_kernels()
     {
         using var gpu = new GpuBackend(new PtxEmulator(), ownsDriver: true);
         float[] Run(IBackend b)
@@ -108,8 +108,9 @@ public class GpuBackendTests
         }
         var expected = Run(CpuBackend.Instance);
         var actual = Run(gpu);
-        // The same CPU kernels run on downloaded inputs, so results are bit-identical.
+        // The i32 -> f32 cast takes the host path (a partial fallback); top-k (integer selection) and the embedding
+        // gather run on kernels that are exact, so results are bit-identical.
         Assert.Equal(expected, actual);
-        Assert.True(gpu.HostFallbackCalls >= 2);
+        Assert.True(gpu.HostFallbackCalls >= 1);
     }
 }
