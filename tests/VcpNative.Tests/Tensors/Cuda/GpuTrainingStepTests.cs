@@ -91,11 +91,14 @@ public class GpuTrainingStepTests
         var noiseOnly = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, want) in expected.Gradients)
         {
-            // Every gradient within 1e-3 relative in norm (1e-6 absolute floor for gradients that are ~0): backward
-            // through the text tower and two softmaxes amplifies fp32 rounding-order differences a little.
+            // Every gradient within 1e-3 relative in norm, or 2e-6 absolute for gradients that are ~0 in exact
+            // arithmetic: the Post-VCP value/key biases (softmax rows sum to 1, so their gradient is a near-total
+            // cancellation; torch's own fp32 vs float64 gradient of v_proj_pre_1.bias differs by ~8e-7, see
+            // tools/golden/README.md) carry ~1e-6 of pure rounding noise, and the GPU's flash-tiled attention sums in
+            // another order than the CPU's.
             var diff = TrainingFixtures.DiffNorm(actual.Gradients[name], want);
             var norm = TrainingFixtures.Norm(want);
-            Assert.True(diff <= 1e-3 * norm || diff <= 1e-6, $"gradient {name}: |g_gpu - g_cpu| = {diff:G4} > 1e-3 * {norm:G4}");
+            Assert.True(diff <= 1e-3 * norm || diff <= 2e-6, $"gradient {name}: |g_gpu - g_cpu| = {diff:G4} > 1e-3 * {norm:G4}");
             if (diff > 1e-3 * norm)
             {
                 noiseOnly.Add(name);     // analytically ~0 (rounding noise): Adam's sign of the step is noise too
