@@ -40,6 +40,7 @@ public static class KernelProfiler
     [
         Gemm("gemm", "fp32 SIMT GEMM (gemm_f32), C = A[M,K] B[K,N]", 16, MatMulPrecision.Fp32),
         Gemm("gemm_tc", "bf16 tensor-core GEMM (gemm_tc_bf16, mma.sync m16n8k16), fp32 accumulation", 32, MatMulPrecision.Bf16TensorCores),
+        Attention(),
         Rows("add", "elementwise add of two [R,C] tensors (add_f32)", [1370, 1024], 12, (g, s) => Ops.Add(Input(g, s, 1), Input(g, s, 2))),
         Rows("softmax", "row softmax (softmax_forward), e.g. 16 heads x 1370 queries", [16 * 1370, 1370], 8, (g, s) => Ops.Softmax(Input(g, s, 1))),
         Rows("layernorm", "LayerNorm over the last axis (layernorm_forward)", [1370, 1024], 8, (g, s) =>
@@ -218,6 +219,23 @@ public static class KernelProfiler
             {
                 g.MatMulPrecision = precision;
                 Ops.MatMul(Input(g, [s[0], s[2]], 1), Input(g, [s[2], s[1]], 2));
+            });
+    }
+
+    /// <summary>Self-attention of one ViT-L/14 layer at 518 px by default: 16 heads, 1370 tokens, head width 64.</summary>
+    private static ProfileTarget Attention()
+    {
+        static double Work(int[] s) => (double)s[0] * s[1] * s[1];
+        return new ProfileTarget("attention", "fused flash-style attention forward (attention_forward), softmax(q k^T / sqrt(D)) v",
+            "BH x L x D", [16, 1370, 64],
+            s => [1, Math.Min(s[1], 96), s[2]],
+            (t, e) => Work(t) / Work(e),
+            "ratio of (heads x queries x keys); the per-block prologue and the logsumexp store scale only approximately",
+            s => 4.0 * 4 * s[0] * s[1] * s[2],
+            (g, s) =>
+            {
+                var q = Input(g, [1, s[0], s[1], s[2]], 1);
+                Ops.Attention(q, Input(g, [1, s[0], s[1], s[2]], 2), Input(g, [1, s[0], s[1], s[2]], 3));
             });
     }
 
