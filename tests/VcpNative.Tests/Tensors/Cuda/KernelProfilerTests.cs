@@ -153,4 +153,18 @@ public class KernelProfilerTests
         Assert.Equal("shared memory", smem.Limiter);
         Assert.Equal(0.25, smem.Occupancy, 12);
     }
+
+    [Fact]
+    public void Attention_profile_counts_its_kernel_and_scales_by_heads_times_queries_times_keys()
+    {
+        var target = KernelProfiler.Find("attention");
+        // Emulated as is (one head, 40 tokens): no scaling, and the fp32 work covers at least q k^T and p v.
+        var report = KernelProfiler.Profile(target, [1, 40, 16], GpuSpec.H100);
+        Assert.Equal(1.0, report.Scale);
+        Assert.Contains(report.Launches, l => l.Kernel == "attention_forward");
+        Assert.True(report.Emulated.Fp32Flops >= 4.0 * 40 * 40 * 16, $"fp32 flops {report.Emulated.Fp32Flops}");
+        // Two heads of 200 tokens are emulated as one head of 96: scale = (2 * 200^2) / (96^2).
+        var scaled = KernelProfiler.Profile(target, [2, 200, 16], GpuSpec.Orin);
+        Assert.Equal(2.0 * 200 * 200 / (96.0 * 96), scaled.Scale, 9);
+    }
 }
