@@ -59,26 +59,67 @@ public sealed class ImageInferenceLoop
             pending.Clear();
         }
 
-        foreach (var file in files)
+        // Decoding and preprocessing run one batch ahead on another thread, so they overlap the model's compute
+        // (on a GPU backend entirely; on the CPU they take a small share of the cores). Order is kept.
+        using var decoded = new System.Collections.Concurrent.BlockingCollection<Decoded>(boundedCapacity: 2 * batchSize);
+        using var cancel = new CancellationTokenSource();
+        var producer = Task.Run(() =>
         {
             try
             {
-                var bytes = File.ReadAllBytes(file);
-                limits.Check(ImageDecoder.ReadHeader(bytes, file), file);
-                var image = ImageDecoder.Decode(bytes, file, limits).ToRgb();
-                var resized = PillowResize.Resize(image, size, size, PillowFilter.Bicubic);
-                pending.Add((file, resized, ClipPreprocess.ToTensorData(resized, size)));
+                foreach (var file in files)
+                {
+                    decoded.Add(Decode(file, size), cancel.Token);
+                }
             }
-            catch (Exception e) when (e is ImageDecodeException or IOException or UnauthorizedAccessException or InvalidDataException or OutOfMemoryException)
+            catch (OperationCanceledException)
             {
-                onFailure(file, e);
-                continue;
             }
-            if (pending.Count == batchSize)
+            finally
             {
-                Flush();
+                decoded.CompleteAdding();
             }
+        });
+        try
+        {
+            foreach (var item in decoded.GetConsumingEnumerable())
+            {
+                if (item.Error is not null)
+                {
+                    onFailure(item.Path, item.Error);
+                    continue;
+                }
+                pending.Add((item.Path, item.Resized!, item.Input!));
+                if (pending.Count == batchSize)
+                {
+                    Flush();
+                }
+            }
+            Flush();
         }
-        Flush();
+        finally
+        {
+            cancel.Cancel();
+            producer.Wait();
+        }
+    }
+
+    /// <summary>A decoded and preprocessed image, or the error that stopped it.</summary>
+    private sealed record Decoded(string Path, RgbImage? Resized, float[]? Input, Exception? Error);
+
+    private Decoded Decode(string file, int size)
+    {
+        try
+        {
+            var bytes = File.ReadAllBytes(file);
+            limits.Check(ImageDecoder.ReadHeader(bytes, file), file);
+            var image = ImageDecoder.Decode(bytes, file, limits).ToRgb();
+            var resized = PillowResize.Resize(image, size, size, PillowFilter.Bicubic);
+            return new Decoded(file, resized, ClipPreprocess.ToTensorData(resized, size), null);
+        }
+        catch (Exception e) when (e is ImageDecodeException or IOException or UnauthorizedAccessException or InvalidDataException or OutOfMemoryException)
+        {
+            return new Decoded(file, null, null, e);
+        }
     }
 }
