@@ -11,16 +11,12 @@
 #define VCP_GRID_STRIDE(i, n) for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
                                    i += (long long)blockDim.x * gridDim.x)
 
-static __device__ __forceinline__ float gelu_exact(float u) { return 0.5f * u * (1.0f + vcp_erff(u * 0.70710678118654752f)); }
-
 static __device__ __forceinline__ float gelu_exact_grad(float u)
 {
     float cdf = 0.5f * (1.0f + vcp_erff(u * 0.70710678118654752f));
     float pdf = 0.3989422804014327f * vcp_expf(-0.5f * u * u);
     return cdf + u * pdf;
 }
-
-static __device__ __forceinline__ float quick_gelu(float u) { return u * vcp_sigmoidf(1.702f * u); }
 
 static __device__ __forceinline__ float quick_gelu_grad(float u)
 {

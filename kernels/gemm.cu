@@ -6,6 +6,10 @@
 //   each owning a 4 x 4 micro-tile (rows ty + 16 i, cols tx + 16 j, strided to spread shared-memory banks).
 //   Any M, N, K: out-of-range tile elements load as 0 and out-of-range outputs are not stored.
 //   Launch: block = (256), grid = (ceil(N / 64), ceil(M / 64), batch). Accumulation in fp32 (fma).
+// linear_f32: the fused linear layer y = act(x W^T + b) for x [M,K], W [N,K] (row-major, PyTorch layout), bias [N]
+//   (or null), act 0 = none, 1 = exact GELU, 2 = QuickGELU: the same tiles, with bias and activation applied in the
+//   epilogue while the accumulators are in registers, so the output is written once (no separate bias/GELU pass).
+//   Launch: block = (256), grid = (ceil(N / 64), ceil(M / 64), 1).
 #include "vcp_device.h"
 
 #define GEMM_BM 64
@@ -13,9 +17,10 @@
 #define GEMM_BK 16
 #define GEMM_THREADS 256
 
-extern "C" __global__ void gemm_f32(float* c, const float* a, const float* b, int m, int n, int k,
-                                    int lda, int ldb, int ldc, int trans_a, int trans_b, float alpha, float beta,
-                                    long long stride_a, long long stride_b, long long stride_c)
+static __device__ __forceinline__ void gemm_tile(float* c, const float* a, const float* b, int m, int n, int k,
+                                                 int lda, int ldb, int ldc, int trans_a, int trans_b, float alpha, float beta,
+                                                 long long stride_a, long long stride_b, long long stride_c,
+                                                 const float* bias, int activation)
 {
     __shared__ float as[GEMM_BK][GEMM_BM];
     __shared__ float bs[GEMM_BK][GEMM_BN];
@@ -67,7 +72,24 @@ extern "C" __global__ void gemm_f32(float* c, const float* a, const float* b, in
             int gn = n0 + tx + 16 * j;
             if (gn >= n) continue;
             long long idx = (long long)gm * ldc + gn;
-            c[idx] = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * c[idx];
+            float v = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * c[idx];
+            if (bias) v += bias[gn];
+            if (activation == 1) v = gelu_exact(v);
+            else if (activation == 2) v = quick_gelu(v);
+            c[idx] = v;
         }
     }
+}
+
+extern "C" __global__ void gemm_f32(float* c, const float* a, const float* b, int m, int n, int k,
+                                    int lda, int ldb, int ldc, int trans_a, int trans_b, float alpha, float beta,
+                                    long long stride_a, long long stride_b, long long stride_c)
+{
+    gemm_tile(c, a, b, m, n, k, lda, ldb, ldc, trans_a, trans_b, alpha, beta, stride_a, stride_b, stride_c, 0, 0);
+}
+
+extern "C" __global__ void linear_f32(float* y, const float* x, const float* w, const float* bias, int m, int n, int k,
+                                      int activation)
+{
+    gemm_tile(y, x, w, m, n, k, k, k, n, 0, 1, 1.0f, 0.0f, 0, 0, 0, bias, activation);
 }

@@ -46,6 +46,11 @@ static __device__ __forceinline__ float vcp_erff(float x)
 
 static __device__ __forceinline__ float vcp_sigmoidf(float x) { return VCP_RCP(1.0f + vcp_expf(-x)); }
 
+// Activations shared by the elementwise kernels (gelu.cu) and the fused GEMM epilogue (gemm.cu).
+static __device__ __forceinline__ float gelu_exact(float u) { return 0.5f * u * (1.0f + vcp_erff(u * 0.70710678118654752f)); }
+
+static __device__ __forceinline__ float quick_gelu(float u) { return u * vcp_sigmoidf(1.702f * u); }
+
 // Butterfly reductions leave the result in every lane of the warp.
 static __device__ __forceinline__ float vcp_warp_sum(float v)
 {

@@ -18,19 +18,23 @@ public partial interface IBackend
     /// y [rows, N] contiguous. The default runs the unfused kernels (bias copy, MatMul, activation in place); a backend may
     /// override it to fuse bias and activation into the product.
     /// </summary>
-    void LinearForward(Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearActivation activation)
+    void LinearForward(Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearActivation activation) =>
+        LinearUnfused(this, x, weight, bias, y, activation);
+
+    /// <summary>The unfused linear layer on any backend: bias copied into y, MatMul with beta = 1, activation in place.</summary>
+    static void LinearUnfused(IBackend backend, Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearActivation activation)
     {
         var beta = 0f;
         if (bias is not null)
         {
             using var expanded = Ops.Expand(bias, y.Shape);
-            Copy(expanded, y);
+            backend.Copy(expanded, y);
             beta = 1f;
         }
-        MatMul(x, false, weight, true, y, 1f, beta);
+        backend.MatMul(x, false, weight, true, y, 1f, beta);
         if (activation != LinearActivation.None)
         {
-            Unary(activation == LinearActivation.Gelu ? UnaryOp.Gelu : UnaryOp.QuickGelu, y, y, 0f);
+            backend.Unary(activation == LinearActivation.Gelu ? UnaryOp.Gelu : UnaryOp.QuickGelu, y, y, 0f);
         }
     }
 }
