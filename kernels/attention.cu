@@ -39,6 +39,42 @@ static __device__ __forceinline__ int att_min(int a, int b) { return a < b ? a :
 static __device__ __forceinline__ float att_logf(float x) { return ATT_LG2(x) * 0.69314718055994531f; }
 
 // dst[r * ld + c] = src[r * row + c] for r < rows (0 for rows <= r < 32), c < d; the whole block cooperates.
+// acc[r] += rows[r] . mine for the warp's rpw rows (row stride d); rows beyond rpw (uniform per launch) are skipped.
+static __device__ __forceinline__ void att_dot_rows(float acc[ATT_ROWS], const float* rows, const float* mine, int d, int rpw)
+{
+    for (int c = 0; c < d; c++)
+    {
+        float x = mine[c];
+        #pragma unroll
+        for (int r = 0; r < ATT_ROWS; r++)
+            if (r < rpw) acc[r] = __builtin_fmaf(rows[r * d + c], x, acc[r]);
+    }
+}
+
+// acc[r][:] += sum_t coef_t[r] * buf[t][:] over the n staged rows, coef_t[r] taken from lane t by a shuffle: the
+// rank-1 updates behind dK, dV and dQ. Each lane owns columns lane + 32 u (u < ATT_COLS, masked by col).
+static __device__ __forceinline__ void att_accumulate_rows(float acc[ATT_ROWS][ATT_COLS], const float coef[ATT_ROWS],
+                                                           const float* buf, int bs, int n, int lane,
+                                                           const bool col[ATT_COLS], int rpw)
+{
+    for (int t = 0; t < n; t++)
+    {
+        float x[ATT_COLS];
+        #pragma unroll
+        for (int u = 0; u < ATT_COLS; u++) x[u] = col[u] ? buf[t * bs + lane + 32 * u] : 0.0f;
+        #pragma unroll
+        for (int r = 0; r < ATT_ROWS; r++)
+        {
+            if (r < rpw) // uniform: rows beyond rpw do not exist
+            {
+                float g = ATT_SHFL(coef[r], t);
+                #pragma unroll
+                for (int u = 0; u < ATT_COLS; u++) acc[r][u] = __builtin_fmaf(g, x[u], acc[r][u]);
+            }
+        }
+    }
+}
+
 static __device__ __forceinline__ void att_stage(float* dst, int ld, const float* src, long long row, int rows, int d,
                                                  float scale)
 {
@@ -298,26 +334,14 @@ extern "C" __global__ void attention_backward_dkdv(float* dk, float* dv, const f
             VCP_SYNC();
             #pragma unroll
             for (int r = 0; r < ATT_ROWS; r++) dp[r] = 0.0f;
-            for (int c = 0; c < d; c++)
-            {
-                float x = mine[c];
-                #pragma unroll
-                for (int r = 0; r < ATT_ROWS; r++)
-                    if (r < rpw) dp[r] = __builtin_fmaf(vrows[r * d + c], x, dp[r]);
-            }
+            att_dot_rows(dp, vrows, mine, d, rpw);
         }
         VCP_SYNC();
         att_stage(buf, bs, q + i0 * q_row, q_row, nq, d, 1.0f);
         VCP_SYNC();
         #pragma unroll
         for (int r = 0; r < ATT_ROWS; r++) p[r] = 0.0f;
-        for (int c = 0; c < d; c++)
-        {
-            float x = mine[c];
-            #pragma unroll
-            for (int r = 0; r < ATT_ROWS; r++)
-                if (r < rpw) p[r] = __builtin_fmaf(krows[r * d + c], x, p[r]);
-        }
+        att_dot_rows(p, krows, mine, d, rpw);
         #pragma unroll
         for (int r = 0; r < ATT_ROWS; r++)
         {
@@ -330,44 +354,14 @@ extern "C" __global__ void attention_backward_dkdv(float* dk, float* dv, const f
             // dS = P (dP - delta); dK[j] += sum_i dS[i][j] Q[i] with Q still staged.
             #pragma unroll
             for (int r = 0; r < ATT_ROWS; r++) dp[r] = p[r] * (dp[r] - delta_i);
-            for (int ii = 0; ii < nq; ii++)
-            {
-                float x[ATT_COLS];
-                #pragma unroll
-                for (int u = 0; u < ATT_COLS; u++) x[u] = col[u] ? buf[ii * bs + lane + 32 * u] : 0.0f;
-                #pragma unroll
-                for (int r = 0; r < ATT_ROWS; r++)
-                {
-                    if (r < rpw) // uniform: rows beyond rpw do not exist
-                    {
-                        float g = ATT_SHFL(dp[r], ii);
-                        #pragma unroll
-                        for (int u = 0; u < ATT_COLS; u++) dka[r][u] = __builtin_fmaf(g, x[u], dka[r][u]);
-                    }
-                }
-            }
+            att_accumulate_rows(dka, dp, buf, bs, nq, lane, col, rpw);
         }
         if (dv)
         {
             VCP_SYNC();
             att_stage(buf, bs, dob + (long long)i0 * d, d, nq, d, 1.0f);
             VCP_SYNC();
-            for (int ii = 0; ii < nq; ii++)
-            {
-                float x[ATT_COLS];
-                #pragma unroll
-                for (int u = 0; u < ATT_COLS; u++) x[u] = col[u] ? buf[ii * bs + lane + 32 * u] : 0.0f;
-                #pragma unroll
-                for (int r = 0; r < ATT_ROWS; r++)
-                {
-                    if (r < rpw) // uniform: rows beyond rpw do not exist
-                    {
-                        float g = ATT_SHFL(p[r], ii);
-                        #pragma unroll
-                        for (int u = 0; u < ATT_COLS; u++) dva[r][u] = __builtin_fmaf(g, x[u], dva[r][u]);
-                    }
-                }
-            }
+            att_accumulate_rows(dva, p, buf, bs, nq, lane, col, rpw);
         }
     }
     #pragma unroll
@@ -440,23 +434,11 @@ extern "C" __global__ void attention_backward_dq(float* dq, const float* q, cons
         VCP_SYNC();
         #pragma unroll
         for (int r = 0; r < ATT_ROWS; r++) dp[r] = p[r] = 0.0f;
-        for (int c = 0; c < d; c++)
-        {
-            float x = mine[c];
-            #pragma unroll
-            for (int r = 0; r < ATT_ROWS; r++)
-                if (r < rpw) dp[r] = __builtin_fmaf(orows[r * d + c], x, dp[r]);
-        }
+        att_dot_rows(dp, orows, mine, d, rpw);
         VCP_SYNC();
         att_stage(buf, bs, k + k0 * k_row, k_row, nk, d, 1.0f);
         VCP_SYNC();
-        for (int c = 0; c < d; c++)
-        {
-            float x = mine[c];
-            #pragma unroll
-            for (int r = 0; r < ATT_ROWS; r++)
-                if (r < rpw) p[r] = __builtin_fmaf(qrows[r * d + c], x, p[r]);
-        }
+        att_dot_rows(p, qrows, mine, d, rpw);
         #pragma unroll
         for (int r = 0; r < ATT_ROWS; r++)
         {
@@ -466,22 +448,7 @@ extern "C" __global__ void attention_backward_dq(float* dq, const float* q, cons
             dp[r] = pr * (dp[r] - delta_r[r]);
         }
         // dQ[i] += sum_j dS[i][j] K[j] with K still staged.
-        for (int jj = 0; jj < nk; jj++)
-        {
-            float x[ATT_COLS];
-            #pragma unroll
-            for (int u = 0; u < ATT_COLS; u++) x[u] = col[u] ? buf[jj * bs + lane + 32 * u] : 0.0f;
-            #pragma unroll
-            for (int r = 0; r < ATT_ROWS; r++)
-            {
-                if (r < rpw) // uniform: rows beyond rpw do not exist
-                {
-                    float g = ATT_SHFL(dp[r], jj);
-                    #pragma unroll
-                    for (int u = 0; u < ATT_COLS; u++) dqa[r][u] = __builtin_fmaf(g, x[u], dqa[r][u]);
-                }
-            }
-        }
+        att_accumulate_rows(dqa, dp, buf, bs, nk, lane, col, rpw);
     }
     #pragma unroll
     for (int r = 0; r < ATT_ROWS; r++)
