@@ -48,7 +48,7 @@ public sealed class ImageInferenceLoop
             }
             using (var scope = new TensorScope())
             {
-                var images = Tensor.FromArray(data, [pending.Count, 3, size, size], backend);
+                var images = UploadBatch(data, pending.Count, size);
                 var results = inference.Run(images);
                 for (var i = 0; i < pending.Count; i++)
                 {
@@ -102,6 +102,24 @@ public sealed class ImageInferenceLoop
             cancel.Cancel();
             producer.Wait();
         }
+    }
+
+    /// <summary>
+    /// The batch as a backend tensor. On a backend with asynchronous uploads (GPU) the batch is staged in pinned memory
+    /// and copied on a copy stream: the host returns at once and goes on issuing the model's kernels, which the device
+    /// starts as soon as the copy lands, while the decoder thread keeps preparing the next batch. The copy does not
+    /// overlap the previous batch's compute, because that batch's results are downloaded (a synchronisation) before
+    /// this upload is issued. The CPU backend takes the ordinary synchronous path.
+    /// </summary>
+    private Tensor UploadBatch(float[] data, int count, int size)
+    {
+        if (backend is not IAsyncUploader uploader)
+        {
+            return Tensor.FromArray(data, [count, 3, size, size], backend);
+        }
+        var images = Tensor.Empty([count, 3, size, size], DType.F32, backend);
+        uploader.UploadAsync(data, images);
+        return images;
     }
 
     /// <summary>A decoded and preprocessed image, or the error that stopped it.</summary>

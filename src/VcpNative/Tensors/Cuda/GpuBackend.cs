@@ -239,6 +239,7 @@ public sealed partial class GpuBackend : IBackend, IDisposable
 
     public void Dispose()
     {
+        DisposeStaging();
         Pool.Dispose();
         cublas?.Dispose();
         if (ownsDriver)

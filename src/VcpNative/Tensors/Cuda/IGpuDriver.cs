@@ -21,6 +21,12 @@ public readonly record struct GpuModule(nint Handle);
 /// <summary>A kernel entry point inside a module (CUfunction, or an index for the emulator).</summary>
 public readonly record struct GpuFunction(nint Handle);
 
+/// <summary>A command queue (CUstream for the real driver, an index for the emulator).</summary>
+public readonly record struct GpuStream(nint Handle);
+
+/// <summary>A marker recorded into a stream that other streams or the host can wait on (CUevent, or an index).</summary>
+public readonly record struct GpuEvent(nint Handle);
+
 /// <summary>Grid or block dimensions.</summary>
 public readonly record struct Dim3(uint X, uint Y = 1, uint Z = 1)
 {
@@ -83,6 +89,8 @@ public readonly struct KernelArg
 /// A GPU as the tensor backend sees it: memory, modules loaded from PTX text, kernel launches.
 /// Implemented by <see cref="Driver.CudaDriver"/> (libcuda) and <see cref="Emulator.PtxEmulator"/> (interpreter).
 /// Launches are asynchronous on the real driver; <see cref="Synchronize"/> waits, copies to host synchronise.
+/// Launches and the synchronous copies run on <see cref="ComputeStream"/>; further streams, events and pinned host
+/// memory exist so host-to-device uploads can run on a copy stream beside compute.
 /// </summary>
 public interface IGpuDriver : IDisposable
 {
@@ -107,6 +115,37 @@ public interface IGpuDriver : IDisposable
     void Launch(GpuFunction function, Dim3 grid, Dim3 block, int sharedBytes, ReadOnlySpan<KernelArg> args);
 
     void Synchronize();
+
+    /// <summary>The stream every launch and synchronous copy uses.</summary>
+    GpuStream ComputeStream { get; }
+
+    GpuStream CreateStream();
+
+    void DestroyStream(GpuStream stream);
+
+    GpuEvent CreateEvent();
+
+    void DestroyEvent(GpuEvent evt);
+
+    /// <summary>Marks the point in <paramref name="stream"/> reached once all work issued to it so far completes.</summary>
+    void RecordEvent(GpuEvent evt, GpuStream stream);
+
+    /// <summary>Work issued to <paramref name="stream"/> after this call starts only once <paramref name="evt"/> completes; the host does not wait.</summary>
+    void StreamWaitEvent(GpuStream stream, GpuEvent evt);
+
+    /// <summary>Blocks the host until <paramref name="evt"/> completes.</summary>
+    void SynchronizeEvent(GpuEvent evt);
+
+    /// <summary>Page-locked host memory that the device can read by DMA while the host goes on (cuMemHostAlloc).</summary>
+    nint AllocatePinned(long bytes);
+
+    void FreePinned(nint host);
+
+    /// <summary>
+    /// Queues a copy of <paramref name="bytes"/> from pinned host memory to the device on <paramref name="stream"/> and
+    /// returns at once; the host memory must stay untouched until the copy completes (record an event after it).
+    /// </summary>
+    void CopyToDeviceAsync(DevicePtr dst, nint pinnedSrc, long bytes, GpuStream stream);
 }
 
 /// <summary>Typed copies on top of the byte-level driver interface.</summary>

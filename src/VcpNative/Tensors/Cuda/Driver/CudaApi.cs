@@ -10,6 +10,8 @@ internal sealed unsafe class CudaApi
     public const int CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
     public const int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
     public const int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
+    public const uint CU_STREAM_NON_BLOCKING = 0x1;
+    public const uint CU_EVENT_DISABLE_TIMING = 0x2;
     public const int CU_JIT_INFO_LOG_BUFFER = 3;
     public const int CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES = 4;
     public const int CU_JIT_ERROR_LOG_BUFFER = 5;
@@ -32,7 +34,11 @@ internal sealed unsafe class CudaApi
     public readonly delegate* unmanaged<void*, ulong, nuint, int> cuMemcpyDtoH_v2;
     public readonly delegate* unmanaged<ulong, ulong, nuint, int> cuMemcpyDtoD_v2;
     public readonly delegate* unmanaged<ulong, byte, nuint, int> cuMemsetD8_v2;
+    public readonly delegate* unmanaged<void**, nuint, uint, int> cuMemHostAlloc;
+    public readonly delegate* unmanaged<void*, int> cuMemFreeHost;
+    public readonly delegate* unmanaged<ulong, void*, nuint, nint, int> cuMemcpyHtoDAsync_v2;
     public readonly delegate* unmanaged<nint*, uint, int> cuStreamCreate;
+    public readonly delegate* unmanaged<nint, nint, uint, int> cuStreamWaitEvent;
     public readonly delegate* unmanaged<nint, int> cuStreamDestroy_v2;
     public readonly delegate* unmanaged<nint, int> cuStreamSynchronize;
     public readonly delegate* unmanaged<nint*, uint, int> cuEventCreate;
@@ -65,7 +71,11 @@ internal sealed unsafe class CudaApi
         cuMemcpyDtoH_v2 = (delegate* unmanaged<void*, ulong, nuint, int>)E("cuMemcpyDtoH_v2");
         cuMemcpyDtoD_v2 = (delegate* unmanaged<ulong, ulong, nuint, int>)E("cuMemcpyDtoD_v2");
         cuMemsetD8_v2 = (delegate* unmanaged<ulong, byte, nuint, int>)E("cuMemsetD8_v2");
+        cuMemHostAlloc = (delegate* unmanaged<void**, nuint, uint, int>)E("cuMemHostAlloc");
+        cuMemFreeHost = (delegate* unmanaged<void*, int>)E("cuMemFreeHost");
+        cuMemcpyHtoDAsync_v2 = (delegate* unmanaged<ulong, void*, nuint, nint, int>)E("cuMemcpyHtoDAsync_v2");
         cuStreamCreate = (delegate* unmanaged<nint*, uint, int>)E("cuStreamCreate");
+        cuStreamWaitEvent = (delegate* unmanaged<nint, nint, uint, int>)E("cuStreamWaitEvent");
         cuStreamDestroy_v2 = (delegate* unmanaged<nint, int>)E("cuStreamDestroy_v2");
         cuStreamSynchronize = (delegate* unmanaged<nint, int>)E("cuStreamSynchronize");
         cuEventCreate = (delegate* unmanaged<nint*, uint, int>)E("cuEventCreate");

@@ -1,4 +1,4 @@
-// IGpuDriver on a real NVIDIA GPU through our own CUDA driver API bindings (one context, one stream).
+// IGpuDriver on a real NVIDIA GPU through our own CUDA driver API bindings (one context, a compute stream, optional copy streams).
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -120,6 +120,47 @@ public sealed unsafe class CudaDriver : IGpuDriver
     }
 
     public void Synchronize() => _api.Check(_api.cuStreamSynchronize(_stream), "cuStreamSynchronize");
+
+    public GpuStream ComputeStream => new(_stream);
+
+    // Extra streams do not synchronise with the legacy default stream, so only the events we record order them.
+    public GpuStream CreateStream()
+    {
+        nint stream;
+        _api.Check(_api.cuStreamCreate(&stream, CudaApi.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+        return new GpuStream(stream);
+    }
+
+    public void DestroyStream(GpuStream stream) => _api.Check(_api.cuStreamDestroy_v2(stream.Handle), "cuStreamDestroy_v2");
+
+    // Ordering-only events: timing disabled makes record and wait cheaper.
+    public GpuEvent CreateEvent()
+    {
+        nint evt;
+        _api.Check(_api.cuEventCreate(&evt, CudaApi.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+        return new GpuEvent(evt);
+    }
+
+    public void DestroyEvent(GpuEvent evt) => _api.Check(_api.cuEventDestroy_v2(evt.Handle), "cuEventDestroy_v2");
+
+    public void RecordEvent(GpuEvent evt, GpuStream stream) => _api.Check(_api.cuEventRecord(evt.Handle, stream.Handle), "cuEventRecord");
+
+    public void StreamWaitEvent(GpuStream stream, GpuEvent evt) =>
+        _api.Check(_api.cuStreamWaitEvent(stream.Handle, evt.Handle, 0), "cuStreamWaitEvent");
+
+    public void SynchronizeEvent(GpuEvent evt) => _api.Check(_api.cuEventSynchronize(evt.Handle), "cuEventSynchronize");
+
+    public nint AllocatePinned(long bytes)
+    {
+        void* p;
+        _api.Check(_api.cuMemHostAlloc(&p, (nuint)Math.Max(bytes, 1), 0), "cuMemHostAlloc", $"{bytes} bytes");
+        return (nint)p;
+    }
+
+    public void FreePinned(nint host) => _api.Check(_api.cuMemFreeHost((void*)host), "cuMemFreeHost");
+
+    public void CopyToDeviceAsync(DevicePtr dst, nint pinnedSrc, long bytes, GpuStream stream) =>
+        _api.Check(_api.cuMemcpyHtoDAsync_v2(dst.Address, (void*)pinnedSrc, (nuint)bytes, stream.Handle), "cuMemcpyHtoDAsync_v2", $"{bytes} bytes");
 
     /// <summary>Milliseconds of GPU time taken by <paramref name="work"/> on this driver's stream (CUDA events).</summary>
     public float TimeMilliseconds(Action work)

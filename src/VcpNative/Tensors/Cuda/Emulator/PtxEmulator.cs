@@ -1,10 +1,11 @@
 // IGpuDriver implemented by interpreting PTX: lets every shipped kernel run (and be sanitised) on a machine without a GPU.
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using VcpNative.Tensors.Cuda.Profiling;
 
 namespace VcpNative.Tensors.Cuda.Emulator;
 
-public sealed class PtxEmulator : IGpuDriver
+public sealed unsafe class PtxEmulator : IGpuDriver
 {
     private readonly EmulatorMemory _memory = new();
     private readonly List<PtxModule> _modules = [];
@@ -91,5 +92,61 @@ public sealed class PtxEmulator : IGpuDriver
 
     public void Synchronize() { }
 
-    public void Dispose() { }
+    // Streams and events: the emulator runs every call to completion in issue order, which is a valid schedule of
+    // any set of streams, so a copy "on a stream" happens at once and recording or waiting on an event has nothing to do.
+    private int _streamsCreated;
+    private int _eventsCreated;
+    private readonly HashSet<nint> _pinned = [];
+
+    public GpuStream ComputeStream => new(0);
+
+    /// <summary>Pinned host buffers allocated and not yet freed (lets tests see that staging buffers are reused).</summary>
+    public int LivePinnedBuffers => _pinned.Count;
+
+    /// <summary>Calls to <see cref="AllocatePinned"/> so far.</summary>
+    public int PinnedAllocations { get; private set; }
+
+    /// <summary>Asynchronous host-to-device copies issued so far.</summary>
+    public int AsyncCopies { get; private set; }
+
+    public GpuStream CreateStream() => new(++_streamsCreated);
+
+    public void DestroyStream(GpuStream stream) { }
+
+    public GpuEvent CreateEvent() => new(++_eventsCreated);
+
+    public void DestroyEvent(GpuEvent evt) { }
+
+    public void RecordEvent(GpuEvent evt, GpuStream stream) { }
+
+    public void StreamWaitEvent(GpuStream stream, GpuEvent evt) { }
+
+    public void SynchronizeEvent(GpuEvent evt) { }
+
+    public nint AllocatePinned(long bytes)
+    {
+        var p = (nint)NativeMemory.AlignedAlloc((nuint)Math.Max(bytes, 1), 64);
+        _pinned.Add(p);
+        PinnedAllocations++;
+        return p;
+    }
+
+    public void FreePinned(nint host)
+    {
+        if (!_pinned.Remove(host)) throw new ArgumentException($"FreePinned: 0x{host:x} is not a live pinned buffer");
+        NativeMemory.AlignedFree((void*)host);
+    }
+
+    public void CopyToDeviceAsync(DevicePtr dst, nint pinnedSrc, long bytes, GpuStream stream)
+    {
+        if (!_pinned.Contains(pinnedSrc)) throw new ArgumentException($"CopyToDeviceAsync: source 0x{pinnedSrc:x} is not the start of a pinned buffer");
+        AsyncCopies++;
+        new ReadOnlySpan<byte>((void*)pinnedSrc, checked((int)bytes)).CopyTo(_memory.HostSpan(dst, bytes, "CopyToDeviceAsync"));
+    }
+
+    public void Dispose()
+    {
+        foreach (var p in _pinned) NativeMemory.AlignedFree((void*)p);
+        _pinned.Clear();
+    }
 }
