@@ -131,28 +131,12 @@ public static class TrainCommand
     private static Option<string> OnOff(string name, bool on, string description) =>
         new Option<string>(name) { DefaultValueFactory = _ => on ? "on" : "off", Description = description }.AcceptOnlyFromAmong("on", "off");
 
-    public static VcpModel WithHeads(ClipModel clip, string? init, int seed, IBackend backend)
-    {
-        try
-        {
-            ParameterSet heads;
-            if (init is not null)
-            {
-                using var weights = WeightLoader.LoadVerbatim(init);
-                heads = ParameterSet.FromWeights(weights, backend);
-            }
-            else
-            {
-                heads = RandomWeights.VcpHeads(new ModelArchitecture("train", clip.Config, 2, 1, 4), seed, backend);
-            }
-            return new VcpModel(clip, new VcpHeads(heads, clip.Config));
-        }
-        catch
-        {
-            clip.Dispose();
-            throw;
-        }
-    }
+    public static VcpModel WithHeads(ClipModel clip, string? init, int seed, IBackend backend) =>
+        clip.BuildOrDispose(c => new VcpModel(c, new VcpHeads(
+            init is not null
+                ? ParameterSet.Load(init, backend)
+                : RandomWeights.VcpHeads(new ModelArchitecture("train", c.Config, 2, 1, 4), seed, backend),
+            c.Config)));
 
     public static int Run(TrainSettings s, IBackend backend, TextWriter output, TextWriter error)
     {

@@ -21,6 +21,13 @@ public sealed class ParameterSet : IDisposable
 
     public int Count => tensors.Count;
 
+    /// <summary>Every tensor of a weight file, under its stored (flattened) names, as F32 on <paramref name="backend"/>.</summary>
+    public static ParameterSet Load(string path, IBackend? backend = null)
+    {
+        using var weights = WeightLoader.LoadVerbatim(path);
+        return FromWeights(weights, backend);
+    }
+
     /// <summary>Converts every tensor of a weight file to F32 on <paramref name="backend"/>.</summary>
     public static ParameterSet FromWeights(WeightSet weights, IBackend? backend = null)
     {

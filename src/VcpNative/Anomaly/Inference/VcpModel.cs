@@ -3,7 +3,6 @@ using VcpNative.Models;
 using VcpNative.Models.Clip;
 using VcpNative.Models.Vcp;
 using VcpNative.Tensors;
-using VcpNative.WeightsConverter;
 
 namespace VcpNative.Anomaly.Inference;
 
@@ -27,17 +26,7 @@ public sealed class VcpModel : IDisposable
     public static VcpModel Load(string clipPath, string headPath, IBackend? backend = null)
     {
         var clip = ClipModel.Load(clipPath, ClipActivation.Gelu, PositionResizeMode.BicubicAntialias, backend);
-        try
-        {
-            using var headWeights = WeightLoader.LoadVerbatim(headPath);
-            var heads = new VcpHeads(ParameterSet.FromWeights(headWeights, backend), clip.Config);
-            return new VcpModel(clip, heads);
-        }
-        catch
-        {
-            clip.Dispose();
-            throw;
-        }
+        return clip.BuildOrDispose(c => new VcpModel(c, new VcpHeads(ParameterSet.Load(headPath, backend), c.Config)));
     }
 
     /// <summary>A model of the named architecture with seeded random weights (benchmarks, tests); no files are read.</summary>

@@ -5,7 +5,6 @@ using VcpNative.Models.Clip;
 using VcpNative.Models.Vip2;
 using VcpNative.Tensors;
 using VcpNative.Tensors.Autograd;
-using VcpNative.WeightsConverter;
 
 namespace VcpNative.Anomaly.Inference;
 
@@ -29,17 +28,7 @@ public sealed class Vip2Model : IDisposable
     public static Vip2Model Load(string clipPath, string headPath, IBackend? backend = null)
     {
         var clip = ClipModel.Load(clipPath, ClipActivation.QuickGelu, PositionResizeMode.Bilinear, backend);
-        try
-        {
-            using var headWeights = WeightLoader.LoadVerbatim(headPath);
-            var heads = new Vip2Heads(ParameterSet.FromWeights(headWeights, backend), clip.Config);
-            return new Vip2Model(clip, heads);
-        }
-        catch
-        {
-            clip.Dispose();
-            throw;
-        }
+        return clip.BuildOrDispose(c => new Vip2Model(c, new Vip2Heads(ParameterSet.Load(headPath, backend), c.Config)));
     }
 
     /// <summary>

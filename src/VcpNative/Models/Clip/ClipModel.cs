@@ -34,5 +34,22 @@ public sealed class ClipModel : IDisposable
         return new ClipModel(parameters, activation, positionResize);
     }
 
+    /// <summary>
+    /// Builds a model that takes ownership of this CLIP (e.g. CLIP + heads); if building fails (a head that does not
+    /// fit, a missing tensor), this CLIP is disposed before the exception propagates.
+    /// </summary>
+    public T BuildOrDispose<T>(Func<ClipModel, T> build)
+    {
+        try
+        {
+            return build(this);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
     public void Dispose() => Parameters.Dispose();
 }

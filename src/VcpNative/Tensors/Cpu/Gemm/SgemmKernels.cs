@@ -204,6 +204,8 @@ internal static unsafe class SgemmKernels
         }
     }
 
+    // One StoreRow per register width (512/256/128): each micro-kernel keeps its accumulators in concrete vector
+    // types so the JIT emits straight-line SIMD; a shared generic version would go through a slower abstraction.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRow(float* c, Vector512<float> alpha, float beta, Vector512<float> acc0, Vector512<float> acc1)
     {
