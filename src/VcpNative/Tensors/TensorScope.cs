@@ -54,6 +54,18 @@ public sealed class TensorScope : IDisposable
         return tensor;
     }
 
+    /// <summary>Takes <paramref name="tensor"/> out of every scope: the caller owns it and must dispose it.</summary>
+    public Tensor Detach(Tensor tensor)
+    {
+        var index = owned.LastIndexOf(tensor);
+        if (index < 0)
+        {
+            throw new InvalidOperationException($"{tensor} does not belong to this scope");
+        }
+        owned.RemoveAt(index);
+        return tensor;
+    }
+
     public void Dispose()
     {
         if (disposed)

@@ -27,6 +27,63 @@ public interface IAnomalyInference
     /// <summary>The per-class normalisation the method's authors apply before their metrics.</summary>
     ClassNormalisation Normalisation { get; }
 
-    /// <summary>images: [B, 3, S, S] normalised CLIP input.</summary>
-    AnomalyImageResult[] Run(Tensor images);
+    /// <summary>
+    /// Issues the whole batch (images: [B, 3, S, S] normalised CLIP input) and returns its results still on the
+    /// backend. On the CPU the work is done when this returns; on a GPU it is queued, and the host may upload the next
+    /// batch before <see cref="PendingAnomalyResults.Collect"/> waits for this one. The caller may dispose
+    /// <paramref name="images"/> as soon as this returns.
+    /// </summary>
+    PendingAnomalyResults Launch(Tensor images);
+}
+
+/// <summary>One batch's final maps (B x S x S values) and scores [B], on the backend that computed them, not yet read back.</summary>
+public sealed class PendingAnomalyResults : IDisposable
+{
+    private readonly Tensor maps;
+    private readonly Tensor scores;
+    private readonly int size;
+
+    /// <summary>Takes ownership of both tensors (they must belong to no <see cref="TensorScope"/>).</summary>
+    public PendingAnomalyResults(Tensor maps, Tensor scores, int size)
+    {
+        if (scores.Rank != 1 || maps.Numel != (long)scores.Shape[0] * size * size)
+        {
+            throw new ShapeMismatchException("results", maps.Shape, scores.Shape, $"maps of B x {size} x {size} values vs scores [B]");
+        }
+        this.maps = maps;
+        this.scores = scores;
+        this.size = size;
+    }
+
+    public int Count => scores.Shape[0];
+
+    /// <summary>Reads the results back (waiting for the device on a GPU) and frees the device tensors.</summary>
+    public AnomalyImageResult[] Collect()
+    {
+        var mapData = maps.ToArray();
+        var scoreData = scores.ToArray();
+        Dispose();
+        var results = new AnomalyImageResult[scoreData.Length];
+        for (var i = 0; i < results.Length; i++)
+        {
+            results[i] = new AnomalyImageResult(mapData.AsSpan(i * size * size, size * size).ToArray(), scoreData[i], size);
+        }
+        return results;
+    }
+
+    public void Dispose()
+    {
+        maps.Dispose();
+        scores.Dispose();
+    }
+}
+
+public static class AnomalyInferenceExtensions
+{
+    /// <summary>Launch and collect one batch: the synchronous form for callers with nothing to overlap.</summary>
+    public static AnomalyImageResult[] Run(this IAnomalyInference inference, Tensor images)
+    {
+        using var pending = inference.Launch(images);
+        return pending.Collect();
+    }
 }

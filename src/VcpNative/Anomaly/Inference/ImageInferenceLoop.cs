@@ -7,7 +7,10 @@ namespace VcpNative.Anomaly.Inference;
 
 /// <summary>
 /// The one image loop behind infer, eval and calibrate: dimensions are checked before any pixel allocation, a bad
-/// file is reported and skipped, and every finished batch is handed to the caller before the next one starts.
+/// file is reported and skipped, and every finished batch is handed to the caller in input order. On the CPU a batch
+/// is reported before the next one starts; on a GPU (an <see cref="IAsyncUploader"/> backend) the loop runs one batch
+/// deep: upload batch i+1 (copy stream), read back batch i (the host waits here), issue batch i+1's kernels, so the
+/// copy of each batch overlaps the compute of the one before it while the decoder thread prepares the next.
 /// </summary>
 public sealed class ImageInferenceLoop
 {
@@ -32,7 +35,33 @@ public sealed class ImageInferenceLoop
         Action<int>? onBatchDone = null)
     {
         var size = inference.ImageSize;
-        var pending = new List<(string Path, RgbImage Resized, float[] Input)>();
+        var pending = new List<BatchItem>();
+        // A batch whose device work has been issued and whose results have not been read (asynchronous backends only).
+        InFlightBatch? inFlight = null;
+        var uploader = backend as IAsyncUploader;
+
+        void Complete(InFlightBatch batch)
+        {
+            AnomalyImageResult[] results;
+            using (batch.Results)
+            {
+                results = batch.Results.Collect();
+            }
+            for (var i = 0; i < batch.Items.Length; i++)
+            {
+                onResult(batch.Items[i].Path, batch.Items[i].Resized, results[i]);
+            }
+            onBatchDone?.Invoke(batch.Items.Length);
+        }
+
+        void CompleteInFlight()
+        {
+            if (inFlight is { } batch)
+            {
+                inFlight = null;
+                Complete(batch);
+            }
+        }
 
         void Flush()
         {
@@ -40,23 +69,26 @@ public sealed class ImageInferenceLoop
             {
                 return;
             }
-            var plane = 3 * size * size;
-            var data = new float[pending.Count * plane];
-            for (var i = 0; i < pending.Count; i++)
-            {
-                pending[i].Input.CopyTo(data, i * plane);
-            }
-            using (var scope = new TensorScope())
-            {
-                var images = UploadBatch(data, pending.Count, size);
-                var results = inference.Run(images);
-                for (var i = 0; i < pending.Count; i++)
-                {
-                    onResult(pending[i].Path, pending[i].Resized, results[i]);
-                }
-            }
-            onBatchDone?.Invoke(pending.Count);
+            var items = pending.ToArray();
             pending.Clear();
+            var plane = 3 * size * size;
+            var data = new float[items.Length * plane];
+            for (var i = 0; i < items.Length; i++)
+            {
+                items[i].Input.CopyTo(data, i * plane);
+            }
+            int[] shape = [items.Length, 3, size, size];
+            if (uploader is null)
+            {
+                using var images = Tensor.FromArray(data, shape, backend);
+                Complete(new InFlightBatch(items, inference.Launch(images)));
+                return;
+            }
+            // Asynchronous backend: this batch's copy is queued while the previous batch still computes; only then
+            // does the host wait for the previous results, and then it queues this batch's kernels.
+            using var uploaded = uploader.UploadAsync(data, shape);
+            CompleteInFlight();
+            inFlight = new InFlightBatch(items, inference.Launch(uploaded));
         }
 
         // Decoding and preprocessing run one batch ahead on another thread, so they overlap the model's compute
@@ -89,38 +121,27 @@ public sealed class ImageInferenceLoop
                     onFailure(item.Path, item.Error);
                     continue;
                 }
-                pending.Add((item.Path, item.Resized!, item.Input!));
+                pending.Add(new BatchItem(item.Path, item.Resized!, item.Input!));
                 if (pending.Count == batchSize)
                 {
                     Flush();
                 }
             }
             Flush();
+            CompleteInFlight();
         }
         finally
         {
+            // Only reached with a batch in flight when something threw: its device results are dropped, not reported.
+            inFlight?.Results.Dispose();
             cancel.Cancel();
             producer.Wait();
         }
     }
 
-    /// <summary>
-    /// The batch as a backend tensor. On a backend with asynchronous uploads (GPU) the batch is staged in pinned memory
-    /// and copied on a copy stream: the host returns at once and goes on issuing the model's kernels, which the device
-    /// starts as soon as the copy lands, while the decoder thread keeps preparing the next batch. The copy does not
-    /// overlap the previous batch's compute, because that batch's results are downloaded (a synchronisation) before
-    /// this upload is issued. The CPU backend takes the ordinary synchronous path.
-    /// </summary>
-    private Tensor UploadBatch(float[] data, int count, int size)
-    {
-        if (backend is not IAsyncUploader uploader)
-        {
-            return Tensor.FromArray(data, [count, 3, size, size], backend);
-        }
-        var images = Tensor.Empty([count, 3, size, size], DType.F32, backend);
-        uploader.UploadAsync(data, images);
-        return images;
-    }
+    private sealed record BatchItem(string Path, RgbImage Resized, float[] Input);
+
+    private readonly record struct InFlightBatch(BatchItem[] Items, PendingAnomalyResults Results);
 
     /// <summary>A decoded and preprocessed image, or the error that stopped it.</summary>
     private sealed record Decoded(string Path, RgbImage? Resized, float[]? Input, Exception? Error);

@@ -33,11 +33,14 @@ public sealed class VcpInference : IAnomalyInference
 
     public int ImageSize { get; }
 
-    /// <summary>Per-stage wall time of the last batch (seconds): image tower, text tower + heads, post-processing.</summary>
+    /// <summary>
+    /// Per-stage host time of the last <see cref="Launch"/> (seconds): image tower, text tower + heads, post-processing.
+    /// On the CPU backend this is the compute time; on a GPU it is the time to issue the kernels, and the device time
+    /// shows up where the host next waits (<see cref="PendingAnomalyResults.Collect"/>).
+    /// </summary>
     public (double Vision, double Heads, double Post) LastTimings { get; private set; }
 
-    /// <summary>images: [B, 3, S, S] normalised CLIP input.</summary>
-    public AnomalyImageResult[] Run(Tensor images)
+    public PendingAnomalyResults Launch(Tensor images)
     {
         using var noGrad = Tape.NoGrad();
         using var scope = new TensorScope();
@@ -51,15 +54,14 @@ public sealed class VcpInference : IAnomalyInference
         using var maps = heads.Maps(vision.BlockOutputs, text, ImageSize);
         vision.Dispose();
         var tHeads = sw.Elapsed.TotalSeconds;
-        var results = PostProcess(maps.Raw, maps.New, ImageSize);
+        var (smooth, scores) = PostProcess(maps.Raw, maps.New, ImageSize);
         LastTimings = (tVision, tHeads - tVision, sw.Elapsed.TotalSeconds - tHeads);
-        return results;
+        return new PendingAnomalyResults(scope.Detach(smooth), scope.Detach(scores), ImageSize);
     }
 
-    /// <summary>Fusion, Gaussian smoothing and the top-k image score, per image.</summary>
-    public static AnomalyImageResult[] PostProcess(Tensor raw, Tensor fresh, int size)
+    /// <summary>Fusion, Gaussian smoothing and the top-k image score, per image: maps [B, S, S] and scores [B].</summary>
+    public static (Tensor Maps, Tensor Scores) PostProcess(Tensor raw, Tensor fresh, int size)
     {
-        using var scope = new TensorScope();
         var b = raw.Shape[0];
         var fused = Ops.Add(Ops.Scale(raw, RawWeight), Ops.Scale(fresh, 1f - RawWeight));
         var smooth = Ops.GaussianBlur2d(fused, GaussianSigma);
@@ -68,13 +70,7 @@ public sealed class VcpInference : IAnomalyInference
         var flatNew = Ops.Reshape(fresh, b, size * size);
         var (topRaw, _) = Ops.TopK(flatRaw, k);
         var (topNew, _) = Ops.TopK(flatNew, k);
-        var scores = Ops.Add(Ops.Mean(topRaw, [1]), Ops.Mean(topNew, [1])).ToArray();
-        var maps = smooth.ToArray();
-        var results = new AnomalyImageResult[b];
-        for (var i = 0; i < b; i++)
-        {
-            results[i] = new AnomalyImageResult(maps.AsSpan(i * size * size, size * size).ToArray(), scores[i], size);
-        }
-        return results;
+        var scores = Ops.Add(Ops.Mean(topRaw, [1]), Ops.Mean(topNew, [1]));
+        return (smooth, scores);
     }
 }

@@ -31,21 +31,20 @@ public sealed class Vip2Inference : IAnomalyInference
 
     public ClassNormalisation Normalisation => ClassNormalisation.None;
 
-    /// <summary>images: [B, 3, S, S] normalised CLIP input.</summary>
-    public AnomalyImageResult[] Run(Tensor images)
+    public PendingAnomalyResults Launch(Tensor images)
     {
         using var noGrad = Tape.NoGrad();
         using var scope = new TensorScope();
         using var features = model.ComputeFeatures(images);
         var text = model.Heads.EncodePrompts(model.Clip.Text, features.Global);
         using var outputs = model.Heads.Forward(features.BlockOutputs, text, ImageSize);
-        return PostProcess(outputs, ImageSize);
+        var (maps, scores) = PostProcess(outputs);
+        return new PendingAnomalyResults(scope.Detach(maps), scope.Detach(scores), ImageSize);
     }
 
-    /// <summary>Layer mean of (P1 + 1 - P0) / 2, Gaussian smoothing, and the image probability, per image.</summary>
-    public static AnomalyImageResult[] PostProcess(Vip2Outputs outputs, int size)
+    /// <summary>Layer mean of (P1 + 1 - P0) / 2, Gaussian smoothing, and the image probability: maps [B, S, S], scores [B].</summary>
+    public static (Tensor Maps, Tensor Scores) PostProcess(Vip2Outputs outputs)
     {
-        using var scope = new TensorScope();
         Tensor? sum = null;
         foreach (var p in outputs.Probabilities)
         {
@@ -53,14 +52,9 @@ public sealed class Vip2Inference : IAnomalyInference
             sum = sum is null ? layer : Ops.Add(sum, layer);
         }
         var mean = Ops.Scale(sum!, 1f / outputs.Probabilities.Count);
-        var maps = Ops.GaussianBlur2d(mean, GaussianSigma).ToArray();
+        var maps = Ops.GaussianBlur2d(mean, GaussianSigma);
         var logits = outputs.ImageLogits;
-        var scores = Ops.Sigmoid(Ops.Sub(Ops.Select(logits, 1, 1), Ops.Select(logits, 1, 0))).ToArray();
-        var results = new AnomalyImageResult[scores.Length];
-        for (var i = 0; i < results.Length; i++)
-        {
-            results[i] = new AnomalyImageResult(maps.AsSpan(i * size * size, size * size).ToArray(), scores[i], size);
-        }
-        return results;
+        var scores = Ops.Sigmoid(Ops.Sub(Ops.Select(logits, 1, 1), Ops.Select(logits, 1, 0)));
+        return (maps, scores);
     }
 }

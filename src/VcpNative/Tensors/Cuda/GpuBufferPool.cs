@@ -7,7 +7,7 @@ namespace VcpNative.Tensors.Cuda;
 /// driver. Returning a buffer while kernels that use it are still queued is safe: all work runs on one stream, so a
 /// later kernel that reuses it runs after them.
 /// </summary>
-public sealed class GpuBufferPool : IDisposable
+public sealed class GpuBufferPool : IDisposable, IDeviceBufferOwner
 {
     private readonly IGpuDriver driver;
     private readonly Dictionary<long, Stack<DevicePtr>> free = new();

@@ -37,16 +37,19 @@ internal sealed class EmulatorMemory
         return new DevicePtr(address);
     }
 
-    public void Free(DevicePtr ptr)
+    /// <summary>Frees the allocation starting at <paramref name="ptr"/> and returns its (now detached) backing array.</summary>
+    public byte[] Free(DevicePtr ptr)
     {
         int i = Find(ptr.Address);
         if (i < 0 || _bases[i] != ptr.Address) throw new ArgumentException($"Free of {ptr}: not the start of a live emulated allocation");
-        BytesAllocated -= _data[i].Length;
+        var freed = _data[i];
+        BytesAllocated -= freed.Length;
         Array.Copy(_bases, i + 1, _bases, i, _count - i - 1);
         Array.Copy(_data, i + 1, _data, i, _count - i - 1);
         _count--;
         _data[_count] = null!;
         _lastHit = 0;
+        return freed;
     }
 
     /// <summary>Finds the allocation holding [address, address + size); false when any byte is outside it.</summary>
@@ -67,6 +70,22 @@ internal sealed class EmulatorMemory
         data = _data[i];
         offset = (int)(address - _bases[i]);
         return true;
+    }
+
+    /// <summary>The backing array of the allocation holding [ptr, ptr + bytes) (the stream model's key for it).</summary>
+    public byte[] AllocationOf(DevicePtr ptr, long bytes, string operation)
+    {
+        if (bytes > int.MaxValue || !TryResolve(ptr.Address, (int)Math.Max(bytes, 1), out var data, out _))
+            throw new ArgumentOutOfRangeException(nameof(ptr), $"{operation}: [{ptr}, +{bytes}) is not inside one live emulated allocation");
+        return data;
+    }
+
+    /// <summary>"allocation 0x... (N bytes)" for a backing array, for error messages.</summary>
+    public string Describe(byte[] data)
+    {
+        for (int i = 0; i < _count; i++)
+            if (ReferenceEquals(_data[i], data)) return $"device allocation 0x{_bases[i]:x} ({data.Length} bytes)";
+        return $"a freed device allocation ({data.Length} bytes)";
     }
 
     /// <summary>Host-side access for copies: the span [ptr, ptr + bytes) or a one-line error.</summary>

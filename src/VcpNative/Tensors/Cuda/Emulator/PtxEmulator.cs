@@ -24,18 +24,63 @@ public sealed unsafe class PtxEmulator : IGpuDriver
     /// <summary>When set, every launch is counted (instruction mix, traffic, bank conflicts, divergence) and appended here.</summary>
     public EmulatorProfile? Profile { get; set; }
 
+    private readonly StreamOrderModel _streams = new();
+
+    /// <summary>
+    /// When true, every device operation and host wait is appended to <see cref="StreamLog"/> with its vector clock, so a
+    /// test can check what may overlap what. The race check runs either way.
+    /// </summary>
+    public bool RecordStreamLog
+    {
+        get => _streams.Log is not null;
+        set => _streams.Log = value ? _streams.Log ?? [] : null;
+    }
+
+    public IReadOnlyList<StreamOperation> StreamLog => _streams.Log ?? [];
+
+    /// <summary>Times the host waited for the device (synchronise, event synchronise, device-to-host copy).</summary>
+    public long HostWaits => _streams.HostWaits;
+
     public DevicePtr Allocate(long bytes) => _memory.Allocate(bytes);
 
-    public void Free(DevicePtr ptr) => _memory.Free(ptr);
+    public void Free(DevicePtr ptr) => _streams.Forget(_memory.Free(ptr));
 
-    public void CopyToDevice(DevicePtr dst, ReadOnlySpan<byte> src) => src.CopyTo(_memory.HostSpan(dst, src.Length, "CopyToDevice"));
+    public void CopyToDevice(DevicePtr dst, ReadOnlySpan<byte> src)
+    {
+        var op = _streams.Begin(StreamOperation.CopyToDevice, $"{src.Length} bytes", 0);
+        Touch(op, dst, src.Length, write: true, "CopyToDevice");
+        src.CopyTo(_memory.HostSpan(dst, src.Length, "CopyToDevice"));
+    }
 
-    public void CopyToHost(DevicePtr src, Span<byte> dst) => _memory.HostSpan(src, dst.Length, "CopyToHost").CopyTo(dst);
+    public void CopyToHost(DevicePtr src, Span<byte> dst)
+    {
+        var op = _streams.Begin(StreamOperation.CopyToHost, $"{dst.Length} bytes", 0);
+        Touch(op, src, dst.Length, write: false, "CopyToHost");
+        _memory.HostSpan(src, dst.Length, "CopyToHost").CopyTo(dst);
+        _streams.HostWaitsForStream(0, "device-to-host copy");
+    }
 
-    public void CopyDeviceToDevice(DevicePtr dst, DevicePtr src, long bytes) =>
+    public void CopyDeviceToDevice(DevicePtr dst, DevicePtr src, long bytes)
+    {
+        var op = _streams.Begin(StreamOperation.CopyDeviceToDevice, $"{bytes} bytes", 0);
+        Touch(op, src, bytes, write: false, "CopyDeviceToDevice");
+        Touch(op, dst, bytes, write: true, "CopyDeviceToDevice");
         _memory.HostSpan(src, bytes, "CopyDeviceToDevice").CopyTo(_memory.HostSpan(dst, bytes, "CopyDeviceToDevice"));
+    }
 
-    public void Memset(DevicePtr dst, byte value, long bytes) => _memory.HostSpan(dst, bytes, "Memset").Fill(value);
+    public void Memset(DevicePtr dst, byte value, long bytes)
+    {
+        var op = _streams.Begin(StreamOperation.Memset, $"{bytes} bytes", 0);
+        Touch(op, dst, bytes, write: true, "Memset");
+        _memory.HostSpan(dst, bytes, "Memset").Fill(value);
+    }
+
+    private void Touch(StreamOperation op, DevicePtr ptr, long bytes, bool write, string operation)
+    {
+        if (bytes == 0) return;
+        var data = _memory.AllocationOf(ptr, bytes, operation);
+        _streams.Access(op, data, write, () => _memory.Describe(data));
+    }
 
     public GpuModule LoadModule(string ptx)
     {
@@ -65,6 +110,9 @@ public sealed unsafe class PtxEmulator : IGpuDriver
         try
         {
             interpreter.Run();
+            var op = _streams.Begin(StreamOperation.Kernel, fn.Name, 0);
+            foreach (var (data, written) in interpreter.TouchedAllocations)
+                _streams.Access(op, data, written, () => _memory.Describe(data));
             if (counters is not null)
                 Profile!.Launches.Add(new KernelLaunchRecord(fn.Name, grid, block, fn.StaticSharedBytes + sharedBytes, fn.DeclaredRegisters, counters));
         }
@@ -90,11 +138,11 @@ public sealed unsafe class PtxEmulator : IGpuDriver
         return bytes;
     }
 
-    public void Synchronize() { }
+    public void Synchronize() => _streams.HostWaitsForStream(0, "synchronize");
 
-    // Streams and events: the emulator runs every call to completion in issue order, which is a valid schedule of
-    // any set of streams, so a copy "on a stream" happens at once and recording or waiting on an event has nothing to do.
-    private int _streamsCreated;
+    // Streams and events: the emulator runs every call to completion in issue order, which is one valid schedule of
+    // any set of streams. The stream model checks that the order the program relies on is also guaranteed by its
+    // streams and events (StreamOrderModel), so a missing event shows up as a GpuStreamRaceException here.
     private int _eventsCreated;
     private readonly HashSet<nint> _pinned = [];
 
@@ -109,7 +157,7 @@ public sealed unsafe class PtxEmulator : IGpuDriver
     /// <summary>Asynchronous host-to-device copies issued so far.</summary>
     public int AsyncCopies { get; private set; }
 
-    public GpuStream CreateStream() => new(++_streamsCreated);
+    public GpuStream CreateStream() => new(_streams.AddStream());
 
     public void DestroyStream(GpuStream stream) { }
 
@@ -117,11 +165,11 @@ public sealed unsafe class PtxEmulator : IGpuDriver
 
     public void DestroyEvent(GpuEvent evt) { }
 
-    public void RecordEvent(GpuEvent evt, GpuStream stream) { }
+    public void RecordEvent(GpuEvent evt, GpuStream stream) => _streams.RecordEvent(evt.Handle, (int)stream.Handle);
 
-    public void StreamWaitEvent(GpuStream stream, GpuEvent evt) { }
+    public void StreamWaitEvent(GpuStream stream, GpuEvent evt) => _streams.StreamWaitEvent((int)stream.Handle, evt.Handle);
 
-    public void SynchronizeEvent(GpuEvent evt) { }
+    public void SynchronizeEvent(GpuEvent evt) => _streams.HostWaitsForEvent(evt.Handle, "event synchronize");
 
     public nint AllocatePinned(long bytes)
     {
@@ -141,6 +189,8 @@ public sealed unsafe class PtxEmulator : IGpuDriver
     {
         if (!_pinned.Contains(pinnedSrc)) throw new ArgumentException($"CopyToDeviceAsync: source 0x{pinnedSrc:x} is not the start of a pinned buffer");
         AsyncCopies++;
+        var op = _streams.Begin(StreamOperation.CopyToDeviceAsync, $"{bytes} bytes", (int)stream.Handle);
+        Touch(op, dst, bytes, write: true, "CopyToDeviceAsync");
         new ReadOnlySpan<byte>((void*)pinnedSrc, checked((int)bytes)).CopyTo(_memory.HostSpan(dst, bytes, "CopyToDeviceAsync"));
     }
 

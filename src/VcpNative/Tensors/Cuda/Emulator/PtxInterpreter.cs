@@ -33,8 +33,16 @@ internal sealed partial class PtxInterpreter
     private Dim3 _blockIdx;
     // Null unless a profile is attached: the hot loop then pays one well-predicted null test per instruction.
     private readonly KernelCounters? _counters;
+    // Allocations the kernel read or wrote (value: written), for the stream-order race check. Consecutive accesses to
+    // the same allocation skip the dictionary.
+    private readonly Dictionary<byte[], bool> _touched = new(ReferenceEqualityComparer.Instance);
+    private byte[]? _lastTouched;
+    private bool _lastTouchedWritten;
 
     public long WarpInstructions { get; private set; }
+
+    /// <summary>Every global allocation the launch touched, and whether it wrote to it.</summary>
+    public IReadOnlyDictionary<byte[], bool> TouchedAllocations => _touched;
 
     public PtxInterpreter(PtxFunction fn, EmulatorMemory memory, byte[] parameters, Dim3 grid, Dim3 block, int dynamicShared,
                           KernelCounters? counters = null)
@@ -628,7 +636,11 @@ internal sealed partial class PtxInterpreter
         switch (space)
         {
             case PtxSpace.Global:
-                if (_memory.TryResolve(a, size, out var data, out offset)) return data;
+                if (_memory.TryResolve(a, size, out var data, out offset))
+                {
+                    if (!ReferenceEquals(data, _lastTouched) || (write && !_lastTouchedWritten)) Touch(data, write);
+                    return data;
+                }
                 break;
             case PtxSpace.Shared:
                 if (a + (ulong)size <= (ulong)_shared.Length)
@@ -649,6 +661,14 @@ internal sealed partial class PtxInterpreter
                 break;
         }
         throw Violation(w, lane, ref ins, address, size, space, PtxViolationKind.OutOfBounds, write);
+    }
+
+    private void Touch(byte[] data, bool write)
+    {
+        bool written = write || (_touched.TryGetValue(data, out var before) && before);
+        _touched[data] = written;
+        _lastTouched = data;
+        _lastTouchedWritten = written;
     }
 
     private PtxMemoryViolationException Violation(Warp w, int lane, ref PtxInstr ins, ulong address, int size, PtxSpace space,
