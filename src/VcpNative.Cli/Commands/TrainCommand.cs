@@ -43,6 +43,10 @@ public sealed record TrainSettings
     public required string Output { get; init; }
     /// <summary>vcp or vip2; null = from --init's metadata or key names, else vcp.</summary>
     public string? Method { get; init; }
+    /// <summary>Optional dataset evaluated (test split) after each epoch; null = no validation.</summary>
+    public string? ValidationData { get; init; }
+    public DatasetLayout ValidationLayout { get; init; } = DatasetLayout.Auto;
+    public string? ValidationClasses { get; init; }
 }
 
 public static class TrainCommand
@@ -71,9 +75,14 @@ public static class TrainCommand
         var cache = new Option<string?>("--feature-cache") { Description = "Folder for cached frozen image features (default OUTDIR/feature-cache; used when augmentation is off)" };
         var output = new Option<string>("--output", "-o") { Description = "Output folder", Required = true };
         var method = MethodOptions.Method();
+        var valData = new Option<string?>("--val-data") { Description = "Validate on this dataset's test split after each epoch (pixel AP, as the authors log)" };
+        var valDataset = new Option<string?>("--val-dataset") { Description = "Layout of --val-data: " + string.Join('|', DatasetOptions.Names) + " (default: as --dataset)" }
+            .AcceptOnlyFromAmong(DatasetOptions.Names);
+        var valClasses = new Option<string?>("--val-classes") { Description = "Comma-separated classes of --val-data (default: all)" };
         var command = new Command("train", "Train VCP-CLIP (or, with --method vip2, ViP2-CLIP) heads on the test split of a dataset")
         {
             clip, data, dataset, classes, init, size, epochs, batch, lr, tempLr, seed, augment, augmentSkip, shuffle, dropout, steps, dumpGrads, resume, every, cache, output, method,
+            valData, valDataset, valClasses,
         };
         command.SetAction(parse => Run(new TrainSettings
         {
@@ -99,6 +108,9 @@ public static class TrainCommand
             FeatureCache = parse.GetValue(cache),
             Output = parse.GetValue(output)!,
             Method = parse.GetValue(method),
+            ValidationData = parse.GetValue(valData),
+            ValidationLayout = DatasetOptions.Layout(parse.GetValue(valDataset) ?? parse.GetValue(dataset)!),
+            ValidationClasses = parse.GetValue(valClasses),
         }, GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
@@ -203,6 +215,23 @@ public static class TrainCommand
         {
             File.Delete(logPath);
         }
+        // Read before the first step, so a bad --val-data fails at once rather than after an epoch of training.
+        IReadOnlyList<DatasetSample>? validation = null;
+        if (s.ValidationData is not null)
+        {
+            try
+            {
+                validation = DatasetReader.Read(s.ValidationData, s.ValidationLayout, DatasetSplit.Test, DatasetReader.ParseClassList(s.ValidationClasses));
+            }
+            catch (DatasetException e)
+            {
+                throw new DatasetException($"--val-data: {e.Message}");
+            }
+            if (validation.Count == 0)
+            {
+                throw new DatasetException($"{s.ValidationData}: no images to validate on");
+            }
+        }
         var stepsPerEpoch = (data.Count + s.BatchSize - 1) / s.BatchSize;
         var totalSteps = (long)stepsPerEpoch * s.Epochs;
         if (s.Steps is long cap)
@@ -250,10 +279,15 @@ public static class TrainCommand
                 log.Flush();
                 progress.Advance(1, $"step {trainer.StepsDone}/{totalSteps}, loss {loss.Total:F4}, {count / Math.Max(1e-9, seconds):F2} img/s");
                 var epochDone = trainer.StepsDone % stepsPerEpoch == 0;
+                Dictionary<string, string>? validationMetadata = null;
+                if (epochDone && validation is not null)
+                {
+                    validationMetadata = Validate(trainer, validation, s, backend, log, progress, output, error, ref failures);
+                }
                 if (epochDone && s.EpochCheckpoints)
                 {
                     var finished = (int)(trainer.StepsDone / stepsPerEpoch);
-                    trainer.SaveCheckpoint(Path.Combine(s.Output, $"epoch_{finished}.safetensors"), finished);
+                    trainer.SaveCheckpoint(Path.Combine(s.Output, $"epoch_{finished}.safetensors"), finished, validationMetadata);
                     output.WriteLine($"train: epoch {finished}/{s.Epochs} done, loss {loss.Total:F4} ({loss.FirstName} {loss.First:F4}, {loss.SecondName} {loss.Second:F4})");
                 }
                 if (epochDone || trainer.StepsDone % s.CheckpointEvery == 0 || trainer.StepsDone == totalSteps)
@@ -269,6 +303,48 @@ public static class TrainCommand
         output.WriteLine($"train: {trainer.StepsDone} steps; heads in {last}; log in {logPath}");
         return new TrainOutcome(trainer.StepsDone, lastLoss, failures);
     }
+
+    /// <summary>
+    /// Evaluates the heads after an epoch: one log line (step, epoch, val_ap_px, val_auroc_px, val_classes, val_images),
+    /// one printed line, and the same numbers for the epoch checkpoint's metadata.
+    /// </summary>
+    private static Dictionary<string, string> Validate(IHeadTrainer trainer, IReadOnlyList<DatasetSample> samples, TrainSettings s, IBackend backend,
+        StreamWriter log, ProgressReporter progress, TextWriter output, TextWriter error, ref int failures)
+    {
+        // Shown in the training bar's status: a second live display beside it is not possible.
+        var validated = 0;
+        var summary = TrainingValidation.Run(trainer, backend, samples, s.BatchSize,
+            (path, e) => error.WriteLine($"vcp-native: validation skipped {path}: {CliApp.OneLine(e)}"),
+            done =>
+            {
+                validated += done;
+                progress.Advance(0, $"step {trainer.StepsDone}, validating {validated}/{samples.Count}");
+            });
+        failures += summary.Failures;
+        var line = new System.Text.Json.Nodes.JsonObject
+        {
+            ["step"] = trainer.StepsDone,
+            ["val_ap_px"] = JsonNumber(summary.PixelAp),
+            ["val_auroc_px"] = JsonNumber(summary.PixelAuroc),
+            ["val_classes"] = summary.Classes,
+            ["val_images"] = summary.Images,
+        };
+        log.WriteLine(line.ToJsonString());
+        log.Flush();
+        output.WriteLine($"train: validation after step {trainer.StepsDone}: pixel AP {Percent(summary.PixelAp)}, pixel AUROC {Percent(summary.PixelAuroc)} " +
+            $"(class means over {summary.Classes} {(summary.Classes == 1 ? "class" : "classes")}, {summary.Images} images)");
+        return new Dictionary<string, string>
+        {
+            ["val.ap_px"] = summary.PixelAp.ToString("R", CultureInfo.InvariantCulture),
+            ["val.auroc_px"] = summary.PixelAuroc.ToString("R", CultureInfo.InvariantCulture),
+            ["val.data"] = s.ValidationData ?? "",
+        };
+    }
+
+    /// <summary>NaN (no class with the metric defined) is written as null: JSON has no NaN.</summary>
+    private static System.Text.Json.Nodes.JsonNode? JsonNumber(double value) => double.IsNaN(value) ? null : System.Text.Json.Nodes.JsonValue.Create(value);
+
+    private static string Percent(double value) => double.IsNaN(value) ? "n/a (no class with both labels)" : $"{100 * value:F2}";
 
     private static (VcpImageFeatures Features, Tensor Masks, int[] Labels, int Count) LoadBatch(
         IHeadTrainer trainer, TrainingData data, int[] members, int epoch, FeatureCache? cache, IBackend backend, TextWriter error, ref int failures)

@@ -129,6 +129,51 @@ public class TrainCommandTests
     }
 
     [Fact]
+    public void ValidationAfterEachEpochLogsWhatEvalComputesForThatEpochsHeads()
+    {
+        var dir = TempDir();
+        var data = Synth(dir);
+        var val = Path.Combine(dir, "val");
+        Assert.Equal(0, CliApp.Run(["synth", "-o", val, "--seed", "11", "--image-size", "32", "--classes", "stripes"], new StringWriter(), new StringWriter()));
+        var output = Path.Combine(dir, "o");
+        var stdout = new StringWriter();
+        var err = new StringWriter();
+        Assert.True(CliApp.Run(Args(data, output, "--val-data", val), stdout, err) == 0, err.ToString());
+        var lines = File.ReadAllLines(Path.Combine(output, "train_log.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var validations = lines.Where(l => l.TryGetProperty("val_ap_px", out _)).ToList();
+        Assert.Equal(2, validations.Count); // one per epoch
+        Assert.Equal(2, stdout.ToString().Split('\n').Count(l => l.StartsWith("train: validation after step", StringComparison.Ordinal)));
+        using var epoch1 = WeightLoader.LoadVerbatim(Path.Combine(output, "epoch_1.safetensors"));
+        var logged = validations[0].GetProperty("val_ap_px").GetDouble();
+        Assert.InRange(logged, 0.0, 1.0);
+        Assert.Equal(1, validations[0].GetProperty("val_classes").GetInt32());
+        Assert.Equal(logged, double.Parse(epoch1.Metadata["val.ap_px"], System.Globalization.CultureInfo.InvariantCulture));
+
+        // Independent path: `eval` of the epoch-1 heads on the same data gives the same class-mean pixel AP.
+        var evalOut = Path.Combine(dir, "eval");
+        Assert.True(CliApp.Run(
+        [
+            "eval", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--head", Path.Combine(output, "epoch_1.safetensors"),
+            "--dataset", "mvtec", "--root", val, "--image-size", "28", "-o", evalOut,
+        ], new StringWriter(), err) == 0, err.ToString());
+        using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(evalOut, "metrics.json")));
+        Assert.Equal(metrics.RootElement.GetProperty("mean").GetProperty("ap_px").GetDouble(), logged, 9);
+        Assert.Equal(metrics.RootElement.GetProperty("mean").GetProperty("auroc_px").GetDouble(), validations[0].GetProperty("val_auroc_px").GetDouble(), 9);
+    }
+
+    [Fact]
+    public void MissingValidationDataFailsBeforeTheFirstStep()
+    {
+        var dir = TempDir();
+        var data = Synth(dir);
+        var output = Path.Combine(dir, "o");
+        var err = new StringWriter();
+        Assert.NotEqual(0, CliApp.Run(Args(data, output, "--val-data", Path.Combine(dir, "nowhere")), new StringWriter(), err));
+        Assert.Contains("nowhere", err.ToString());
+        Assert.False(File.Exists(Path.Combine(output, "last.safetensors")));
+    }
+
+    [Fact]
     public void DumpGradsWritesFirstStepGradientsWithTheLoss()
     {
         var dir = TempDir();

@@ -1,4 +1,5 @@
 // What the train loop needs from a method's trainer (VCP-CLIP, ViP2-CLIP): features, a step, gradients, checkpoints.
+using VcpNative.Anomaly.Inference;
 using VcpNative.Tensors;
 
 namespace VcpNative.Anomaly.Training;
@@ -27,6 +28,9 @@ public interface IHeadTrainer
     IReadOnlyDictionary<string, Tensor> Gradients();
 
     void SaveCheckpoint(string path, int epoch, IReadOnlyDictionary<string, string>? extraMetadata = null);
+
+    /// <summary>Inference with the heads as they are now (no dropout, no tape), for validation between epochs.</summary>
+    IAnomalyInference Inference();
 
     int RestoreCheckpoint(string path);
 }

@@ -64,6 +64,8 @@ public sealed class VcpTrainer : IHeadTrainer
 
     public VcpModel Model { get; }
 
+    public IAnomalyInference Inference() => new VcpInference(Model, Options.ImageSize);
+
     public VcpTrainingOptions Options { get; }
 
     public AdamOptimizer Optimizer { get; }

@@ -58,6 +58,8 @@ public sealed class Vip2Trainer : IHeadTrainer
 
     public Vip2Model Model { get; }
 
+    public IAnomalyInference Inference() => new Vip2Inference(Model, Options.ImageSize);
+
     public Vip2TrainingOptions Options { get; }
 
     public AdamOptimizer Optimizer { get; }
