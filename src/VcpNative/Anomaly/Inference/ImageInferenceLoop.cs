@@ -86,7 +86,17 @@ public sealed class ImageInferenceLoop
             }
             // Asynchronous backend: this batch's copy is queued while the previous batch still computes; only then
             // does the host wait for the previous results, and then it queues this batch's kernels.
-            using var uploaded = uploader.UploadAsync(data, shape);
+            Tensor uploaded;
+            try
+            {
+                uploaded = uploader.UploadAsync(data, shape);
+            }
+            catch
+            {
+                CompleteInFlight(); // the finished batch is still reported before the failure propagates
+                throw;
+            }
+            using var upload = uploaded;
             CompleteInFlight();
             inFlight = new InFlightBatch(items, inference.Launch(uploaded));
         }
