@@ -17,6 +17,7 @@
 //     multiples of 4.
 //   Fragment loads: word (base + group) * 20 + tig, banks (20 group + tig) % 32 distinct for the 8 groups x 4 tig
 //   (the reason for the pad of 4: the row length must be 4 mod 8): conflict-free.
+//   Epilogue: each lane's two adjacent accumulators go out as one 8-byte store where aligned (full sectors).
 //   Any M, N, K: out-of-range tile elements load as 0 and out-of-range outputs are not stored.
 //   Launch: block = (128), grid = (ceil(N / 64), ceil(M / 64), batch). Accumulation in fp32 (mma .f32).
 #include "vcp_device.h"
@@ -27,6 +28,8 @@
 #define TC_KP (TC_BK / 2)     // packed bf16 pairs per tile row
 #define TC_LD (TC_KP + 4)     // padded row length in words: fragment loads are bank-conflict free
 #define TC_THREADS 128
+
+typedef float tc_float2 __attribute__((ext_vector_type(2)));   // 8-byte aligned pair: one ld/st.v2.f32
 
 // fp32 -> bf16 bits, round to nearest even; NaN stays a (quiet) NaN instead of rounding into infinity.
 static __device__ __forceinline__ unsigned vcp_bf16_bits(float f)
@@ -131,15 +134,30 @@ extern "C" __global__ void gemm_tc_bf16(float* c, const float* a, const float* b
         VCP_SYNC();
     }
 
-    // Accumulator layout: c0, c1 at row group, cols 2 tig, 2 tig + 1; c2, c3 at row group + 8.
+    // Accumulator layout: c0, c1 at row group, cols 2 tig, 2 tig + 1; c2, c3 at row group + 8. Each adjacent pair is
+    // stored as one 8-byte store when it is in range and 8-byte aligned (even ldc), so a warp store writes 8 rows x
+    // 32 contiguous bytes (8 full sectors) instead of half-used sectors; otherwise element by element.
+#pragma unroll
     for (int i = 0; i < 2; i++)
+#pragma unroll
         for (int j = 0; j < 4; j++)
-            for (int e = 0; e < 4; e++)
+#pragma unroll
+            for (int h = 0; h < 2; h++)
             {
-                int gm = m0 + wm + 16 * i + group + (e >> 1) * 8;
-                int gn = n0 + wn + 8 * j + 2 * tig + (e & 1);
+                int gm = m0 + wm + 16 * i + group + 8 * h;
+                int gn = n0 + wn + 8 * j + 2 * tig;
                 if (gm >= m || gn >= n) continue;
-                long long idx = (long long)gm * ldc + gn;
-                c[idx] = beta == 0.0f ? alpha * acc[i][j][e] : alpha * acc[i][j][e] + beta * c[idx];
+                float* p = c + (long long)gm * ldc + gn;
+                float v0 = alpha * acc[i][j][2 * h], v1 = alpha * acc[i][j][2 * h + 1];
+                if (gn + 1 < n && ((unsigned long long)p & 7) == 0)
+                {
+                    tc_float2* p2 = (tc_float2*)p;
+                    tc_float2 v = {v0, v1};
+                    if (beta != 0.0f) v += beta * *p2;
+                    *p2 = v;
+                    continue;
+                }
+                p[0] = beta == 0.0f ? v0 : v0 + beta * p[0];
+                if (gn + 1 < n) p[1] = beta == 0.0f ? v1 : v1 + beta * p[1];
             }
 }
