@@ -12,7 +12,7 @@
 //     word j), so a warp store covers 16 consecutive words: conflict-free.
 //   - rows contiguous (A with trans_a = 1, B with trans_b = 0, i.e. x @ W with W [K,N]): a warp covers 8
 //     consecutive rows x 4 k-pairs; each lane loads k = 2 kp and 2 kp + 1 of its row (two loads, each 4 full
-//     32-byte sectors per warp) and stores the packed word at row * 20 + kp: banks (20 row + kp) % 32 are 32
+//     32-byte sectors per warp when ld and the base are multiples of 8 floats) and stores the packed word at row * 20 + kp: banks (20 row + kp) % 32 are 32
 //     distinct for 8 consecutive rows x 4 consecutive kp, because 20 row % 32 = 4 * (5 row % 8) is 8 distinct
 //     multiples of 4.
 //   Fragment loads: word (base + group) * 20 + tig, banks (20 group + tig) % 32 distinct for the 8 groups x 4 tig
