@@ -3,9 +3,21 @@
 //   (trans_b: B[n*ldb + k]); beta == 0 never reads C.
 //   Algorithm: 64 x 64 block tile, K step 32. Prologue of each K step: the fp32 tiles are read from global
 //   memory, rounded to bf16 (round to nearest even) and stored in shared memory as k-pairs packed in one
-//   32-bit word (the layout an mma fragment register wants), rows padded by 4 words so the fragment loads
-//   hit 32 distinct banks. 4 warps, each owning a 32 x 32 sub-tile = 2 x 4 mma.sync.m16n8k16 (row.col)
-//   per k16 step, with fragments read from shared memory by plain 32-bit loads (no ldmatrix).
+//   32-bit word (the layout an mma fragment register wants): as[row][kpair], bs[col][kpair], rows padded to
+//   TC_LD = 20 words. 4 warps, each owning a 32 x 32 sub-tile = 2 x 4 mma.sync.m16n8k16 (row.col) per k16 step,
+//   with fragments read from shared memory by plain 32-bit loads (no ldmatrix).
+//   Prologue mapping, per operand layout (both operands are staged as "rows x k": A rows = m, B rows = n):
+//   - k contiguous (A with trans_a = 0, B with trans_b = 1): lane = k, one row per warp load, so each load reads
+//     128 contiguous bytes; each lane stores its bf16 as a 16-bit half of the packed word (lanes 2j, 2j + 1 fill
+//     word j), so a warp store covers 16 consecutive words: conflict-free.
+//   - rows contiguous (A with trans_a = 1, B with trans_b = 0, i.e. x @ W with W [K,N]): a warp covers 8
+//     consecutive rows x 4 k-pairs; each lane loads k = 2 kp and 2 kp + 1 of its row (two loads, each 4 full
+//     32-byte sectors per warp when ld and the base are multiples of 8 floats) and stores the packed word at row * 20 + kp: banks (20 row + kp) % 32 are 32
+//     distinct for 8 consecutive rows x 4 consecutive kp, because 20 row % 32 = 4 * (5 row % 8) is 8 distinct
+//     multiples of 4.
+//   Fragment loads: word (base + group) * 20 + tig, banks (20 group + tig) % 32 distinct for the 8 groups x 4 tig
+//   (the reason for the pad of 4: the row length must be 4 mod 8): conflict-free.
+//   Epilogue: each lane's two adjacent accumulators go out as one 8-byte store where aligned (full sectors).
 //   Any M, N, K: out-of-range tile elements load as 0 and out-of-range outputs are not stored.
 //   Launch: block = (128), grid = (ceil(N / 64), ceil(M / 64), batch). Accumulation in fp32 (mma .f32).
 #include "vcp_device.h"
@@ -17,6 +29,8 @@
 #define TC_LD (TC_KP + 4)     // padded row length in words: fragment loads are bank-conflict free
 #define TC_THREADS 128
 
+typedef float tc_float2 __attribute__((ext_vector_type(2)));   // 8-byte aligned pair: one ld/st.v2.f32
+
 // fp32 -> bf16 bits, round to nearest even; NaN stays a (quiet) NaN instead of rounding into infinity.
 static __device__ __forceinline__ unsigned vcp_bf16_bits(float f)
 {
@@ -25,11 +39,47 @@ static __device__ __forceinline__ unsigned vcp_bf16_bits(float f)
     return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
 }
 
-static __device__ __forceinline__ float tc_load(const float* p, int trans, int lead, int r, int kk, int rows, int k, long long ld)
+// Stage one 64-row x 32-k operand tile as packed bf16 k-pairs, s[rr * TC_LD + kp] = bf16(P(r0 + rr, k0 + 2 kp)) |
+// bf16(P(r0 + rr, k0 + 2 kp + 1)) << 16, with P(r, kk) = p[r*ld + kk] when kcontig, else p[kk*ld + r]; elements
+// outside rows x k are 0. Lane mapping per layout as described in the header; index math hoisted out of the loops.
+static __device__ __forceinline__ void tc_stage(unsigned* s, const float* p, int kcontig, long long ld, int r0, int rows,
+                                                int k0, int k, int tid)
 {
-    // Element (r, kk) of a rows x k operand stored row-major (trans = 0: p[r*ld + kk]) or column-major.
-    if (r >= rows || kk >= k) return 0.0f;
-    return trans ? p[(long long)kk * ld + r] : p[(long long)r * ld + kk];
+    int lane = tid & 31, warp = tid >> 5;
+    if (kcontig)
+    {
+        // Warp w loads rows w, w + 4, ..., w + 60; lane = k within the tile.
+        unsigned short* h = (unsigned short*)s;
+        int gk = k0 + lane;
+        const float* q = p + (long long)(r0 + warp) * ld + gk;
+        long long step = 4 * ld;
+#pragma unroll
+        for (int i = 0; i < TC_BM / 4; i++)
+        {
+            int rr = warp + 4 * i;
+            float v = r0 + rr < rows && gk < k ? q[i * step] : 0.0f;
+            h[rr * (2 * TC_LD) + lane] = (unsigned short)vcp_bf16_bits(v);
+        }
+    }
+    else
+    {
+        // Lane (rl = lane % 8, kq = lane / 8); warp w covers rows 8 w + 32 i + rl (i = 0, 1) x k-pairs 4 j + kq (j < 4).
+        int rl = lane & 7, kq = lane >> 3;
+        int rbase = 8 * warp + rl, kbase = k0 + 2 * kq;
+        const float* q = p + (long long)kbase * ld + r0 + rbase;
+#pragma unroll
+        for (int i = 0; i < 2; i++)
+#pragma unroll
+            for (int j = 0; j < TC_KP / 4; j++)
+            {
+                int rr = rbase + 32 * i, kk = kbase + 8 * j;
+                bool in = r0 + rr < rows;
+                const float* e = q + 32 * i + (long long)(8 * j) * ld;
+                float lo = in && kk < k ? e[0] : 0.0f;
+                float hi = in && kk + 1 < k ? e[ld] : 0.0f;
+                s[rr * TC_LD + 4 * j + kq] = vcp_bf16_bits(lo) | (vcp_bf16_bits(hi) << 16);
+            }
+    }
 }
 
 extern "C" __global__ void gemm_tc_bf16(float* c, const float* a, const float* b, int m, int n, int k,
@@ -45,8 +95,6 @@ extern "C" __global__ void gemm_tc_bf16(float* c, const float* a, const float* b
     int group = lane >> 2, tig = lane & 3;
     int wm = (warp >> 1) * 32, wn = (warp & 1) * 32;
     int m0 = blockIdx.y * TC_BM, n0 = blockIdx.x * TC_BN;
-    // op(B) is K x N; as an "N x K" operand it is row-major exactly when trans_b = 1.
-    int b_rowmajor = trans_b;
     float acc[2][4][4];
     for (int i = 0; i < 2; i++)
         for (int j = 0; j < 4; j++)
@@ -54,16 +102,8 @@ extern "C" __global__ void gemm_tc_bf16(float* c, const float* a, const float* b
 
     for (int k0 = 0; k0 < k; k0 += TC_BK)
     {
-        for (int e = tid; e < TC_BM * TC_KP; e += TC_THREADS)
-        {
-            int r = e / TC_KP, kp = e % TC_KP, kk = k0 + 2 * kp;
-            unsigned lo = vcp_bf16_bits(tc_load(a, trans_a, 0, m0 + r, kk, m, k, lda));
-            unsigned hi = vcp_bf16_bits(tc_load(a, trans_a, 0, m0 + r, kk + 1, m, k, lda));
-            as[r * TC_LD + kp] = lo | (hi << 16);
-            lo = vcp_bf16_bits(tc_load(b, !b_rowmajor, 0, n0 + r, kk, n, k, ldb));
-            hi = vcp_bf16_bits(tc_load(b, !b_rowmajor, 0, n0 + r, kk + 1, n, k, ldb));
-            bs[r * TC_LD + kp] = lo | (hi << 16);
-        }
+        tc_stage(as, a, !trans_a, lda, m0, m, k0, k, tid);
+        tc_stage(bs, b, trans_b, ldb, n0, n, k0, k, tid);
         VCP_SYNC();
         for (int ks = 0; ks < TC_KP; ks += 8)
         {
@@ -94,15 +134,30 @@ extern "C" __global__ void gemm_tc_bf16(float* c, const float* a, const float* b
         VCP_SYNC();
     }
 
-    // Accumulator layout: c0, c1 at row group, cols 2 tig, 2 tig + 1; c2, c3 at row group + 8.
+    // Accumulator layout: c0, c1 at row group, cols 2 tig, 2 tig + 1; c2, c3 at row group + 8. Each adjacent pair is
+    // stored as one 8-byte store when it is in range and 8-byte aligned (even ldc), so a warp store writes 8 rows x
+    // 32 contiguous bytes (8 full sectors) instead of half-used sectors; otherwise element by element.
+#pragma unroll
     for (int i = 0; i < 2; i++)
+#pragma unroll
         for (int j = 0; j < 4; j++)
-            for (int e = 0; e < 4; e++)
+#pragma unroll
+            for (int h = 0; h < 2; h++)
             {
-                int gm = m0 + wm + 16 * i + group + (e >> 1) * 8;
-                int gn = n0 + wn + 8 * j + 2 * tig + (e & 1);
+                int gm = m0 + wm + 16 * i + group + 8 * h;
+                int gn = n0 + wn + 8 * j + 2 * tig;
                 if (gm >= m || gn >= n) continue;
-                long long idx = (long long)gm * ldc + gn;
-                c[idx] = beta == 0.0f ? alpha * acc[i][j][e] : alpha * acc[i][j][e] + beta * c[idx];
+                float* p = c + (long long)gm * ldc + gn;
+                float v0 = alpha * acc[i][j][2 * h], v1 = alpha * acc[i][j][2 * h + 1];
+                if (gn + 1 < n && ((unsigned long long)p & 7) == 0)
+                {
+                    tc_float2* p2 = (tc_float2*)p;
+                    tc_float2 v = {v0, v1};
+                    if (beta != 0.0f) v += beta * *p2;
+                    *p2 = v;
+                    continue;
+                }
+                p[0] = beta == 0.0f ? v0 : v0 + beta * p[0];
+                if (gn + 1 < n) p[1] = beta == 0.0f ? v1 : v1 + beta * p[1];
             }
 }

@@ -44,13 +44,25 @@ public static class KernelsCommand
         var shape = new Option<string?>("--shape") { Description = "Problem shape, e.g. 1370x1024x1024 (M x N x K) for gemm; default per kernel" };
         var gpu = new Option<string>("--gpu") { Description = "GPU for occupancy and the roofline estimate: a100, h100, orin", DefaultValueFactory = _ => "h100" };
         gpu.AcceptOnlyFromAmong("a100", "h100", "orin");
+        var trans = new Option<string>("--trans")
+        {
+            Description = "gemm/gemm_tc operand layouts: nn (A [M,K], B [K,N]), tn (A^T of a [K,M] tensor), nt (B^T of [N,K], the linear-layer weight), tt",
+            DefaultValueFactory = _ => "nn",
+        };
+        trans.AcceptOnlyFromAmong("nn", "nt", "tn", "tt");
         var profile = new Command("profile", "Run one kernel on the PTX emulator with counters: instruction mix, global traffic, bank conflicts, divergence, occupancy, roofline time")
         {
-            kernel, shape, gpu,
+            kernel, shape, gpu, trans,
         };
         profile.SetAction(parse =>
         {
             var target = KernelProfiler.Find(parse.GetValue(kernel)!);
+            var layout = parse.GetValue(trans)!;
+            if (layout != "nn")
+            {
+                target = target.Transposed?.Invoke(layout[0] == 't', layout[1] == 't')
+                    ?? throw new ArgumentException($"--trans {layout}: only gemm and gemm_tc take operand layouts, not {target.Name}");
+            }
             var dims = KernelProfiler.ParseShape(target, parse.GetValue(shape));
             var report = KernelProfiler.Profile(target, dims, GpuSpec.Parse(parse.GetValue(gpu)!));
             parse.InvocationConfiguration.Output.Write(KernelProfiler.Format(report));

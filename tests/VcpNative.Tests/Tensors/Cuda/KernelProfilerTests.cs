@@ -138,6 +138,28 @@ public class KernelProfilerTests
         Assert.Contains("real-GPU timings are still to be taken", text);
     }
 
+    [Theory]
+    [InlineData("gemm", false, false)]
+    [InlineData("gemm", true, false)]
+    [InlineData("gemm", false, true)]
+    [InlineData("gemm", true, true)]
+    [InlineData("gemm_tc", false, false)]
+    [InlineData("gemm_tc", true, false)]
+    [InlineData("gemm_tc", false, true)]
+    [InlineData("gemm_tc", true, true)]
+    public void Gemm_tiles_are_staged_with_full_sectors_and_no_bank_conflicts_in_every_operand_layout(string kernel, bool transA, bool transB)
+    {
+        // 64 x 64 x 64 with 64-float rows: every 32-byte sector is fully used, so an ideal kernel moves exactly
+        // bytes / 32 sectors; any lane stride wastes sectors and any shared-memory bank conflict adds replays.
+        var target = KernelProfiler.Find(kernel).Transposed!(transA, transB);
+        var report = KernelProfiler.Profile(target, [64, 64, 64], GpuSpec.H100);
+        var c = report.Emulated;
+        Assert.Equal(c.GlobalLoadBytes / 32, c.GlobalLoadSectors);
+        Assert.Equal(c.GlobalStoreBytes / 32, c.GlobalStoreSectors);
+        Assert.Equal(0, c.SharedBankConflictReplays);
+        Assert.Contains(transB ? "B[N,K]^T" : "B[K,N]", report.Target.Description);
+    }
+
     [Fact]
     public void Occupancy_follows_the_register_and_shared_memory_granularity()
     {

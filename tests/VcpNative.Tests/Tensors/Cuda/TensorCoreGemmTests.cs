@@ -127,4 +127,51 @@ public class TensorCoreGemmTests
         // Same bf16 inputs, so only fp32 accumulation differs: one rounding per mma k16 step (<= 7 steps, terms <= 1).
         EmulatorHarness.AssertClose(expected, c, 1e-5, 1e-5, $"gemm_tc {m}x{n}x{k} transA={transA} transB={transB}");
     }
+
+    [Theory]
+    [InlineData(37, 70, 45, 0, 0, 2, 2)]
+    [InlineData(19, 66, 33, 1, 0, 1, 1)]
+    [InlineData(70, 9, 40, 0, 1, 1, 1)]
+    [InlineData(24, 72, 31, 1, 1, 2, 1)]
+    public void Tensor_core_gemm_honours_leading_dims_alpha_beta_and_batches(int m, int n, int k, int transA, int transB, int batch, int ldcPad)
+    {
+        // Padded leading dims: an odd ldc makes every other row's float pairs misaligned (scalar epilogue path), an even
+        // one keeps them aligned (8-byte path), odd n leaves a half-out-of-range pair; C's padding columns must stay untouched.
+        using var h = new EmulatorHarness();
+        int lda = transA == 0 ? k + 1 : m + 2, ldb = transB == 0 ? n + 2 : k + 3, ldc = n + ldcPad;
+        long strideA = (long)(transA == 0 ? m : k) * lda, strideB = (long)(transB == 0 ? k : n) * ldb, strideC = (long)m * ldc;
+        var a = EmulatorHarness.Random((int)(strideA * batch), 21);
+        var b = EmulatorHarness.Random((int)(strideB * batch), 22);
+        var c0 = EmulatorHarness.Random((int)(strideC * batch), 23);
+        const float alpha = 0.75f, beta = -0.5f;
+        DevicePtr pa = h.Upload(a), pb = h.Upload(b), pc = h.Upload(c0);
+        h.Launch("gemm_tc", "gemm_tc_bf16", new Dim3(EmulatorHarness.Blocks(n, 64), EmulatorHarness.Blocks(m, 64), (uint)batch), new Dim3(128),
+                 pc, pa, pb, m, n, k, lda, ldb, ldc, transA, transB, alpha, beta, strideA, strideB, strideC);
+        var expected = new double[strideC * batch];
+        for (var z = 0; z < batch; z++)
+        {
+            for (var i = 0; i < m; i++)
+            {
+                for (var j = 0; j < ldc; j++)
+                {
+                    var ci = (z * strideC) + ((long)i * ldc) + j;
+                    if (j >= n)
+                    {
+                        expected[ci] = c0[ci];
+                        continue;
+                    }
+                    double sum = 0;
+                    for (var p = 0; p < k; p++)
+                    {
+                        double av = transA == 0 ? a[(z * strideA) + ((long)i * lda) + p] : a[(z * strideA) + ((long)p * lda) + i];
+                        double bv = transB == 0 ? b[(z * strideB) + ((long)p * ldb) + j] : b[(z * strideB) + ((long)j * ldb) + p];
+                        sum += RoundBf16(av) * RoundBf16(bv);
+                    }
+                    expected[ci] = (alpha * sum) + (beta * c0[ci]);
+                }
+            }
+        }
+        // Same bf16-rounded inputs: only fp32 accumulation (<= 5 mma k16 steps, terms <= 1) and the fp32 epilogue differ.
+        EmulatorHarness.AssertClose(expected, h.Download(pc, (int)(strideC * batch)), 1e-5, 1e-5, $"gemm_tc {m}x{n}x{k} ta={transA} tb={transB}");
+    }
 }

@@ -11,10 +11,13 @@ namespace VcpNative.Tensors.Cuda.Profiling;
 /// One profilable op. The emulator interprets every lane, so large shapes run at a reduced <see cref="Emulated"/>
 /// shape and the counts are multiplied by <see cref="Scale"/> (the ratio of the kernel's work units, e.g. GEMM
 /// tile-steps); <see cref="CompulsoryBytes"/> is the analytic minimum DRAM traffic at the requested shape.
+/// <see cref="Transposed"/> (GEMMs only, else null) gives the same target with op(A) / op(B) read from transposed
+/// storage, i.e. the kernel's trans_a / trans_b operand layouts.
 /// </summary>
 public sealed record ProfileTarget(string Name, string Description, string ShapeFormat, int[] DefaultShape,
                                    Func<int[], int[]> Emulated, Func<int[], int[], double> Scale, string ScaleRule,
-                                   Func<int[], double> CompulsoryBytes, Action<GpuBackend, int[]> Run);
+                                   Func<int[], double> CompulsoryBytes, Action<GpuBackend, int[]> Run,
+                                   Func<bool, bool, ProfileTarget>? Transposed = null);
 
 /// <summary>Resident blocks per SM and the limit that binds.</summary>
 public sealed record KernelOccupancy(string Kernel, int RegistersPerThread, int SharedBytesPerBlock, int ThreadsPerBlock,
@@ -38,7 +41,7 @@ public static class KernelProfiler
 
     public static IReadOnlyList<ProfileTarget> Targets { get; } =
     [
-        Gemm("gemm", "fp32 SIMT GEMM (gemm_f32), C = A[M,K] B[K,N]", 16, MatMulPrecision.Fp32),
+        Gemm("gemm", "fp32 SIMT GEMM (gemm_f32)", 16, MatMulPrecision.Fp32),
         Gemm("gemm_tc", "bf16 tensor-core GEMM (gemm_tc_bf16, mma.sync m16n8k16), fp32 accumulation", 32, MatMulPrecision.Bf16TensorCores),
         Attention(),
         Rows("add", "elementwise add of two [R,C] tensors (add_f32)", [1370, 1024], 12, (g, s) => Ops.Add(Input(g, s, 1), Input(g, s, 2))),
@@ -206,11 +209,12 @@ public static class KernelProfiler
 
     private static Tensor Input(IBackend b, int[] shape, int seed) => KernelVerification.Input(b, shape, seed);
 
-    private static ProfileTarget Gemm(string name, string description, int kStep, MatMulPrecision precision)
+    private static ProfileTarget Gemm(string name, string description, int kStep, MatMulPrecision precision, bool transA = false, bool transB = false)
     {
         static double Units(int[] s, int kStep) =>
             (double)((s[0] + GemmTile - 1) / GemmTile) * ((s[1] + GemmTile - 1) / GemmTile) * ((s[2] + kStep - 1) / kStep);
-        return new ProfileTarget(name, description, "M x N x K", [1370, 1024, 1024],
+        var layout = $"A{(transA ? "[K,M]^T" : "[M,K]")} B{(transB ? "[N,K]^T" : "[K,N]")}";
+        return new ProfileTarget(name, $"{description}, C = {layout}", "M x N x K", [1370, 1024, 1024],
             s => [Math.Min(s[0], 128), Math.Min(s[1], 128), Math.Min(s[2], 128)],
             (t, e) => Units(t, kStep) / Units(e, kStep),
             $"ratio of 64x64x{kStep} tile-steps; per-block prologue/epilogue work scales only approximately",
@@ -218,8 +222,11 @@ public static class KernelProfiler
             (g, s) =>
             {
                 g.MatMulPrecision = precision;
-                Ops.MatMul(Input(g, [s[0], s[2]], 1), Input(g, [s[2], s[1]], 2));
-            });
+                var a = Input(g, transA ? [s[2], s[0]] : [s[0], s[2]], 1);
+                var b = Input(g, transB ? [s[1], s[2]] : [s[2], s[1]], 2);
+                Ops.MatMul(a, b, transA, transB);
+            },
+            (ta, tb) => Gemm(name, description, kStep, precision, ta, tb));
     }
 
     /// <summary>Self-attention of one ViT-L/14 layer at 518 px by default: 16 heads, 1370 tokens, head width 64.</summary>
