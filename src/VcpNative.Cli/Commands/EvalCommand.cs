@@ -40,7 +40,7 @@ public static class EvalCommand
         var samples = ReadSamples(layout, root, classFilter);
         var result = Evaluate(clipPath, headPath, method, samples, size, batchSize, saveMaps, output, backend, stderr);
         stdout.Write(MetricsReport.Markdown(result.Rows, MetricsReport.Mean(result.Rows)));
-        stdout.WriteLine($"eval ({result.Method}): {result.Images} images, {result.Rows.Count} classes; metrics in {Path.Combine(output, "metrics.md")}");
+        stdout.WriteLine($"eval ({result.Method}): {result.Images} images, {result.Rows.Count} {(result.Rows.Count == 1 ? "class" : "classes")}; metrics in {Path.Combine(output, "metrics.md")}");
         return ReportFailures(result.Failures, stderr);
     }
 

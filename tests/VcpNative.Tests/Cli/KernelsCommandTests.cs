@@ -54,7 +54,7 @@ public class KernelsCommandTests
         Assert.Contains("tensor core (mma)", text);
         Assert.Contains("bank-conflict replays", text);
         Assert.Contains("NVIDIA Jetson AGX Orin 64GB", text);
-        Assert.Contains("upper bound before ptxas allocation", text);
+        Assert.Contains("live 32-bit values at most by liveness analysis", text);
         Assert.Contains("real-GPU timings are still to be taken", text);
     }
 

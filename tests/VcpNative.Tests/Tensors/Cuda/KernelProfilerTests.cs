@@ -67,6 +67,48 @@ public class KernelProfilerTests
         Assert.Equal(0, c.SharedAccesses);
         // .reg: 2 predicates (not counted) + 6 b32 + 4 f32 + 6 b64 (two 32-bit registers each).
         Assert.Equal(6 + 4 + 12, launch.DeclaredRegisters);
+        // Liveness by hand: the widest point is around add.s64 %rd4 (live in: rd1, rd2, rd3 (64-bit), r1 = 7;
+        // after: rd1, rd3, rd4, r1 = 7). Predicates and dead .reg names do not count.
+        Assert.Equal(7, launch.LiveRegisters);
+    }
+
+    [Fact]
+    public void Values_live_around_a_loop_back_edge_count_at_every_point_of_the_loop()
+    {
+        // %rd1 is read only by the load at the loop head, yet stays live through the whole loop because of the back
+        // edge; %f2 dies at the add; %f3 is defined after the loop and never read.
+        const string loopPtx = """
+            .version 7.0
+            .target sm_80
+            .address_size 64
+            .visible .entry looped(.param .u64 p)
+            {
+                .reg .pred %p<2>;
+                .reg .b32 %r<3>;
+                .reg .f32 %f<4>;
+                .reg .b64 %rd<3>;
+                ld.param.u64 %rd1, [p];
+                mov.f32 %f1, 0f00000000;
+                mov.u32 %r1, 0;
+            LOOP:
+                ld.global.f32 %f2, [%rd1];
+                add.f32 %f1, %f1, %f2;
+                add.u32 %r1, %r1, 1;
+                setp.lt.u32 %p1, %r1, 4;
+                @%p1 bra LOOP;
+                ld.param.u64 %rd2, [p];
+                st.global.f32 [%rd2], %f1;
+                mov.f32 %f3, %f1;
+                ret;
+            }
+            """;
+        using var gpu = new PtxEmulator { Profile = new EmulatorProfile() };
+        var buffer = gpu.Allocate(4);
+        gpu.CopyToDevice(buffer, new byte[4]);
+        gpu.Launch(gpu.GetFunction(gpu.LoadModule(loopPtx), "looped"), new Dim3(1), new Dim3(1), 0, [buffer]);
+        // At the add: rd1 (2, live via the back edge) + f1 + f2 + r1 = 5. Ignoring the back edge would end rd1 at
+        // the load and give 4 (rd1 + f1 + r1 around the load).
+        Assert.Equal(5, Assert.Single(gpu.Profile.Launches).LiveRegisters);
     }
 
     [Theory]
@@ -165,12 +207,12 @@ public class KernelProfilerTests
     {
         var counters = new KernelCounters();
         // 256 threads x 64 registers: 2048 registers per warp, 8 warps -> 4 blocks in 64K registers = 32 of 64 warps.
-        var regs = KernelProfiler.Occupancy(new KernelLaunchRecord("k", new Dim3(1), new Dim3(256), 0, 64, counters), GpuSpec.A100);
+        var regs = KernelProfiler.Occupancy(new KernelLaunchRecord("k", new Dim3(1), new Dim3(256), 0, 255, counters, 64 - KernelProfiler.RegisterAllocationSlack), GpuSpec.A100);
         Assert.Equal(4, regs.BlocksPerSm);
         Assert.Equal("registers", regs.Limiter);
         Assert.Equal(0.5, regs.Occupancy, 12);
         // 48 KB + 1 KB reserved per block: 3 blocks fit in Orin's 164 KB; 3 x 4 warps of 48 = 25 %.
-        var smem = KernelProfiler.Occupancy(new KernelLaunchRecord("k", new Dim3(1), new Dim3(128), 48 * 1024, 32, counters), GpuSpec.Orin);
+        var smem = KernelProfiler.Occupancy(new KernelLaunchRecord("k", new Dim3(1), new Dim3(128), 48 * 1024, 255, counters, 32 - KernelProfiler.RegisterAllocationSlack), GpuSpec.Orin);
         Assert.Equal(3, smem.BlocksPerSm);
         Assert.Equal("shared memory", smem.Limiter);
         Assert.Equal(0.25, smem.Occupancy, 12);

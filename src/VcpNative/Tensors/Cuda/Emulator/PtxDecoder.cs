@@ -42,6 +42,13 @@ internal sealed class FunctionBuilder
     private int _sharedBytes;
     private int _localBytes;
     private int _declaredRegisters;
+    // Register widths (32-bit units; predicates 0) by declared name or prefix, and per slot; and per instruction the
+    // slots it writes and reads, for the liveness-based register estimate.
+    private readonly Dictionary<string, int> _declaredWidths = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, int> _slotWidths = [];
+    private readonly List<PtxRegisterUse> _registerUses = [];
+    private readonly List<int> _currentDefs = [];
+    private readonly List<int> _currentUses = [];
     private string _name = "";
 
     public FunctionBuilder(List<PtxParser.SharedDecl> moduleShared) => _moduleShared = moduleShared;
@@ -80,6 +87,8 @@ internal sealed class FunctionBuilder
             StaticSharedBytes = _sharedBytes,
             LocalBytes = _localBytes,
             DeclaredRegisters = _declaredRegisters,
+            RegisterUses = [.. _registerUses],
+            SlotWidths = _slotWidths,
         };
     }
 
@@ -144,7 +153,11 @@ internal sealed class FunctionBuilder
         if (s.StartsWith(".pragma", StringComparison.Ordinal) || s.StartsWith(".loc", StringComparison.Ordinal) ||
             s.StartsWith(".file", StringComparison.Ordinal)) return;
         if (s.StartsWith('.')) throw new PtxUnsupportedInstructionException(s.Split(' ')[0], line, "directive inside a kernel");
+        int first = _code.Count;
+        _currentDefs.Clear();
+        _currentUses.Clear();
         Instruction(s, line);
+        for (int i = first; i < _code.Count; i++) _registerUses.Add(new PtxRegisterUse([.. _currentDefs], [.. _currentUses]));
     }
 
     private void DeclareRegisters(string s, int line)
@@ -162,11 +175,16 @@ internal sealed class FunctionBuilder
         {
             int lt = item.IndexOf('<');
             int count = 1;
-            if (lt < 0) _singleRegs.Add(item);
+            if (lt < 0)
+            {
+                _singleRegs.Add(item);
+                _declaredWidths[item] = width;
+            }
             else
             {
                 count = int.Parse(item[(lt + 1)..item.IndexOf('>')], CultureInfo.InvariantCulture);
                 _regDecls[item[..lt]] = (item[..lt], count);
+                _declaredWidths[item[..lt]] = width;
             }
             // "%r<20>" declares %r0..%r19 and clang never uses %r0, so a declared count is already an upper bound.
             _declaredRegisters += count * width;
@@ -184,6 +202,7 @@ internal sealed class FunctionBuilder
             _specials.Add((slot, special));
             return slot;
         }
+        string declared = name;
         if (!_singleRegs.Contains(name))
         {
             int i = name.Length;
@@ -191,8 +210,11 @@ internal sealed class FunctionBuilder
             if (i == name.Length || !_regDecls.TryGetValue(name[..i], out var decl) ||
                 int.Parse(name[i..], CultureInfo.InvariantCulture) >= decl.Count)
                 throw new PtxParseException(line, $"register '{name}' is not declared in {_name}");
+            declared = name[..i];
         }
-        return NewSlot(name);
+        slot = NewSlot(name);
+        _slotWidths[slot] = _declaredWidths[declared];
+        return slot;
     }
 
     private int NewSlot(string name)
@@ -266,7 +288,12 @@ internal sealed class FunctionBuilder
     /// <summary>A source operand: register, special register, immediate or the address of a shared/local symbol.</summary>
     private int Source(string tok, int line)
     {
-        if (tok.StartsWith('%')) return Register(tok, line);
+        if (tok.StartsWith('%'))
+        {
+            int slot = Register(tok, line);
+            _currentUses.Add(slot);
+            return slot;
+        }
         if (TryImmediate(tok, out ulong v)) return Constant(v);
         if (PtxParser.IsIdentifier(tok))
         {
@@ -279,7 +306,9 @@ internal sealed class FunctionBuilder
     private int Dest(string tok, int line)
     {
         if (!tok.StartsWith('%') || TrySpecial(tok, out _)) throw new PtxParseException(line, $"'{tok}' is not a writable register");
-        return Register(tok, line);
+        int slot = Register(tok, line);
+        _currentDefs.Add(slot);
+        return slot;
     }
 
     /// <summary>"[base+off]" into a base slot and byte offset; a .param symbol gives its offset and slot -1.</summary>

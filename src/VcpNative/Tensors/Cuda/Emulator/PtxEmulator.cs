@@ -114,7 +114,7 @@ public sealed unsafe class PtxEmulator : IGpuDriver
             foreach (var (data, written) in interpreter.TouchedAllocations)
                 _streams.Access(op, data, written, () => _memory.Describe(data));
             if (counters is not null)
-                Profile!.Launches.Add(new KernelLaunchRecord(fn.Name, grid, block, fn.StaticSharedBytes + sharedBytes, fn.DeclaredRegisters, counters));
+                Profile!.Launches.Add(new KernelLaunchRecord(fn.Name, grid, block, fn.StaticSharedBytes + sharedBytes, fn.DeclaredRegisters, counters, fn.LiveRegisters));
         }
         finally
         {

@@ -70,6 +70,17 @@ internal sealed class PtxFunction
     /// <summary>32-bit registers named by the .reg declarations (64-bit count twice, predicates not at all): an upper
     /// bound on what ptxas allocates, which re-uses registers after liveness analysis.</summary>
     public required int DeclaredRegisters { get; init; }
+
+    /// <summary>Per instruction, the register slots it writes and reads (parallel to <see cref="Code"/>).</summary>
+    public required PtxRegisterUse[] RegisterUses { get; init; }
+
+    /// <summary>Width of each register slot in 32-bit registers (predicates 0; constants and special registers absent).</summary>
+    public required IReadOnlyDictionary<int, int> SlotWidths { get; init; }
+
+    private int? _liveRegisters;
+
+    /// <summary>Most 32-bit values live at once (<see cref="PtxRegisterPressure.MaxLive32"/>), computed on first use.</summary>
+    public int LiveRegisters => _liveRegisters ??= PtxRegisterPressure.MaxLive32(Code, RegisterUses, SlotWidths);
 }
 
 internal sealed class PtxModule

@@ -109,7 +109,9 @@ public sealed class KernelCounters
 
 /// <summary>One profiled launch: configuration, static resources and the counters it produced.</summary>
 /// <param name="DeclaredRegisters">32-bit registers from the kernel's .reg declarations (upper bound before ptxas).</param>
-public sealed record KernelLaunchRecord(string Kernel, Dim3 Grid, Dim3 Block, int SharedBytesPerBlock, int DeclaredRegisters, KernelCounters Counters);
+/// <param name="LiveRegisters">Most 32-bit values live at once by liveness analysis of the PTX (what ptxas needs at least).</param>
+public sealed record KernelLaunchRecord(string Kernel, Dim3 Grid, Dim3 Block, int SharedBytesPerBlock, int DeclaredRegisters, KernelCounters Counters,
+                                        int LiveRegisters);
 
 /// <summary>Attach to <see cref="Emulator.PtxEmulator.Profile"/> to record every launch; detach (null) for full speed.</summary>
 public sealed class EmulatorProfile

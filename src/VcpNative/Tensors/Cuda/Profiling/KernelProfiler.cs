@@ -21,7 +21,7 @@ public sealed record ProfileTarget(string Name, string Description, string Shape
 
 /// <summary>Resident blocks per SM and the limit that binds.</summary>
 public sealed record KernelOccupancy(string Kernel, int RegistersPerThread, int SharedBytesPerBlock, int ThreadsPerBlock,
-                                     int BlocksPerSm, string Limiter, double Occupancy);
+                                     int BlocksPerSm, string Limiter, double Occupancy, int LiveRegisters, int DeclaredRegisters);
 
 /// <summary>Everything `kernels profile` prints, with counts already scaled to <see cref="Shape"/>.</summary>
 public sealed record KernelProfileReport(ProfileTarget Target, int[] Shape, int[] EmulatedShape, double Scale, GpuSpec Gpu,
@@ -128,20 +128,26 @@ public static class KernelProfiler
     /// shared memory (128-byte granules plus the 1 KB per block the runtime reserves on sm_80+), threads and the
     /// block limit, as the CUDA occupancy calculator does.
     /// </summary>
+    /// <summary>Registers added to the live-value count for ptxas's own temporaries (a judgement, stated in the output).</summary>
+    public const int RegisterAllocationSlack = 8;
+
     public static KernelOccupancy Occupancy(KernelLaunchRecord launch, GpuSpec gpu)
     {
         var threads = (int)launch.Block.Volume;
         var warps = (threads + 31) / 32;
-        var regs = Math.Min(255, Math.Max(1, launch.DeclaredRegisters));
+        // ptxas needs at least the live values plus a few of its own (addresses, predicates spilled to registers);
+        // the .reg count is only an upper bound. Never above the 255 the hardware allows (it would spill instead).
+        var regs = Math.Min(255, Math.Max(1, launch.LiveRegisters + RegisterAllocationSlack));
         var regsPerWarp = (((regs + 7) / 8 * 8 * 32) + 255) / 256 * 256;
         var byRegs = gpu.RegistersPerSm / (regsPerWarp * warps);
         var smem = launch.SharedBytesPerBlock == 0 ? 0 : ((launch.SharedBytesPerBlock + 127) / 128 * 128) + 1024;
         var bySmem = smem == 0 ? int.MaxValue : gpu.SharedBytesPerSm / smem;
         var byThreads = gpu.MaxThreadsPerSm / (warps * 32);
         var blocks = Math.Min(Math.Min(byRegs, bySmem), Math.Min(byThreads, gpu.MaxBlocksPerSm));
-        var limiter = blocks == byRegs ? "registers" : blocks == bySmem ? "shared memory" : blocks == byThreads ? "threads" : "blocks per SM";
+        // On a tie the hardware limits (threads, blocks) are named first: they bind whatever the kernel does.
+        var limiter = blocks == byThreads ? "threads" : blocks == gpu.MaxBlocksPerSm ? "blocks per SM" : blocks == byRegs ? "registers" : "shared memory";
         var occupancy = blocks * warps / (gpu.MaxThreadsPerSm / 32.0);
-        return new KernelOccupancy(launch.Kernel, regs, launch.SharedBytesPerBlock, threads, blocks, limiter, occupancy);
+        return new KernelOccupancy(launch.Kernel, regs, launch.SharedBytesPerBlock, threads, blocks, limiter, occupancy, launch.LiveRegisters, launch.DeclaredRegisters);
     }
 
     public static string Format(KernelProfileReport r)
@@ -179,7 +185,7 @@ public static class KernelProfiler
         o.AppendLine(ci, $"occupancy on {r.Gpu.Name} ({r.Gpu.Sms} SMs; per SM {r.Gpu.RegistersPerSm} registers, {r.Gpu.MaxThreadsPerSm} threads, {r.Gpu.MaxBlocksPerSm} blocks, {r.Gpu.SharedBytesPerSm / 1024} KB shared):");
         foreach (var q in r.Occupancy)
         {
-            o.AppendLine(ci, $"  {q.Kernel}: <= {q.RegistersPerThread} registers/thread (declared .reg count: an upper bound before ptxas allocation), {q.SharedBytesPerBlock} B shared/block, {q.ThreadsPerBlock} threads/block");
+            o.AppendLine(ci, $"  {q.Kernel}: ~{q.RegistersPerThread} registers/thread ({q.LiveRegisters} live 32-bit values at most by liveness analysis of the PTX + {RegisterAllocationSlack} for ptxas; .reg declares {q.DeclaredRegisters}), {q.SharedBytesPerBlock} B shared/block, {q.ThreadsPerBlock} threads/block");
             o.AppendLine(ci, $"    -> {q.BlocksPerSm} blocks/SM (limited by {q.Limiter}), occupancy {100 * q.Occupancy:F0}%");
         }
         o.AppendLine(ci, $"roofline on {r.Gpu.Name} (published peaks: {r.Gpu.Fp32Tflops} TFLOP/s fp32, {r.Gpu.TensorTflops} TFLOP/s tensor core dense, {r.Gpu.BandwidthGBs} GB/s):");
