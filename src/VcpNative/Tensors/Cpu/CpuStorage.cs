@@ -26,6 +26,9 @@ public sealed class CpuStorage : TensorStorage
             case DType.I64:
                 Longs = rentFrom.Rent<long>(length, zero);
                 break;
+            case DType.I8:
+                SBytes = rentFrom.Rent<sbyte>(length, zero);
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(dtype));
         }
@@ -45,6 +48,9 @@ public sealed class CpuStorage : TensorStorage
     public int[] Ints { get; } = [];
 
     public long[] Longs { get; } = [];
+
+    /// <summary>Quantised int8 weights (scaled per row by the tensor's channel scales).</summary>
+    public sbyte[] SBytes { get; } = [];
 
     internal static CpuStorage Wrap(float[] data) => new(data);
 
@@ -68,6 +74,9 @@ public sealed class CpuStorage : TensorStorage
                 break;
             case DType.I64:
                 pool.Return(Longs);
+                break;
+            case DType.I8:
+                pool.Return(SBytes);
                 break;
         }
     }
