@@ -172,6 +172,40 @@ public sealed class Tensor : IDisposable
         ChannelScales = scales;
     }
 
+    /// <summary>Wraps bfloat16 bits (CPU backend, no copy): a compressed linear weight the CPU GEMM widens while packing.</summary>
+    public static Tensor WrapBFloat16(ushort[] bits, ReadOnlySpan<int> shape) =>
+        WrapStorage(CpuStorage.WrapBFloat16(bits), bits.Length, shape, "wrap_bf16");
+
+    /// <summary>Wraps an int8 matrix [rows, cols] and its per-row scales (CPU backend, no copy): value = q * scales[row].</summary>
+    public static Tensor WrapInt8(sbyte[] q, float[] scales, ReadOnlySpan<int> shape)
+    {
+        var t = WrapStorage(CpuStorage.Wrap(q), q.Length, shape, "wrap_int8");
+        try
+        {
+            // The scales belong to t, not to an enclosing scope that could free them while t is kept.
+            using (TensorScope.Suspend())
+            {
+                t.AttachChannelScales(Wrap(scales, [scales.Length]));
+            }
+            return t;
+        }
+        catch
+        {
+            t.Dispose();
+            throw;
+        }
+    }
+
+    private static Tensor WrapStorage(TensorStorage storage, int length, ReadOnlySpan<int> shape, string op)
+    {
+        if (Shapes.Numel(shape) != length)
+        {
+            throw new ShapeMismatchException(op, $"{length} values do not fill shape {Shapes.Format(shape)}");
+        }
+        var copy = shape.ToArray();
+        return new Tensor(storage, copy, Shapes.ContiguousStrides(copy), 0);
+    }
+
     // ----- host access -----
 
     /// <summary>Copies the elements, in row-major order, to a new float array.</summary>

@@ -40,6 +40,18 @@ public sealed class CpuStorage : TensorStorage
         Floats = data;
     }
 
+    private CpuStorage(DType dtype, ushort[] bits)
+        : base(CpuBackend.Instance, dtype, bits.Length)
+    {
+        Halves = bits;
+    }
+
+    private CpuStorage(sbyte[] data)
+        : base(CpuBackend.Instance, DType.I8, data.Length)
+    {
+        SBytes = data;
+    }
+
     public float[] Floats { get; } = [];
 
     /// <summary>Raw bits of F16 or BF16 storage.</summary>
@@ -53,6 +65,10 @@ public sealed class CpuStorage : TensorStorage
     public sbyte[] SBytes { get; } = [];
 
     internal static CpuStorage Wrap(float[] data) => new(data);
+
+    internal static CpuStorage WrapBFloat16(ushort[] bits) => new(DType.BF16, bits);
+
+    internal static CpuStorage Wrap(sbyte[] data) => new(data);
 
     protected override void Free()
     {
