@@ -18,7 +18,7 @@ public static class ClipWeightNames
 
     /// <summary>
     /// True for the weight matrices of the transformer blocks' linear layers (attention in/out projections, MLP c_fc and
-    /// c_proj) of either tower: the tensors `convert --weights-format bf16|int8` compresses (~97% of ViT-L's weights).
+    /// c_proj) of either tower: the tensors `convert --weights-format bf16|int8` compresses (~90% of ViT-L's weights).
     /// </summary>
     public static bool IsBlockLinearWeight(string name)
     {
