@@ -9,6 +9,7 @@ using VcpNative.Models;
 using VcpNative.Models.Clip;
 using VcpNative.Tensors;
 using VcpNative.Tensors.Cpu;
+using VcpNative.WeightsConverter.Quantization;
 
 namespace VcpNative.Cli.Commands;
 
@@ -34,20 +35,30 @@ public static class BenchCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the random weights", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of the table" };
         var profile = new Option<bool>("--profile") { Description = "Also time the phases of every transformer block (adds a little overhead)" };
+        var weightsFormat = WeightsFormatOption.Create("Storage of the CLIP blocks' linear weights for --random-weights (a file's own format is read from the file)");
+        var compare = new Option<bool>("--compare-f32")
+        {
+            Description = "With --random-weights: also build the f32 model (same seed), run it on the last image and report the max abs difference of maps and scores (adds its memory to the peak)",
+        };
         var command = new Command("bench", "Time VCP-CLIP inference per stage (decode+preprocess, image tower, text+heads, post-processing)")
         {
-            random, arch, method, clip, head, size, batch, iterations, warmup, seed, json, profile,
+            random, arch, method, clip, head, size, batch, iterations, warmup, seed, json, profile, weightsFormat, compare,
         };
         command.SetAction(parse => Run(new BenchSettings(
             parse.GetValue(random), parse.GetValue(arch)!, parse.GetValue(method)!, parse.GetValue(clip), parse.GetValue(head),
             parse.GetValue(size), parse.GetValue(batch), parse.GetValue(iterations), parse.GetValue(warmup), parse.GetValue(seed),
-            parse.GetValue(json), parse.GetValue(profile), parse.GetValue(GlobalOptions.Device) ?? "cpu"),
+            parse.GetValue(json), parse.GetValue(profile), parse.GetValue(GlobalOptions.Device) ?? "cpu",
+            WeightsFormatOption.Parse(parse.GetValue(weightsFormat)), parse.GetValue(compare)),
             GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
 
     public sealed record BenchSettings(bool RandomWeights, string Arch, string Method, string? Clip, string? Head, int ImageSize,
-        int BatchSize, int Iterations, int Warmup, int Seed, bool Json, bool Profile, string Device);
+        int BatchSize, int Iterations, int Warmup, int Seed, bool Json, bool Profile, string Device,
+        LinearWeightFormat WeightsFormat = LinearWeightFormat.F32, bool CompareF32 = false);
+
+    /// <summary>Max abs difference of the final maps and of the image scores against the f32 model (--compare-f32).</summary>
+    public sealed record F32Difference(double MapMaxAbs, double ScoreMaxAbs);
 
     /// <summary>Mean seconds per batch of each stage over the timed iterations.</summary>
     public sealed record StageTimes(double Decode, double Vision, double Heads, double Post)
@@ -61,6 +72,10 @@ public static class BenchCommand
         {
             throw new ArgumentException($"bench: need 14 <= --image-size <= 4096, --batch-size >= 1, --iterations >= 1, --warmup >= 0 (got {s.ImageSize}, {s.BatchSize}, {s.Iterations}, {s.Warmup})");
         }
+        if (!s.RandomWeights && (s.WeightsFormat != LinearWeightFormat.F32 || s.CompareF32))
+        {
+            throw new ArgumentException("bench: --weights-format and --compare-f32 apply to --random-weights; a weight file's format is read from the file (vcp-native convert clip --weights-format)");
+        }
         var build = Stopwatch.StartNew();
         using var model = LoadModel(s, backend);
         var buildSeconds = build.Elapsed.TotalSeconds;
@@ -71,6 +86,7 @@ public static class BenchCommand
         var inputData = new float[s.BatchSize * 3 * s.ImageSize * s.ImageSize];
         BlockProfile.Enabled = s.Profile;
         var cpuStart = TimeSpan.Zero;
+        AnomalyImageResult[] last = [];
         for (var it = 0; it < s.Warmup + s.Iterations; it++)
         {
             if (it == s.Warmup)
@@ -91,7 +107,7 @@ public static class BenchCommand
                 var images = Tensor.FromArray(inputData, [s.BatchSize, 3, s.ImageSize, s.ImageSize], backend);
                 using var pending = inference.Launch(images);
                 var wait = Stopwatch.StartNew();
-                _ = pending.Collect();
+                last = pending.Collect();
                 collect = wait.Elapsed.TotalSeconds;
             }
             // On a GPU the stages only issue kernels; the device time is spent in the read-back, counted as post-processing.
@@ -119,11 +135,14 @@ public static class BenchCommand
             }
         }
         var mean = new StageTimes(sum.Decode / n, sum.Vision / n, sum.Heads / n, sum.Post / n);
+        var weightBytes = model.Clip.Parameters.StorageBytes;
+        var difference = s.CompareF32 ? CompareWithF32(s, backend, inputData, last) : null;
         var c = model.Clip.Config;
         var flops = VcpFlopCount.PerImage(c, model.Heads.R, model.Heads.N, model.Heads.FeatureLayers, s.ImageSize);
         var batchFlops = flops.Total * s.BatchSize;
         var report = new BenchReport(s, backend.Name, buildSeconds, mean, best, flops, s.BatchSize / mean.Total,
-            batchFlops / (mean.Vision + mean.Heads) / 1e9, flops.Vision * s.BatchSize / mean.Vision / 1e9, PeakResidentBytes(), phases, cpuSeconds);
+            batchFlops / (mean.Vision + mean.Heads) / 1e9, flops.Vision * s.BatchSize / mean.Vision / 1e9, PeakResidentBytes(), phases, cpuSeconds,
+            weightBytes, difference);
         if (s.Json)
         {
             output.WriteLine(report.ToJson());
@@ -135,11 +154,36 @@ public static class BenchCommand
         return ExitCodes.Ok;
     }
 
+    /// <summary>Runs the f32 model of the same architecture and seed on the same input batch and compares with <paramref name="results"/>.</summary>
+    private static F32Difference CompareWithF32(BenchSettings s, IBackend backend, float[] inputData, AnomalyImageResult[] results)
+    {
+        using var reference = VcpModel.Random(ModelArchitecture.ByName(s.Arch), s.Seed, backend);
+        var inference = new VcpInference(reference, s.ImageSize);
+        AnomalyImageResult[] expected;
+        using (new TensorScope())
+        {
+            var images = Tensor.FromArray(inputData, [s.BatchSize, 3, s.ImageSize, s.ImageSize], backend);
+            using var pending = inference.Launch(images);
+            expected = pending.Collect();
+        }
+        double map = 0;
+        double score = 0;
+        for (var i = 0; i < results.Length; i++)
+        {
+            score = Math.Max(score, Math.Abs((double)results[i].Score - expected[i].Score));
+            for (var j = 0; j < results[i].Map.Length; j++)
+            {
+                map = Math.Max(map, Math.Abs((double)results[i].Map[j] - expected[i].Map[j]));
+            }
+        }
+        return new F32Difference(map, score);
+    }
+
     private static VcpModel LoadModel(BenchSettings s, IBackend backend)
     {
         if (s.RandomWeights)
         {
-            return VcpModel.Random(ModelArchitecture.ByName(s.Arch), s.Seed, backend);
+            return VcpModel.Random(ModelArchitecture.ByName(s.Arch), s.Seed, backend, s.WeightsFormat);
         }
         if (s.Clip is null || s.Head is null)
         {
@@ -192,7 +236,8 @@ public static class BenchCommand
     }
 
     private sealed record BenchReport(BenchSettings S, string Backend, double BuildSeconds, StageTimes Mean, double BestTotal,
-        VcpFlops Flops, double ImagesPerSecond, double Gflops, double VisionGflops, long PeakRss, double[]? Phases, double CpuSeconds)
+        VcpFlops Flops, double ImagesPerSecond, double Gflops, double VisionGflops, long PeakRss, double[]? Phases, double CpuSeconds,
+        long ClipWeightBytes, F32Difference? Difference)
     {
         public string ToJson()
         {
@@ -228,6 +273,13 @@ public static class BenchCommand
                 w.WriteNumber("achieved_gflops", Gflops);
                 w.WriteNumber("achieved_gflops_vision", VisionGflops);
                 w.WriteNumber("peak_rss_mb", PeakRss / (1024.0 * 1024.0));
+                w.WriteString("weights_format", LinearWeightFormats.Name(S.WeightsFormat));
+                w.WriteNumber("clip_weight_mb", ClipWeightBytes / (1024.0 * 1024.0));
+                if (Difference is not null)
+                {
+                    w.WriteNumber("map_max_abs_diff_vs_f32", Difference.MapMaxAbs);
+                    w.WriteNumber("score_max_abs_diff_vs_f32", Difference.ScoreMaxAbs);
+                }
                 if (Phases is not null)
                 {
                     w.WriteStartObject("block_phases_s_per_batch");
@@ -254,7 +306,11 @@ public static class BenchCommand
             Row("total", Mean.Total);
             o.WriteLine($"  best total {BestTotal:F3} s/batch; {ImagesPerSecond:F3} images/s; process CPU time {CpuSeconds:F2} s/batch");
             o.WriteLine($"  {Flops.Total / 1e9:F1} GFLOP/image ({Flops.Vision / 1e9:F1} image tower); achieved {Gflops:F1} GFLOP/s (image tower {VisionGflops:F1})");
-            o.WriteLine($"  peak resident memory {PeakRss / (1024.0 * 1024.0):F0} MiB");
+            o.WriteLine($"  peak resident memory {PeakRss / (1024.0 * 1024.0):F0} MiB; CLIP weights {ClipWeightBytes / (1024.0 * 1024.0):F0} MiB ({LinearWeightFormats.Name(S.WeightsFormat)} linear weights)");
+            if (Difference is not null)
+            {
+                o.WriteLine($"  vs f32 weights (same seed, last batch): max |map diff| {Difference.MapMaxAbs:G3}, max |score diff| {Difference.ScoreMaxAbs:G3}");
+            }
             if (Phases is not null)
             {
                 o.WriteLine("  transformer block phases (both towers, s/batch):");

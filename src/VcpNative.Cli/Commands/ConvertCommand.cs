@@ -3,6 +3,8 @@ using System.CommandLine;
 using System.Text.Json;
 using VcpNative.Models.Clip;
 using VcpNative.WeightsConverter;
+using VcpNative.WeightsConverter.Clip;
+using VcpNative.WeightsConverter.Quantization;
 using VcpNative.WeightsConverter.Safetensors;
 
 namespace VcpNative.Cli.Commands;
@@ -30,30 +32,39 @@ public static class ConvertCommand
     public static Command Create()
     {
         var command = new Command("convert", "Convert downloaded weights to vcp-native's safetensors files");
-        command.Add(ConversionVerb(
+        var weightsFormat = WeightsFormatOption.Create(
+            "Storage of the transformer blocks' linear weights (bf16: rounded to nearest even; int8: per-output-channel symmetric with <name>.int8_scale)");
+        var clip = ConversionVerb(
             "clip", "Write one canonical CLIP file (OpenAI key names, config in the metadata)",
-            "OpenAI .pt (TorchScript), torch.save state dict, safetensors or Hugging Face CLIP safetensors", ConvertClip));
+            "OpenAI .pt (TorchScript), torch.save state dict, safetensors or Hugging Face CLIP safetensors",
+            (src, dst, parse) => ConvertClip(src, dst, WeightsFormatOption.Parse(parse.GetValue(weightsFormat))));
+        clip.Add(weightsFormat);
+        command.Add(clip);
         command.Add(HeadsVerb("vcp", "VCP-CLIP", VcpRequiredKeys));
         command.Add(HeadsVerb("vip2", "ViP2-CLIP", Vip2RequiredKeys));
         return command;
     }
 
-    /// <summary>A sub-verb taking one source file and a required --output; <paramref name="convert"/>(source, output) writes the file and returns the line to print.</summary>
-    private static Command ConversionVerb(string name, string description, string sourceDescription, Func<string, string, string> convert)
+    /// <summary>A sub-verb taking one source file and a required --output; <paramref name="convert"/>(source, output, parse) writes the file and returns the line to print.</summary>
+    private static Command ConversionVerb(string name, string description, string sourceDescription, Func<string, string, ParseResult, string> convert)
     {
         var source = new Argument<string>("source") { Description = sourceDescription };
         var output = new Option<string>("--output", "-o") { Description = "Output .safetensors file", Required = true };
         var command = new Command(name, description) { source, output };
         command.SetAction(parse =>
         {
-            var summary = convert(parse.GetValue(source)!, parse.GetValue(output)!);
+            var summary = convert(parse.GetValue(source)!, parse.GetValue(output)!, parse);
             parse.InvocationConfiguration.Output.WriteLine(summary);
             return ExitCodes.Ok;
         });
         return command;
     }
 
-    private static string ConvertClip(string src, string dst)
+    /// <summary>
+    /// OpenAI-named CLIP; with bf16 / int8 the blocks' linear weights are re-encoded (metadata weight_format names the
+    /// format, int8 adds &lt;weight&gt;.int8_scale F32 [N]); every other tensor is written as read.
+    /// </summary>
+    private static string ConvertClip(string src, string dst, LinearWeightFormat format)
     {
         using var weights = WeightLoader.Load(src);
         var config = ClipConfig.Infer(name => weights.TryGet(name, out var t) ? Array.ConvertAll(t.Shape, d => (int)d) : null, src);
@@ -63,15 +74,16 @@ public static class ConvertCommand
             ["source"] = Path.GetFileName(src),
             ["config"] = JsonSerializer.Serialize(config),
         };
-        SafetensorsWriter.Write(dst, weights, metadata);
-        return $"wrote {dst}: {weights.Count} tensors, vision {config.VisionWidth}x{config.VisionLayers} patch {config.PatchSize} grid {config.NativeGrid}, text {config.TextWidth}x{config.TextLayers}, embed {config.EmbedDim}";
+        using var encoded = WeightSetCompression.Compress(weights, format, ClipWeightNames.IsBlockLinearWeight, metadata);
+        SafetensorsWriter.Write(dst, encoded);
+        return $"wrote {dst}: {encoded.Count} tensors ({LinearWeightFormats.Name(format)} linear weights), vision {config.VisionWidth}x{config.VisionLayers} patch {config.PatchSize} grid {config.NativeGrid}, text {config.TextWidth}x{config.TextLayers}, embed {config.EmbedDim}";
     }
 
     /// <summary>Heads verbatim (keys flattened with '.', dtypes kept: the ViP2 token-id buffers stay integers), metadata method=name.</summary>
     private static Command HeadsVerb(string name, string title, string[] requiredKeys) => ConversionVerb(
         name, $"Write {title} heads with the authors' keys flattened with '.'",
         $"The authors' {title} checkpoint (.pth), or a vcp-native head file",
-        (src, dst) =>
+        (src, dst, _) =>
         {
             using var weights = WeightLoader.LoadVerbatim(src);
             foreach (var key in requiredKeys)

@@ -1,10 +1,16 @@
 // Named model parameters as tensors, with shape checks that name the tensor and both shapes.
+using System.Runtime.InteropServices;
 using VcpNative.Tensors;
 using VcpNative.WeightsConverter;
+using VcpNative.WeightsConverter.Quantization;
 
 namespace VcpNative.Models;
 
-/// <summary>A model's weights by canonical name, converted to F32 tensors on one backend.</summary>
+/// <summary>
+/// A model's weights by canonical name, as F32 tensors on one backend, except the compressed linear weights of a
+/// bf16 / int8 file (<see cref="LinearWeightFormats"/>), which stay compressed on the CPU backend (BF16, or I8 with
+/// channel scales) and are widened to F32 for other backends.
+/// </summary>
 public sealed class ParameterSet : IDisposable
 {
     private readonly Dictionary<string, Tensor> tensors = new(StringComparer.Ordinal);
@@ -21,6 +27,24 @@ public sealed class ParameterSet : IDisposable
 
     public int Count => tensors.Count;
 
+    /// <summary>Bytes of tensor memory held (element size x count, plus int8 channel scales): what a weight format saves.</summary>
+    public long StorageBytes
+    {
+        get
+        {
+            long bytes = 0;
+            foreach (var t in tensors.Values)
+            {
+                bytes += t.Numel * DTypes.SizeOf(t.DType);
+                if (t.ChannelScales is { } s)
+                {
+                    bytes += s.Numel * sizeof(float);
+                }
+            }
+            return bytes;
+        }
+    }
+
     /// <summary>Every tensor of a weight file, under its stored (flattened) names, as F32 on <paramref name="backend"/>.</summary>
     public static ParameterSet Load(string path, IBackend? backend = null)
     {
@@ -28,10 +52,15 @@ public sealed class ParameterSet : IDisposable
         return FromWeights(weights, backend);
     }
 
-    /// <summary>Converts every tensor of a weight file to F32 on <paramref name="backend"/>.</summary>
+    /// <summary>
+    /// Converts every tensor of a weight file to F32 on <paramref name="backend"/>; a bf16 / int8 file's linear weights
+    /// stay compressed on the CPU (their format is read from the file: metadata and dtypes, see <see cref="LinearWeightFormats"/>).
+    /// </summary>
     public static ParameterSet FromWeights(WeightSet weights, IBackend? backend = null)
     {
         var set = new ParameterSet(weights.SourcePath);
+        var format = LinearWeightFormats.Of(weights);
+        var onCpu = backend is null or Tensors.Cpu.CpuBackend;
         foreach (var w in weights.Tensors)
         {
             var shape = new int[w.Shape.Length];
@@ -41,7 +70,28 @@ public sealed class ParameterSet : IDisposable
             }
             using var noScope = TensorScope.Suspend();
             Tensor t;
-            if (backend is null or Tensors.Cpu.CpuBackend)
+            if (w.Name.EndsWith(LinearWeightFormats.ScaleSuffix, StringComparison.Ordinal))
+            {
+                // Consumed with its weight; one without an int8 weight is a broken file.
+                var weightName = w.Name[..^LinearWeightFormats.ScaleSuffix.Length];
+                if (!weights.TryGet(weightName, out var owner) || owner.DType != WeightDType.I8)
+                {
+                    throw new ModelFormatException(weights.SourcePath, null, w.Name,
+                        $"scale without an int8 weight: expected I8 tensor '{weightName}', found {(owner is null ? "none" : owner.ToString())}");
+                }
+                continue;
+            }
+            if (w.DType == WeightDType.I8 && (format == LinearWeightFormat.Int8 || weights.Contains(LinearWeightFormats.ScaleName(w.Name))))
+            {
+                t = LoadInt8Weight(weights, w, shape, onCpu, backend);
+            }
+            else if (w.DType == WeightDType.BF16 && format == LinearWeightFormat.BF16 && shape.Length == 2 && onCpu)
+            {
+                var bits = GC.AllocateUninitializedArray<ushort>(checked((int)w.ElementCount));
+                MemoryMarshal.Cast<byte, ushort>(w.RawBytes).CopyTo(bits);
+                t = Tensor.WrapBFloat16(bits, shape);
+            }
+            else if (onCpu)
             {
                 // Straight into the tensor's memory: no intermediate float[] per tensor (ViT-L is 1.7 GB of f32).
                 t = Tensor.Empty(shape);
@@ -55,6 +105,51 @@ public sealed class ParameterSet : IDisposable
             set.tensors[w.Name] = t;
         }
         return set;
+    }
+
+    /// <summary>
+    /// An int8 weight [N, K] with its F32 <c>.int8_scale</c> [N]: kept as I8 + channel scales on the CPU, dequantised
+    /// (q * scale, one f32 rounding, as the CPU GEMM packs it) for other backends.
+    /// </summary>
+    private static Tensor LoadInt8Weight(WeightSet weights, WeightTensor w, int[] shape, bool onCpu, IBackend? backend)
+    {
+        var file = weights.SourcePath;
+        var scaleName = LinearWeightFormats.ScaleName(w.Name);
+        if (shape.Length != 2)
+        {
+            throw new ModelFormatException(file, null, w.Name, $"int8 weight: expected a 2-D [N, K] matrix, found I8 {Shapes.Format(shape)}");
+        }
+        var rows = shape[0];
+        if (!weights.TryGet(scaleName, out var scaleTensor))
+        {
+            throw new ModelFormatException(file, null, w.Name, $"int8 weight without its scale: expected F32 tensor '{scaleName}' [{rows}], found none");
+        }
+        if (scaleTensor.DType != WeightDType.F32 || scaleTensor.Shape.Length != 1 || scaleTensor.Shape[0] != rows)
+        {
+            throw new ModelFormatException(file, null, scaleName,
+                $"scale of int8 weight '{w.Name}': expected F32 [{rows}], found {scaleTensor.DType} [{string.Join(", ", scaleTensor.Shape)}]");
+        }
+        var scales = scaleTensor.ToFloat32();
+        for (var r = 0; r < rows; r++)
+        {
+            if (!float.IsFinite(scales[r]) || scales[r] < 0f)
+            {
+                throw new ModelFormatException(file, null, scaleName, $"expected finite scales >= 0, found {scales[r]} at row {r}");
+            }
+        }
+        var q = GC.AllocateUninitializedArray<sbyte>(checked((int)w.ElementCount));
+        MemoryMarshal.Cast<byte, sbyte>(w.RawBytes).CopyTo(q);
+        if (onCpu)
+        {
+            return Tensor.WrapInt8(q, scales, shape);
+        }
+        var values = new float[q.Length];
+        var cols = shape[1];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = q[i] * scales[i / cols];
+        }
+        return Tensor.FromArray(values, shape, backend);
     }
 
     public void Add(string name, Tensor tensor)

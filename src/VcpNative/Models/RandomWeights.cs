@@ -2,6 +2,8 @@
 using VcpNative.Models.Clip;
 using VcpNative.Tensors;
 using VcpNative.Tensors.Cpu;
+using VcpNative.WeightsConverter.Clip;
+using VcpNative.WeightsConverter.Quantization;
 
 namespace VcpNative.Models;
 
@@ -48,8 +50,13 @@ public sealed record ModelArchitecture(string Name, ClipConfig Clip, int PromptL
 /// </summary>
 public static class RandomWeights
 {
-    /// <summary>CLIP weights (names as OpenAI's state dict) for <paramref name="arch"/>.</summary>
-    public static ParameterSet Clip(ModelArchitecture arch, int seed, IBackend? backend = null)
+    /// <summary>
+    /// CLIP weights (names as OpenAI's state dict) for <paramref name="arch"/>. With a bf16 / int8
+    /// <paramref name="format"/> the blocks' linear weights are the same random values encoded as `convert
+    /// --weights-format` would (compressed on the CPU, decoded to F32 on other backends), so formats can be compared
+    /// without weight files.
+    /// </summary>
+    public static ParameterSet Clip(ModelArchitecture arch, int seed, IBackend? backend = null, LinearWeightFormat format = LinearWeightFormat.F32)
     {
         var c = arch.Clip;
         var specs = new List<Spec>();
@@ -69,7 +76,7 @@ public static class RandomWeights
         AddLayerNorm(specs, "ln_final", wt);
         specs.Add(new("text_projection", [wt, c.EmbedDim], 1.0 / Math.Sqrt(wt)));
         specs.Add(new("logit_scale", [], 0, Math.Log(1 / 0.07)));
-        return Build($"random:{arch.Name}:clip:seed{seed}", specs, seed, backend);
+        return Build($"random:{arch.Name}:clip:seed{seed}", specs, seed, backend, format);
     }
 
     /// <summary>VCP-CLIP head weights (the authors' checkpoint keys flattened with '.') for <paramref name="arch"/>.</summary>
@@ -147,32 +154,84 @@ public static class RandomWeights
     /// <summary>A tensor to create: values uniform with standard deviation <paramref name="Std"/> around <paramref name="Mean"/>.</summary>
     private sealed record Spec(string Name, int[] Shape, double Std, double Mean = 0);
 
-    private static ParameterSet Build(string source, List<Spec> specs, int seed, IBackend? backend)
+    private static ParameterSet Build(string source, List<Spec> specs, int seed, IBackend? backend, LinearWeightFormat format = LinearWeightFormat.F32)
     {
         var set = new ParameterSet(source);
-        var data = new float[specs.Count][];
+        var data = new Generated[specs.Count];
+        var onCpu = backend is null or CpuBackend;
         // Tensors are filled in parallel; each has its own generator seeded from (seed, index), so the values do not
         // depend on the thread count.
         CpuParallel.For(specs.Count, i =>
         {
             var spec = specs[i];
-            var values = new float[Shapes.Numel(spec.Shape)];
-            Fill(values, spec.Std, spec.Mean, Mix((ulong)(uint)seed, (ulong)i));
-            data[i] = values;
+            var state = Mix((ulong)(uint)seed, (ulong)i);
+            var compress = format != LinearWeightFormat.F32 && spec.Shape.Length == 2 && ClipWeightNames.IsBlockLinearWeight(spec.Name);
+            data[i] = compress ? GenerateCompressed(spec, state, format, onCpu) : new Generated(Values(spec, state));
         });
         using var noScope = TensorScope.Suspend();
         for (var i = 0; i < specs.Count; i++)
         {
-            // The CPU backend adopts the array as is (no second copy of ~1.7 GB for ViT-L).
-            var t = backend is null or CpuBackend ? Tensor.Wrap(data[i], specs[i].Shape) : Tensor.FromArray(data[i], specs[i].Shape, backend);
+            var g = data[i];
+            var shape = specs[i].Shape;
+            // The CPU backend adopts the arrays as they are (no second copy of ~1.7 GB for ViT-L).
+            var t = g.Bits is not null ? Tensor.WrapBFloat16(g.Bits, shape)
+                : g.Quantized is not null ? Tensor.WrapInt8(g.Quantized, g.Scales!, shape)
+                : onCpu ? Tensor.Wrap(g.Values!, shape) : Tensor.FromArray(g.Values!, shape, backend);
             set.Add(specs[i].Name, t);
             data[i] = null!;
         }
         return set;
     }
 
-    /// <summary>Uniform values with the given std (half-width std * sqrt(3)) from a splitmix64 stream.</summary>
-    private static void Fill(Span<float> values, double std, double mean, ulong state)
+    /// <summary>One tensor's generated data: f32 values, or bf16 bits, or int8 values with their row scales.</summary>
+    private sealed record Generated(float[]? Values, ushort[]? Bits = null, sbyte[]? Quantized = null, float[]? Scales = null);
+
+    private static float[] Values(Spec spec, ulong state)
+    {
+        var values = new float[Shapes.Numel(spec.Shape)];
+        Fill(values, spec.Std, spec.Mean, state);
+        return values;
+    }
+
+    /// <summary>
+    /// A linear weight generated row by row (the same values as <see cref="Values"/>: the stream continues across rows)
+    /// and encoded per row, so no f32 copy of the matrix ever exists on the CPU. Other backends get the decoded values.
+    /// </summary>
+    private static Generated GenerateCompressed(Spec spec, ulong state, LinearWeightFormat format, bool onCpu)
+    {
+        var rows = spec.Shape[0];
+        var cols = spec.Shape[1];
+        var row = new float[cols];
+        var bits = format == LinearWeightFormat.BF16 ? new ushort[rows * cols] : null;
+        var q = format == LinearWeightFormat.Int8 ? new sbyte[rows * cols] : null;
+        var scales = q is null ? null : new float[rows];
+        for (var r = 0; r < rows; r++)
+        {
+            state = Fill(row, spec.Std, spec.Mean, state);
+            if (bits is not null)
+            {
+                WeightQuantization.ToBFloat16(row, bits.AsSpan(r * cols, cols));
+            }
+            else
+            {
+                scales![r] = WeightQuantization.QuantizeInt8Row(row, q.AsSpan(r * cols, cols));
+            }
+        }
+        if (onCpu)
+        {
+            return new Generated(null, bits, q, scales);
+        }
+        // Decoded exactly as the CPU GEMM decodes (bf16 shift; one f32 product q * scale).
+        var values = new float[rows * cols];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = bits is not null ? DTypes.BFloat16ToSingle(bits[i]) : q![i] * scales![i / cols];
+        }
+        return new Generated(values);
+    }
+
+    /// <summary>Uniform values with the given std (half-width std * sqrt(3)) from a splitmix64 stream; returns the stream's next state.</summary>
+    private static ulong Fill(Span<float> values, double std, double mean, ulong state)
     {
         var halfWidth = std * Math.Sqrt(3.0);
         for (var i = 0; i < values.Length; i++)
@@ -181,6 +240,7 @@ public static class RandomWeights
             var u = (Mix(state, 0) >> 11) * (1.0 / (1UL << 53));
             values[i] = (float)(mean + (2 * u - 1) * halfWidth);
         }
+        return state;
     }
 
     private static ulong Mix(ulong a, ulong b)

@@ -142,7 +142,8 @@ public static partial class Ops
         using (Tape.NoGrad())
         {
             var xd = x.IsContiguous && x.DType == DType.F32 ? x : x.ToContiguousF32();
-            var wd = GemmReady(weight);
+            // bf16 / int8 weights the backend reads directly stay compressed; anything else is widened here.
+            var wd = weight.Backend is CpuBackend && CpuBackend.IsCompressedLinearWeight(weight) ? weight : GemmReady(weight);
             var bd = bias is null || (bias.IsContiguous && bias.DType == DType.F32) ? bias : bias.ToContiguousF32();
             using (var x2 = xd.View([rows, k], [k, 1], xd.Offset))
             using (var y2 = result.View([rows, n], [n, 1], result.Offset))

@@ -53,6 +53,12 @@ public sealed class Tensor : IDisposable
     /// <summary>True when elements are laid out densely in row-major order from <see cref="Offset"/>.</summary>
     public bool IsContiguous { get; }
 
+    /// <summary>
+    /// Per-row scales of an I8 weight [rows, cols] (F32 [rows], same backend): element [r, c] means q[r, c] * scale[r].
+    /// Null for every other tensor; owned by this tensor (disposed with it). Views do not inherit it.
+    /// </summary>
+    public Tensor? ChannelScales { get; private set; }
+
     /// <summary>Optional name used in error messages and weight files.</summary>
     public string? Name { get; set; }
 
@@ -151,6 +157,55 @@ public sealed class Tensor : IDisposable
         return new Tensor(CpuStorage.Wrap(data), copy, Shapes.ContiguousStrides(copy), 0);
     }
 
+    /// <summary>Attaches the per-row dequantisation scales of an I8 matrix (takes ownership of <paramref name="scales"/>).</summary>
+    public void AttachChannelScales(Tensor scales)
+    {
+        if (DType != DType.I8 || Rank != 2 || !IsContiguous)
+        {
+            throw new InvalidOperationException($"channel scales belong to a contiguous 2-D i8 tensor, not {this}");
+        }
+        if (scales.DType != DType.F32 || scales.Rank != 1 || scales.Shape[0] != shape[0] || scales.Backend != Backend)
+        {
+            throw new ShapeMismatchException("channel_scales", shape, scales.Shape, $"expected f32 [{shape[0]}] on {Backend.Name}, found {scales}");
+        }
+        ChannelScales?.Dispose();
+        ChannelScales = scales;
+    }
+
+    /// <summary>Wraps bfloat16 bits (CPU backend, no copy): a compressed linear weight the CPU GEMM widens while packing.</summary>
+    public static Tensor WrapBFloat16(ushort[] bits, ReadOnlySpan<int> shape) =>
+        WrapStorage(CpuStorage.WrapBFloat16(bits), bits.Length, shape, "wrap_bf16");
+
+    /// <summary>Wraps an int8 matrix [rows, cols] and its per-row scales (CPU backend, no copy): value = q * scales[row].</summary>
+    public static Tensor WrapInt8(sbyte[] q, float[] scales, ReadOnlySpan<int> shape)
+    {
+        var t = WrapStorage(CpuStorage.Wrap(q), q.Length, shape, "wrap_int8");
+        try
+        {
+            // The scales belong to t, not to an enclosing scope that could free them while t is kept.
+            using (TensorScope.Suspend())
+            {
+                t.AttachChannelScales(Wrap(scales, [scales.Length]));
+            }
+            return t;
+        }
+        catch
+        {
+            t.Dispose();
+            throw;
+        }
+    }
+
+    private static Tensor WrapStorage(TensorStorage storage, int length, ReadOnlySpan<int> shape, string op)
+    {
+        if (Shapes.Numel(shape) != length)
+        {
+            throw new ShapeMismatchException(op, $"{length} values do not fill shape {Shapes.Format(shape)}");
+        }
+        var copy = shape.ToArray();
+        return new Tensor(storage, copy, Shapes.ContiguousStrides(copy), 0);
+    }
+
     // ----- host access -----
 
     /// <summary>Copies the elements, in row-major order, to a new float array.</summary>
@@ -176,6 +231,29 @@ public sealed class Tensor : IDisposable
         Backend.Download(dense, destination[..(int)Numel]);
     }
 
+    /// <summary>
+    /// Contiguous CPU storage of this tensor as its raw element type (float for F32, ushort bits for F16/BF16, sbyte for
+    /// I8, int, long); no copy. Throws when T does not match the dtype or the tensor is not a dense CPU tensor.
+    /// </summary>
+    public Span<T> AsSpanOf<T>()
+        where T : unmanaged
+    {
+        if (Storage is not CpuStorage cpu || !IsContiguous)
+        {
+            throw new InvalidOperationException($"AsSpanOf needs a contiguous CPU tensor, got {this}{(IsContiguous ? "" : " (strided)")}");
+        }
+        Span<T> all = DType switch
+        {
+            DType.F32 when typeof(T) == typeof(float) => System.Runtime.InteropServices.MemoryMarshal.Cast<float, T>(cpu.Floats.AsSpan()),
+            DType.F16 or DType.BF16 when typeof(T) == typeof(ushort) => System.Runtime.InteropServices.MemoryMarshal.Cast<ushort, T>(cpu.Halves.AsSpan()),
+            DType.I8 when typeof(T) == typeof(sbyte) => System.Runtime.InteropServices.MemoryMarshal.Cast<sbyte, T>(cpu.SBytes.AsSpan()),
+            DType.I32 when typeof(T) == typeof(int) => System.Runtime.InteropServices.MemoryMarshal.Cast<int, T>(cpu.Ints.AsSpan()),
+            DType.I64 when typeof(T) == typeof(long) => System.Runtime.InteropServices.MemoryMarshal.Cast<long, T>(cpu.Longs.AsSpan()),
+            _ => throw new InvalidOperationException($"AsSpanOf<{typeof(T).Name}> does not match the storage of {this}"),
+        };
+        return all.Slice((int)Offset, (int)Numel);
+    }
+
     /// <summary>The single value of a one-element tensor.</summary>
     public float Item()
     {
@@ -198,11 +276,23 @@ public sealed class Tensor : IDisposable
         return cpu.Floats.AsSpan((int)Offset, (int)Numel);
     }
 
-    /// <summary>Returns this tensor if it is contiguous F32, else a dense F32 copy (no gradient tracking).</summary>
+    /// <summary>A dense F32 copy (no gradient tracking); I8 weights come out dequantised (q * row scale).</summary>
     internal Tensor ToContiguousF32()
     {
         var dense = Empty(shape, DType.F32, Backend);
         Backend.Copy(this, dense);
+        if (DType == DType.I8)
+        {
+            if (ChannelScales is null)
+            {
+                dense.Dispose();
+                throw new InvalidOperationException($"{this} has no channel scales: an i8 tensor cannot be read as f32 without them");
+            }
+            // Same rounding as the reference dequantisation: one f32 product q * scale per element.
+            using var column = ChannelScales.View([shape[0], 1], [1, 1], ChannelScales.Offset);
+            using var expanded = Ops.Expand(column, shape);
+            Backend.Binary(BinaryOp.Mul, dense, expanded, dense);
+        }
         return dense;
     }
 
@@ -237,6 +327,7 @@ public sealed class Tensor : IDisposable
             return;
         }
         disposed = true;
+        ChannelScales?.Dispose();
         // GradFn stays: the tape may still walk through this tensor; its node holds its own storage reference.
         Storage.Release();
     }

@@ -29,10 +29,14 @@ public sealed class VcpModel : IDisposable
         return clip.BuildOrDispose(c => new VcpModel(c, new VcpHeads(ParameterSet.Load(headPath, backend), c.Config)));
     }
 
-    /// <summary>A model of the named architecture with seeded random weights (benchmarks, tests); no files are read.</summary>
-    public static VcpModel Random(ModelArchitecture arch, int seed, IBackend? backend = null)
+    /// <summary>
+    /// A model of the named architecture with seeded random weights (benchmarks, tests); no files are read. The CLIP
+    /// blocks' linear weights are stored in <paramref name="weightsFormat"/> (see <see cref="RandomWeights.Clip"/>).
+    /// </summary>
+    public static VcpModel Random(ModelArchitecture arch, int seed, IBackend? backend = null,
+        WeightsConverter.Quantization.LinearWeightFormat weightsFormat = WeightsConverter.Quantization.LinearWeightFormat.F32)
     {
-        var clip = new ClipModel(RandomWeights.Clip(arch, seed, backend), ClipActivation.Gelu, PositionResizeMode.BicubicAntialias);
+        var clip = new ClipModel(RandomWeights.Clip(arch, seed, backend, weightsFormat), ClipActivation.Gelu, PositionResizeMode.BicubicAntialias);
         var heads = new VcpHeads(RandomWeights.VcpHeads(arch, seed, backend), clip.Config);
         return new VcpModel(clip, heads);
     }

@@ -14,7 +14,8 @@ public sealed unsafe partial class CpuBackend
         var n = y.Shape[1];
         _ = Dense(x);
         _ = Dense(y);
-        var (tw, ldw) = GemmLayout(weight, true);
+        var compressed = IsCompressedLinearWeight(weight);
+        var (tw, ldw) = compressed ? (true, Math.Max(1, k)) : GemmLayout(weight, true);
         var epilogue = activation switch
         {
             LinearActivation.Gelu => GemmEpilogue.Gelu,
@@ -44,11 +45,45 @@ public sealed unsafe partial class CpuBackend
         {
             _ = Dense(bias);
         }
+        if (compressed)
+        {
+            LinearCompressedWeight(x, weight, bias, y, epilogue);
+            return;
+        }
         fixed (float* xp = Cpu(x).Floats, wp = Cpu(weight).Floats, yp = Cpu(y).Floats, bp = bias is null ? null : Cpu(bias).Floats)
         {
             var biasPtr = bias is null ? null : bp + bias.Offset;
             Sgemm.Multiply(false, tw, rows, n, k, 1f, xp + x.Offset, Math.Max(1, k), wp + weight.Offset, ldw, 0f, yp + y.Offset, Math.Max(1, n),
                 epilogue, biasPtr);
+        }
+    }
+
+    /// <summary>
+    /// True for a weight the CPU linear layer reads without widening it first: a contiguous 2-D BF16 matrix, or an I8
+    /// matrix with its channel scales. Every other non-F32 weight is widened to F32 by the op layer.
+    /// </summary>
+    public static bool IsCompressedLinearWeight(Tensor weight) =>
+        weight.Storage is CpuStorage && weight.Rank == 2 && weight.IsContiguous
+        && (weight.DType == DType.BF16 || (weight.DType == DType.I8 && weight.ChannelScales is { IsContiguous: true, DType: DType.F32 }));
+
+    /// <summary>The fused linear layer on a bf16 / int8 weight: the sgemm widens W while packing it (weights stay compressed in memory).</summary>
+    private static void LinearCompressedWeight(Tensor x, Tensor weight, Tensor? bias, Tensor y, GemmEpilogue epilogue)
+    {
+        var rows = x.Shape[0];
+        var k = x.Shape[1];
+        var n = y.Shape[1];
+        var storage = Cpu(weight);
+        var int8 = weight.DType == DType.I8;
+        fixed (float* xp = Cpu(x).Floats, yp = Cpu(y).Floats, bp = bias is null ? null : Cpu(bias).Floats)
+        fixed (ushort* halves = storage.Halves)
+        fixed (sbyte* bytes = storage.SBytes)
+        fixed (float* scales = int8 ? Cpu(weight.ChannelScales!).Floats : null)
+        {
+            var biasPtr = bias is null ? null : bp + bias.Offset;
+            void* w = int8 ? bytes + weight.Offset : halves + weight.Offset;
+            var scalePtr = int8 ? scales + weight.ChannelScales!.Offset : null;
+            Sgemm.MultiplyCompressedWeight(rows, n, k, xp + x.Offset, Math.Max(1, k), int8 ? WeightEncoding.Int8 : WeightEncoding.BFloat16,
+                w, scalePtr, yp + y.Offset, Math.Max(1, n), epilogue, biasPtr);
         }
     }
 }

@@ -103,6 +103,7 @@ public sealed unsafe partial class CpuBackend : IBackend
         DType.F16 => DTypes.HalfToSingle(s.Halves[i]),
         DType.BF16 => DTypes.BFloat16ToSingle(s.Halves[i]),
         DType.I32 => s.Ints[i],
+        DType.I8 => s.SBytes[i],
         _ => s.Longs[i],
     };
 
@@ -114,6 +115,7 @@ public sealed unsafe partial class CpuBackend : IBackend
             case DType.F16: s.Halves[i] = DTypes.SingleToHalf(v); break;
             case DType.BF16: s.Halves[i] = DTypes.SingleToBFloat16(v); break;
             case DType.I32: s.Ints[i] = (int)v; break;
+            case DType.I8: s.SBytes[i] = (sbyte)Math.Clamp(MathF.Round(v), -128f, 127f); break;
             default: s.Longs[i] = (long)v; break;
         }
     }

@@ -77,6 +77,6 @@ public sealed class CpuBufferPool
 
     private static class TypeCode<T>
     {
-        public static readonly int Value = typeof(T) == typeof(float) ? 1 : typeof(T) == typeof(ushort) ? 2 : typeof(T) == typeof(int) ? 3 : typeof(T) == typeof(long) ? 4 : 5;
+        public static readonly int Value = typeof(T) == typeof(float) ? 1 : typeof(T) == typeof(ushort) ? 2 : typeof(T) == typeof(int) ? 3 : typeof(T) == typeof(long) ? 4 : typeof(T) == typeof(sbyte) ? 5 : 6;
     }
 }

@@ -26,6 +26,9 @@ public sealed class CpuStorage : TensorStorage
             case DType.I64:
                 Longs = rentFrom.Rent<long>(length, zero);
                 break;
+            case DType.I8:
+                SBytes = rentFrom.Rent<sbyte>(length, zero);
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(dtype));
         }
@@ -37,6 +40,18 @@ public sealed class CpuStorage : TensorStorage
         Floats = data;
     }
 
+    private CpuStorage(DType dtype, ushort[] bits)
+        : base(CpuBackend.Instance, dtype, bits.Length)
+    {
+        Halves = bits;
+    }
+
+    private CpuStorage(sbyte[] data)
+        : base(CpuBackend.Instance, DType.I8, data.Length)
+    {
+        SBytes = data;
+    }
+
     public float[] Floats { get; } = [];
 
     /// <summary>Raw bits of F16 or BF16 storage.</summary>
@@ -46,7 +61,14 @@ public sealed class CpuStorage : TensorStorage
 
     public long[] Longs { get; } = [];
 
+    /// <summary>Quantised int8 weights (scaled per row by the tensor's channel scales).</summary>
+    public sbyte[] SBytes { get; } = [];
+
     internal static CpuStorage Wrap(float[] data) => new(data);
+
+    internal static CpuStorage WrapBFloat16(ushort[] bits) => new(DType.BF16, bits);
+
+    internal static CpuStorage Wrap(sbyte[] data) => new(data);
 
     protected override void Free()
     {
@@ -68,6 +90,9 @@ public sealed class CpuStorage : TensorStorage
                 break;
             case DType.I64:
                 pool.Return(Longs);
+                break;
+            case DType.I8:
+                pool.Return(SBytes);
                 break;
         }
     }

@@ -67,6 +67,51 @@ public static unsafe class Sgemm
             MinWorkPerThread, epilogue, bias);
 
     /// <summary>
+    /// C[m,n] = act(A[m,k] W^T + bias) with the weight W[n,k] (row-major, leading dimension k) stored compressed:
+    /// <paramref name="encoding"/> BFloat16 reads <paramref name="w"/> as bf16 bits, Int8 as int8 with
+    /// <paramref name="rowScales"/>[n] (W[j,:] = q[j,:] * scale[j]). W is widened to f32 while B is packed; activations
+    /// and accumulation are f32. Equals the f32 sgemm on the decoded W (same panels, same summation order).
+    /// </summary>
+    public static void MultiplyCompressedWeight(
+        int m, int n, int k, float* a, int lda, WeightEncoding encoding, void* w, float* rowScales, float* c, int ldc,
+        GemmEpilogue epilogue, float* bias) =>
+        MultiplyCompressedWeight(SgemmKernel.Default, CpuParallel.Threads, m, n, k, a, lda, encoding, w, rowScales, c, ldc, epilogue, bias);
+
+    internal static void MultiplyCompressedWeight(
+        SgemmKernel kernel, int threads, int m, int n, int k, float* a, int lda, WeightEncoding encoding, void* w, float* rowScales,
+        float* c, int ldc, GemmEpilogue epilogue, float* bias)
+    {
+        if (encoding == WeightEncoding.F32 || w == null || (encoding == WeightEncoding.Int8 && rowScales == null))
+        {
+            throw new ArgumentException($"a compressed weight needs bf16 or int8 data (int8 with row scales), found {encoding}", nameof(encoding));
+        }
+        CheckDimensions(false, true, m, n, k, lda, Math.Max(1, k), ldc, false);
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+        if (k == 0)
+        {
+            throw new ArgumentException("a compressed-weight product needs k > 0 (the caller fills act(bias) itself)", nameof(k));
+        }
+        var task = SgemmTask.Rent();
+        try
+        {
+            Fill(task, kernel, false, true, m, n, k, 1f, a, lda, null, k, null, 0f, c, ldc);
+            task.BEncoding = encoding;
+            task.CompressedB = w;
+            task.BRowScales = rowScales;
+            task.Epilogue = WithBias(epilogue, bias);
+            task.Bias = bias;
+            task.Execute(threads, MinWorkPerThread);
+        }
+        finally
+        {
+            task.Return();
+        }
+    }
+
+    /// <summary>
     /// <paramref name="batch"/> independent products; operand i starts at its pointer + i * stride (elements; a stride of 0
     /// broadcasts one A or B to every product). Small products run one per thread, large ones each use all threads.
     /// </summary>
@@ -143,7 +188,7 @@ public static unsafe class Sgemm
         try
         {
             Fill(task, packedB?.Kernel ?? kernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, packedB, beta, c, ldc);
-            task.Epilogue = bias != null && epilogue == GemmEpilogue.None ? GemmEpilogue.Bias : epilogue;
+            task.Epilogue = WithBias(epilogue, bias);
             task.Bias = bias;
             task.Execute(threads, minWorkPerThread);
         }
@@ -152,6 +197,10 @@ public static unsafe class Sgemm
             task.Return();
         }
     }
+
+    /// <summary>A bias without an activation still needs the epilogue pass.</summary>
+    private static GemmEpilogue WithBias(GemmEpilogue epilogue, float* bias) =>
+        bias != null && epilogue == GemmEpilogue.None ? GemmEpilogue.Bias : epilogue;
 
     private static void Fill(
         SgemmTask task, SgemmKernel kernel, bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda,

@@ -159,7 +159,7 @@ internal static unsafe class SgemmPacking
     }
 }
 
-/// <summary>One thread's packing buffers (A block, B block, edge tile), 64-byte aligned native memory kept for the thread's lifetime.</summary>
+/// <summary>One thread's packing buffers (A block, B block, edge tile, decoded B panel), 64-byte aligned native memory kept for the thread's lifetime.</summary>
 internal sealed unsafe class SgemmPackArena
 {
     [ThreadStatic]
@@ -168,9 +168,11 @@ internal sealed unsafe class SgemmPackArena
     private float* a;
     private float* b;
     private float* tile;
+    private float* decode;
     private long aFloats;
     private long bFloats;
     private long tileFloats;
+    private long decodeFloats;
 
     public static SgemmPackArena ForCurrentThread() => current ??= new SgemmPackArena();
 
@@ -179,6 +181,9 @@ internal sealed unsafe class SgemmPackArena
     public float* B(long floats) => Ensure(ref b, ref bFloats, floats);
 
     public float* Tile(long floats) => Ensure(ref tile, ref tileFloats, floats);
+
+    /// <summary>Scratch for one B panel decoded from bf16/int8 before packing (NR x KC floats).</summary>
+    public float* Decode(long floats) => Ensure(ref decode, ref decodeFloats, floats);
 
     private static float* Ensure(ref float* buffer, ref long capacity, long floats)
     {
@@ -199,5 +204,6 @@ internal sealed unsafe class SgemmPackArena
         NativeMemory.AlignedFree(a);
         NativeMemory.AlignedFree(b);
         NativeMemory.AlignedFree(tile);
+        NativeMemory.AlignedFree(decode);
     }
 }

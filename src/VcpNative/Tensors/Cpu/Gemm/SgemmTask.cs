@@ -29,6 +29,16 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
     public float* B;
     public long Ldb;
     public PackedMatrix? PackedB;
+
+    /// <summary>
+    /// How B is stored: F32 reads <see cref="B"/>; BFloat16 / Int8 read <see cref="CompressedB"/> (a weight W[N,K], so
+    /// TransB) and decode it while packing, so the weights stay compressed in memory and the kernels are unchanged.
+    /// </summary>
+    public WeightEncoding BEncoding;
+    public void* CompressedB;
+
+    /// <summary>Per-row (output channel) scales of an Int8 B, applied while packing.</summary>
+    public float* BRowScales;
     public float Beta;
     public float* C;
     public long Ldc;
@@ -102,6 +112,9 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
         Epilogue = GemmEpilogue.None;
         Bias = null;
         PackedB = null;
+        BEncoding = WeightEncoding.F32;
+        CompressedB = null;
+        BRowScales = null;
         A = null;
         B = null;
         C = null;
@@ -186,7 +199,7 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
                 var p1 = CpuParallel.ChunkStart(stepPanels, stepParts, index + 1);
                 var j0 = p0 * nr;
                 var j1 = Math.Min(stepNc, p1 * nr);
-                PackBPanels(B, Ldb, TransB, nr, stepPc, stepKc, stepJc + j0, j1 - j0, stepB + ((long)j0 * stepKc));
+                PackB(stepPc, stepKc, stepJc + j0, j1 - j0, stepB + ((long)j0 * stepKc));
                 break;
             }
             default:
@@ -332,8 +345,35 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
         }
     }
 
-    private void PackB(int pc, int kc, int jc, int nc, float* dst) =>
-        PackBPanels(B, Ldb, TransB, Kernel.Nr, pc, kc, jc, nc, dst);
+    private void PackB(int pc, int kc, int jc, int nc, float* dst)
+    {
+        if (BEncoding == WeightEncoding.F32)
+        {
+            PackBPanels(B, Ldb, TransB, Kernel.Nr, pc, kc, jc, nc, dst);
+        }
+        else
+        {
+            PackCompressedBPanels(pc, kc, jc, nc, dst);
+        }
+    }
+
+    /// <summary>
+    /// Per NR-wide panel: decode its rows of W[N,K] (columns pc..pc+kc) into a small f32 scratch (L1-sized, per thread),
+    /// then pack that with the f32 transposing packer. Scaling int8 here rather than in the epilogue keeps every packed
+    /// value equal to the dequantised weight (float)q * scale, so beta, bias and activation need no change and the
+    /// product is the f32 product of the dequantised matrix in the same summation order.
+    /// </summary>
+    private void PackCompressedBPanels(int pc, int kc, int jc, int nc, float* dst)
+    {
+        var nr = Kernel.Nr;
+        var scratch = SgemmPackArena.ForCurrentThread().Decode((long)nr * kc);
+        for (var jr = 0; jr < nc; jr += nr)
+        {
+            var width = Math.Min(nr, nc - jr);
+            CompressedWeightRows.DecodeBlock(BEncoding, CompressedB, BRowScales, Ldb, jc + jr, width, pc, kc, scratch);
+            SgemmPacking.PackPanel(scratch, 1, kc, kc, width, nr, dst + ((long)jr * kc));
+        }
+    }
 
     /// <summary>Packs op(B)[pc:pc+kc, jc:jc+nc] as consecutive NR-wide panels of kc steps (shared with <see cref="PackedMatrix"/>).</summary>
     public static void PackBPanels(float* b, long ldb, bool transB, int nr, int pc, int kc, int jc, int nc, float* dst)
