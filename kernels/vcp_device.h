@@ -64,17 +64,14 @@ static __device__ __forceinline__ float vcp_warp_max(float v)
     return v;
 }
 
-// fp32 -> bf16 bits, round to nearest even; NaN stays a (quiet) NaN instead of rounding into infinity.
-// (Same rounding as gemm_tc.cu's private copy, which can switch to this one.)
-static __device__ __forceinline__ unsigned vcp_bf16_rn_bits(float f)
+// Two fp32 values as one bf16x2 word (round to nearest even, NaN stays NaN), lo in bits 0-15: the k-pair layout of an
+// mma.m16n8k16 bf16 fragment register. One cvt.rn.bf16x2.f32 (sm_80; its first source goes to the upper half).
+static __device__ __forceinline__ unsigned vcp_bf16x2(float lo, float hi)
 {
-    unsigned u = __builtin_bit_cast(unsigned, f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
-    return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    unsigned d;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(d) : "f"(hi), "f"(lo));
+    return d;
 }
-
-// Two fp32 values as one bf16x2 word, lo in bits 0-15: the k-pair layout of an mma.m16n8k16 fragment register.
-static __device__ __forceinline__ unsigned vcp_bf16x2(float lo, float hi) { return vcp_bf16_rn_bits(lo) | (vcp_bf16_rn_bits(hi) << 16); }
 
 // The fp32 value of bf16 bits (exact).
 static __device__ __forceinline__ float vcp_bf16_to_f32(unsigned bits) { return __builtin_bit_cast(float, bits << 16); }
