@@ -67,33 +67,41 @@ static __device__ __forceinline__ void atc_load2(const float* row, int c, int d,
     if (c + 1 < d) x1 = row[c + 1];
 }
 
-// dst[r][w] = bf16x2(src[r][2w], src[r][2w+1]) for the 64 rows of a Q or K tile (zero rows past `rows`).
+// dst[r][w] = bf16x2(src[r][2w], src[r][2w+1]) for the 64 rows of a Q or K tile (zero rows past `rows`). A thread
+// keeps one word column w = tid % (8 DT) and walks rows tid / (8 DT) + k * 128 / (8 DT): no index math per element.
 template <int DT>
 static __device__ __forceinline__ void atc_stage_rows(unsigned* dst, const float* src, long long row, int rows, int d, bool vec)
 {
-    const int words = 8 * DT, ld = 8 * DT + 4;
-    for (int e = threadIdx.x; e < ATC_BK * words; e += ATC_THREADS)
+    const int words = 8 * DT, ld = 8 * DT + 4, step = ATC_THREADS / words;
+    int w = threadIdx.x % words, r0 = threadIdx.x / words;
+    const float* p = src + r0 * row;
+    long long advance = step * row; // a running pointer: no 64-bit multiply per element
+    unsigned* out = dst + r0 * ld + w;
+    #pragma unroll
+    for (int k = 0; k < ATC_BK / step; k++, p += advance)
     {
-        int r = e / words, w = e % words; // words is a power of two: shifts
         float x0, x1;
-        atc_load2(src + r * row, 2 * w, d, r < rows, vec, x0, x1);
-        dst[r * ld + w] = vcp_bf16x2(x0, x1);
+        atc_load2(p, 2 * w, d, r0 + k * step < rows, vec, x0, x1);
+        out[k * step * ld] = vcp_bf16x2(x0, x1);
     }
 }
 
-// dst[c][p] = bf16x2(src[2p][c], src[2p+1][c]): a V tile transposed into key pairs. A warp instruction covers
-// 8 key pairs x 4 column pairs: 8 rows x 32 bytes from global memory, 32 distinct banks per shared store.
+// dst[c][p] = bf16x2(src[2p][c], src[2p+1][c]): a V tile transposed into key pairs. Warp w, lane l owns key pair
+// p = 8 w + l / 4 and column pairs c = 2 (l % 4) + 8 k: a warp instruction reads 8 rows x 32 bytes and stores to
+// 32 distinct banks (V^T row stride 36 words).
 template <int DT>
 static __device__ __forceinline__ void atc_stage_vt(unsigned* dst, const float* src, long long row, int rows, int d, bool vec)
 {
-    int lane = threadIdx.x & 31;
-    for (int chunk = threadIdx.x >> 5; chunk < 8 * DT; chunk += ATC_WARPS)
+    int lane = threadIdx.x & 31, p = 8 * (threadIdx.x >> 5) + (lane >> 2);
+    const float* even = src + (2 * p) * row;
+    const float* odd = even + row;
+    #pragma unroll
+    for (int k = 0; k < 2 * DT; k++)
     {
-        int p = 8 * (chunk & 3) + (lane >> 2);
-        int c = 8 * (chunk >> 2) + 2 * (lane & 3);
+        int c = 2 * (lane & 3) + 8 * k;
         float a0, a1, b0, b1;
-        atc_load2(src + (2 * p) * row, c, d, 2 * p < rows, vec, a0, a1);
-        atc_load2(src + (2 * p + 1) * row, c, d, 2 * p + 1 < rows, vec, b0, b1);
+        atc_load2(even, c, d, 2 * p < rows, vec, a0, a1);
+        atc_load2(odd, c, d, 2 * p + 1 < rows, vec, b0, b1);
         dst[c * ATC_LDV + p] = vcp_bf16x2(a0, b0);
         dst[(c + 1) * ATC_LDV + p] = vcp_bf16x2(a1, b1);
     }
