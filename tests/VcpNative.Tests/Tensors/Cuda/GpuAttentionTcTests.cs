@@ -3,6 +3,7 @@ using VcpNative.Tensors;
 using VcpNative.Tensors.Cpu;
 using VcpNative.Tensors.Cuda;
 using VcpNative.Tensors.Cuda.Emulator;
+using VcpNative.Tensors.Cuda.Profiling;
 using Xunit;
 
 namespace VcpNative.Tests.Tensors.Cuda;
@@ -68,6 +69,24 @@ public class GpuAttentionTcTests
         Assert.True(tcVsRounded < inputError, $"rms {tcVsRounded:E3} vs the bf16-input reference, {inputError:E3} input rounding");
         // And it does round: an fp32 kernel would sit at ~1e-7 from the exact result, not ~2e-4.
         Assert.True(tcError > 0.5 * inputError, $"rms error {tcError:E3} is far below bf16 rounding ({inputError:E3}): not the bf16 path?");
+    }
+
+    [Theory]
+    [InlineData(64, "attention_forward_tc_bf16")]
+    [InlineData(128, "attention_forward_tc_bf16_d128")]
+    public void Profile_counts_exact_tensor_flops_and_no_bank_conflicts(int d, string kernel)
+    {
+        var target = KernelProfiler.Find("attention_tc");
+        // Two heads of 200 tokens run as one head of 128 (2 query blocks x 2 key tiles): scale 2 * 4 * 4 / (2 * 2).
+        var report = KernelProfiler.Profile(target, [2, 200, d], GpuSpec.H100);
+        Assert.Equal([1, 128, d], report.EmulatedShape);
+        Assert.Equal(8.0, report.Scale);
+        Assert.Contains(report.Launches, l => l.Kernel == kernel);
+        // Q K^T and P V over whole tiles: 2 * 128 * 128 * d flops each, all of it on tensor cores.
+        Assert.Equal(4L * 128 * 128 * d, report.Emulated.TensorFlops);
+        // The padded K rows, the transposed V stores and every fragment load hit 32 distinct banks.
+        Assert.Equal(0, report.Emulated.SharedBankConflictReplays);
+        Assert.Equal(0, report.Emulated.DivergentBranches);
     }
 
     private static double Rms(double[] a, double[] b)
