@@ -24,7 +24,7 @@
 //     18 KB (D <= 64) or 35 KB (D <= 128).
 //   Global loads: Q and K rows as float2 (one 256-byte row segment per warp instruction) when the row pointers are
 //     8-byte aligned and D is even, else two scalar loads; V as 8 rows x 32 bytes per warp instruction.
-//   Precision: q, k, v and P rounded to bf16 (round to nearest even: 8 significant bits), products and sums in fp32
+//   Precision: q, k, v and P rounded to bf16 (cvt.rn.bf16x2.f32, nearest even: 8 significant bits), products and sums in fp32
 //     (mma .f32 accumulate), softmax statistics in fp32; exp/log via ex2.approx/lg2.approx.
 #include "vcp_device.h"
 
