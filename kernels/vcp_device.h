@@ -64,6 +64,18 @@ static __device__ __forceinline__ float vcp_warp_max(float v)
     return v;
 }
 
+// Two fp32 values as one bf16x2 word (round to nearest even, NaN stays NaN), lo in bits 0-15: the k-pair layout of an
+// mma.m16n8k16 bf16 fragment register. One cvt.rn.bf16x2.f32 (sm_80; its first source goes to the upper half).
+static __device__ __forceinline__ unsigned vcp_bf16x2(float lo, float hi)
+{
+    unsigned d;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(d) : "f"(hi), "f"(lo));
+    return d;
+}
+
+// The fp32 value of bf16 bits (exact).
+static __device__ __forceinline__ float vcp_bf16_to_f32(unsigned bits) { return __builtin_bit_cast(float, bits << 16); }
+
 // 1-D grid-stride loop over [0, n) with a 64-bit index.
 #define VCP_GRID_STRIDE(i, n) for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (n); \
                                    i += (long long)blockDim.x * gridDim.x)

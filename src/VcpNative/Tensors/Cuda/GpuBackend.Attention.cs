@@ -1,5 +1,6 @@
 // GPU fused attention on kernels/attention.cu: flash-style forward (tiled, or split over warps for few queries) and
-// the FlashAttention-2 backward (delta, then dK/dV per key block and dQ per query block, no atomics).
+// the FlashAttention-2 backward (delta, then dK/dV per key block and dQ per query block, no atomics); with
+// MatMulPrecision.Bf16TensorCores the tiled forward runs on kernels/attention_tc.cu (bf16 mma.sync, fp32 softmax).
 namespace VcpNative.Tensors.Cuda;
 
 public sealed partial class GpuBackend
@@ -7,6 +8,8 @@ public sealed partial class GpuBackend
     private const int AttentionThreads = 128;
     private const int AttentionTile = 32;
     private const int AttentionMaxHeadDim = 128;
+    private const int AttentionTcQueries = 64;
+    private const int AttentionTcNarrowHeadDim = 64;
 
     /// <summary>Up to this many queries per head, one block per query row splits the keys over its 4 warps.</summary>
     internal const int AttentionRowsKernelMaxQueries = 8;
@@ -28,6 +31,13 @@ public sealed partial class GpuBackend
         if (a.Lq <= AttentionRowsKernelMaxQueries)
         {
             Driver.Launch(Kernel("attention", "attention_forward_rows"), new Dim3((uint)a.Lq, (uint)a.Heads), new Dim3(AttentionThreads), 0, args);
+            return;
+        }
+        if (MatMulPrecision == MatMulPrecision.Bf16TensorCores)
+        {
+            // bf16 tensor cores (attention_tc.cu): 64 queries per block, D zero-padded to 64 or 128, static shared memory.
+            var entry = a.D <= AttentionTcNarrowHeadDim ? "attention_forward_tc_bf16" : "attention_forward_tc_bf16_d128";
+            Driver.Launch(Kernel("attention_tc", entry), new Dim3(AttentionBlocks(a.Lq, AttentionTcQueries), (uint)a.Heads), new Dim3(AttentionThreads), 0, args);
             return;
         }
         // Shared: 32 scaled query rows of D, plus one 32-key tile (K with an odd row stride, then V).

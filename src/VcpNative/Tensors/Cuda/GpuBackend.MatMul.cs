@@ -18,7 +18,7 @@ public sealed partial class GpuBackend
     private const int GemmTile = 64;
     private const int MaxGridZ = 65535;
 
-    /// <summary>How MatMul computes; <see cref="MatMulPrecision.Fp32"/> unless a caller trades accuracy for tensor cores.</summary>
+    /// <summary>How MatMul (and the tiled attention forward) computes; <see cref="MatMulPrecision.Fp32"/> unless a caller trades accuracy for tensor cores.</summary>
     public MatMulPrecision MatMulPrecision { get; set; } = MatMulPrecision.Fp32;
 
     public void MatMul(Tensor a, bool transA, Tensor b, bool transB, Tensor c, float alpha, float beta)

@@ -221,6 +221,7 @@ public static partial class KernelVerification
             }),
         };
         cases.AddRange(AttentionCases());
+        cases.AddRange(AttentionTcCases());
         cases.AddRange(LinearCases());
         AddIndexingAndOptimizerCases(cases);
         return cases;

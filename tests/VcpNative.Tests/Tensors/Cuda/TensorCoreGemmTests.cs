@@ -10,7 +10,7 @@ namespace VcpNative.Tests.Tensors.Cuda;
 public class TensorCoreGemmTests
 {
     /// <summary>Round to bf16 (8 significant bits, nearest even) by scaling, independently of the kernel's bit trick.</summary>
-    private static double RoundBf16(double x)
+    internal static double RoundBf16(double x)
     {
         if (x == 0)
         {

@@ -39,6 +39,14 @@ internal static class PtxConvert
         return u;
     }
 
+    /// <summary>fp32 to bf16 bits, round to nearest even (cvt.rn.bf16.f32); NaN stays a quiet NaN.</summary>
+    public static uint F32ToBf16Rn(float f)
+    {
+        uint u = BitConverter.SingleToUInt32Bits(f);
+        if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
+        return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    }
+
     private static ulong IntToInt(ulong raw, PtxType dst, PtxType src, bool sat)
     {
         long sv = PtxParser.IsSigned(src) ? SignExtend(raw, src) : 0;

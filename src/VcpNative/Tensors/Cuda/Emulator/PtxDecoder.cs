@@ -392,6 +392,11 @@ internal sealed class FunctionBuilder
             case "red":
                 DecodeAtomic(ref ins, parts[0] == "red", mods, ops, line, opcode);
                 break;
+            case "cvt" when mods.Contains("bf16x2"):
+                // cvt.rn.bf16x2.f32 d, a, b (sm_80): the packed form the mma bf16 fragments take.
+                if (!mods.SetEquals(["rn", "bf16x2"]) || types.Count != 1 || types[0] != PtxType.F32 || ops.Count != 3) throw unsupported;
+                Emit(ref ins, PtxOp.CvtBf16x2, Dest(ops[0], line), Source(ops[1], line), Source(ops[2], line));
+                break;
             case "cvt":
                 DecodeCvt(ref ins, types, mods, ops, line, opcode);
                 break;

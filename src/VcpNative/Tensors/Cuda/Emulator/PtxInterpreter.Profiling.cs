@@ -24,7 +24,7 @@ internal sealed partial class PtxInterpreter
                     or PtxOp.SinF32 or PtxOp.CosF32 => InstructionClass.Special,
                 PtxOp.Mma => InstructionClass.TensorCore,
                 PtxOp.Ld or PtxOp.St or PtxOp.Atom or PtxOp.LdParam => InstructionClass.Memory,
-                PtxOp.Mov or PtxOp.Cvt or PtxOp.Zext32 or PtxOp.Sext32 or PtxOp.CvtaToGeneric or PtxOp.CvtaFromGeneric => InstructionClass.MoveConvert,
+                PtxOp.Mov or PtxOp.Cvt or PtxOp.CvtBf16x2 or PtxOp.Zext32 or PtxOp.Sext32 or PtxOp.CvtaToGeneric or PtxOp.CvtaFromGeneric => InstructionClass.MoveConvert,
                 >= PtxOp.AddF32 and <= PtxOp.AbsF32 => InstructionClass.Fp32,
                 >= PtxOp.AddF64 and <= PtxOp.SqrtF64 => InstructionClass.Fp64,
                 _ => InstructionClass.Integer,

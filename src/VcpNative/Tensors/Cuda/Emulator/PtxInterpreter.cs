@@ -368,6 +368,7 @@ internal sealed partial class PtxInterpreter
             case PtxOp.Atom: Atomic(w, ref ins, m); break;
             case PtxOp.Setp: Setp(r, ref ins, m); break;
             case PtxOp.Cvt: Cvt(r, ref ins, m); break;
+            case PtxOp.CvtBf16x2: CvtBf16x2(r, ref ins, m); break;
             case PtxOp.CvtaToGeneric:
             case PtxOp.CvtaFromGeneric:
                 for (uint k = m; k != 0; k &= k - 1)
@@ -583,6 +584,17 @@ internal sealed partial class PtxInterpreter
         {
             int l = BitOperations.TrailingZeroCount(m);
             r[ins.D * 32 + l] = PtxConvert.Convert(r[ins.A * 32 + l], ins.Type, ins.Type2, (PtxRound)ins.Mod, ins.Mod2 != 0);
+        }
+    }
+
+    // cvt.rn.bf16x2.f32 d, a, b: a rounded to bf16 in the upper half of d, b in the lower half.
+    private static void CvtBf16x2(ulong[] r, ref PtxInstr ins, uint m)
+    {
+        for (; m != 0; m &= m - 1)
+        {
+            int l = BitOperations.TrailingZeroCount(m);
+            uint hi = PtxConvert.F32ToBf16Rn(PtxBits.F(r[ins.A * 32 + l])), lo = PtxConvert.F32ToBf16Rn(PtxBits.F(r[ins.B * 32 + l]));
+            r[ins.D * 32 + l] = (hi << 16) | lo;
         }
     }
 

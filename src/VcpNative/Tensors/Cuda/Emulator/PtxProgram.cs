@@ -15,7 +15,7 @@ internal enum PtxSpace : byte
 internal enum PtxOp : ushort
 {
     Nop, Bra, Exit, BarSync, Shfl, Vote, Mma,
-    Mov, LdParam, Ld, St, Atom, Cvt, Zext32, Sext32, CvtaToGeneric, CvtaFromGeneric, Selp, Setp,
+    Mov, LdParam, Ld, St, Atom, Cvt, CvtBf16x2, Zext32, Sext32, CvtaToGeneric, CvtaFromGeneric, Selp, Setp,
     AddF32, SubF32, MulF32, FmaF32, DivF32, MinF32, MaxF32, NegF32, AbsF32, RcpF32, SqrtF32, RsqrtF32, Ex2F32, Lg2F32, SinF32, CosF32,
     AddF64, SubF64, MulF64, FmaF64, DivF64, MinF64, MaxF64, NegF64, AbsF64, RcpF64, SqrtF64,
     AddI32, SubI32, MulLoI32, MulHiS32, MulHiU32, MulWideS32, MulWideU32, MadLoI32, MadWideS32, MadWideU32,

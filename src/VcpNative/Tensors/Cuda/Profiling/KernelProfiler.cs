@@ -44,6 +44,7 @@ public static class KernelProfiler
         Gemm("gemm", "fp32 SIMT GEMM (gemm_f32)", 16, MatMulPrecision.Fp32),
         Gemm("gemm_tc", "bf16 tensor-core GEMM (gemm_tc_bf16, mma.sync m16n8k16), fp32 accumulation", 32, MatMulPrecision.Bf16TensorCores),
         Attention(),
+        AttentionTensorCores(),
         Rows("add", "elementwise add of two [R,C] tensors (add_f32)", [1370, 1024], 12, (g, s) => Ops.Add(Input(g, s, 1), Input(g, s, 2))),
         Rows("softmax", "row softmax (softmax_forward), e.g. 16 heads x 1370 queries", [16 * 1370, 1370], 8, (g, s) => Ops.Softmax(Input(g, s, 1))),
         Rows("layernorm", "LayerNorm over the last axis (layernorm_forward)", [1370, 1024], 8, (g, s) =>
@@ -236,21 +237,33 @@ public static class KernelProfiler
     }
 
     /// <summary>Self-attention of one ViT-L/14 layer at 518 px by default: 16 heads, 1370 tokens, head width 64.</summary>
-    private static ProfileTarget Attention()
+    private static ProfileTarget Attention() =>
+        AttentionTarget("attention", "fused flash-style attention forward (attention_forward), softmax(q k^T / sqrt(D)) v",
+            MatMulPrecision.Fp32, 96, s => (double)s[0] * s[1] * s[1],
+            "ratio of (heads x queries x keys); the per-block prologue and the logsumexp store scale only approximately");
+
+    /// <summary>The same attention on tensor cores; emulated at 128 tokens, two whole 64-query blocks by two 64-key tiles.</summary>
+    private static ProfileTarget AttentionTensorCores()
     {
-        static double Work(int[] s) => (double)s[0] * s[1] * s[1];
-        return new ProfileTarget("attention", "fused flash-style attention forward (attention_forward), softmax(q k^T / sqrt(D)) v",
-            "BH x L x D", [16, 1370, 64],
-            s => [1, Math.Min(s[1], 96), s[2]],
-            (t, e) => Work(t) / Work(e),
-            "ratio of (heads x queries x keys); the per-block prologue and the logsumexp store scale only approximately",
+        static double Tiles(int l) => (l + 63) / 64;
+        return AttentionTarget("attention_tc", "bf16 tensor-core fused attention forward (attention_forward_tc_bf16, mma.sync m16n8k16), fp32 softmax",
+            MatMulPrecision.Bf16TensorCores, 128, s => s[0] * Tiles(s[1]) * Tiles(s[1]),
+            "ratio of heads x 64-query blocks x 64-key tiles (padded tails included); the Q staging and epilogue scale only approximately");
+    }
+
+    private static ProfileTarget AttentionTarget(string name, string description, MatMulPrecision precision, int emulatedTokens,
+                                                 Func<int[], double> work, string scaleRule) =>
+        new(name, description, "BH x L x D", [16, 1370, 64],
+            s => [1, Math.Min(s[1], emulatedTokens), s[2]],
+            (t, e) => work(t) / work(e),
+            scaleRule,
             s => 4.0 * 4 * s[0] * s[1] * s[2],
             (g, s) =>
             {
+                g.MatMulPrecision = precision;
                 var q = Input(g, [1, s[0], s[1], s[2]], 1);
                 Ops.Attention(q, Input(g, [1, s[0], s[1], s[2]], 2), Input(g, [1, s[0], s[1], s[2]], 3));
             });
-    }
 
     private static ProfileTarget Rows(string name, string description, int[] defaultShape, int bytesPerElement, Func<GpuBackend, int[], Tensor> run) =>
         new(name, description, "R x C", defaultShape,
