@@ -77,7 +77,9 @@ static __device__ __forceinline__ void atc_stage_rows(unsigned* dst, const float
     const float* p = src + r0 * row;
     long long advance = step * row; // a running pointer: no 64-bit multiply per element
     unsigned* out = dst + r0 * ld + w;
-    #pragma unroll
+    // Unrolled 4 deep, not fully: fully unrolled, the compiler hoists every row's address out of the tile loop (16 live
+    // 64-bit pointers); 4 keeps most of the saved loop overhead.
+    #pragma unroll 4
     for (int k = 0; k < ATC_BK / step; k++, p += advance)
     {
         float x0, x1;
@@ -95,7 +97,7 @@ static __device__ __forceinline__ void atc_stage_vt(unsigned* dst, const float* 
     int lane = threadIdx.x & 31, p = 8 * (threadIdx.x >> 5) + (lane >> 2);
     const float* even = src + (2 * p) * row;
     const float* odd = even + row;
-    #pragma unroll
+    #pragma unroll 4
     for (int k = 0; k < 2 * DT; k++)
     {
         int c = 2 * (lane & 3) + 8 * k;
@@ -169,13 +171,18 @@ static __device__ __forceinline__ void atc_forward(unsigned* ks, unsigned* vs, A
         atc_stage_vt<DT>(vs, v + k0 * v_row, v_row, nk, d, vvec);
         VCP_SYNC();
         if (!live || (causal && k0 > row0 + 15)) continue; // warp-uniform: nothing of this tile is visible
+        // This thread's fragment offsets, made opaque to the optimiser once per tile: otherwise it hoists the address
+        // of each of the 40 fragment loads below out of the tile loop (40 live 64-bit pointers); this way each load is
+        // one base register plus an immediate, and the arrays stay visibly __shared__ (ld.shared, not generic ld).
+        int kfrag = g * ldk + t, vfrag = g * ATC_LDV + t;
+        asm volatile("" : "+r"(kfrag), "+r"(vfrag));
         float s[8][4];
         #pragma unroll
         for (int nt = 0; nt < 8; nt++)
         {
             #pragma unroll
             for (int e = 0; e < 4; e++) s[nt][e] = 0.0f;
-            const unsigned* kb = ks + (8 * nt + g) * ldk + t;
+            const unsigned* kb = ks + kfrag + 8 * nt * ldk;
             #pragma unroll
             for (int kk = 0; kk < DT; kk++) atc_mma(s[nt], qf[kk], kb[8 * kk], kb[8 * kk + 4]);
         }
@@ -234,7 +241,7 @@ static __device__ __forceinline__ void atc_forward(unsigned* ks, unsigned* vs, A
             #pragma unroll
             for (int dt = 0; dt < 2 * DT; dt++)
             {
-                const unsigned* vb = vs + (8 * dt + g) * ATC_LDV + 8 * kk + t;
+                const unsigned* vb = vs + vfrag + 8 * dt * ATC_LDV + 8 * kk;
                 atc_mma(o[dt], pf[kk], vb[0], vb[4]);
             }
     }
