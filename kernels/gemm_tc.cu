@@ -53,7 +53,9 @@ static __device__ __forceinline__ void tc_stage(unsigned* s, const float* p, int
         int gk = k0 + lane;
         const float* q = p + (long long)(r0 + warp) * ld + gk;
         long long step = 4 * ld;
-#pragma unroll
+        // Unrolled 4 deep, not fully: fully unrolled, every row's offset is hoisted out of the K loop (16 live 64-bit
+        // values per operand).
+#pragma unroll 4
         for (int i = 0; i < TC_BM / 4; i++)
         {
             int rr = warp + 4 * i;
@@ -105,6 +107,11 @@ extern "C" __global__ void gemm_tc_bf16(float* c, const float* a, const float* b
         tc_stage(as, a, !trans_a, lda, m0, m, k0, k, tid);
         tc_stage(bs, b, trans_b, ldb, n0, n, k0, k, tid);
         VCP_SYNC();
+        // This thread's fragment offsets, opaque to the optimiser once per K step: otherwise it hoists the address of
+        // each fragment load out of the K loop (dozens of live 64-bit pointers); this way each load is one base
+        // register plus an immediate (see the register estimate of `kernels profile gemm_tc`).
+        int afrag = (wm + group) * TC_LD + tig, bfrag = (wn + group) * TC_LD + tig;
+        asm volatile("" : "+r"(afrag), "+r"(bfrag));
         for (int ks = 0; ks < TC_KP; ks += 8)
         {
             // Fragment registers per the PTX ISA m16n8k16 layouts: A rows group / group + 8, k pairs tig / tig + 4;
@@ -112,7 +119,7 @@ extern "C" __global__ void gemm_tc_bf16(float* c, const float* a, const float* b
             unsigned fa[2][4], fb[4][2];
             for (int i = 0; i < 2; i++)
             {
-                const unsigned* p = as + (wm + 16 * i + group) * TC_LD + ks + tig;
+                const unsigned* p = as + afrag + 16 * i * TC_LD + ks;
                 fa[i][0] = p[0];
                 fa[i][1] = p[8 * TC_LD];
                 fa[i][2] = p[4];
@@ -120,7 +127,7 @@ extern "C" __global__ void gemm_tc_bf16(float* c, const float* a, const float* b
             }
             for (int j = 0; j < 4; j++)
             {
-                const unsigned* p = bs + (wn + 8 * j + group) * TC_LD + ks + tig;
+                const unsigned* p = bs + bfrag + 8 * j * TC_LD + ks;
                 fb[j][0] = p[0];
                 fb[j][1] = p[4];
             }
