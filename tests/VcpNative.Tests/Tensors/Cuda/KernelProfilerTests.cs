@@ -73,6 +73,42 @@ public class KernelProfilerTests
     }
 
     [Fact]
+    public void More_live_values_than_registers_is_flagged_in_the_occupancy_report()
+    {
+        // 300 floats loaded first and summed afterwards: all 300 are live at once after the last load.
+        const int values = 300;
+        var ptx = new System.Text.StringBuilder($$"""
+            .version 7.0
+            .target sm_80
+            .address_size 64
+            .visible .entry wide(.param .u64 p)
+            {
+                .reg .f32 %f<{{values + 2}}>;
+                .reg .b64 %rd<2>;
+                ld.param.u64 %rd1, [p];
+
+            """);
+        for (var i = 1; i <= values; i++)
+        {
+            ptx.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"    ld.global.f32 %f{i}, [%rd1+{4 * (i - 1)}];");
+        }
+        for (var i = 2; i <= values; i++)
+        {
+            ptx.AppendLine(System.Globalization.CultureInfo.InvariantCulture, $"    add.f32 %f1, %f1, %f{i};");
+        }
+        ptx.AppendLine("    st.global.f32 [%rd1], %f1;\n    ret;\n}");
+        using var gpu = new PtxEmulator { Profile = new EmulatorProfile() };
+        var buffer = gpu.Allocate(4 * values);
+        gpu.CopyToDevice(buffer, new byte[4 * values]);
+        gpu.Launch(gpu.GetFunction(gpu.LoadModule(ptx.ToString()), "wide"), new Dim3(1), new Dim3(32), 0, [buffer]);
+        var launch = Assert.Single(gpu.Profile.Launches);
+        // The pointer (2) and all 300 values are live right after the last load.
+        Assert.Equal(values + 2, launch.LiveRegisters);
+        var occupancy = KernelProfiler.Occupancy(launch, GpuSpec.H100);
+        Assert.Equal(KernelProfiler.MaxRegistersPerThread, occupancy.RegistersPerThread);
+    }
+
+    [Fact]
     public void Values_live_around_a_loop_back_edge_count_at_every_point_of_the_loop()
     {
         // %rd1 is read only by the load at the loop head, yet stays live through the whole loop because of the back

@@ -132,13 +132,16 @@ public static class KernelProfiler
     /// <summary>Registers added to the live-value count for ptxas's own temporaries (a judgement, stated in the output).</summary>
     public const int RegisterAllocationSlack = 8;
 
+    /// <summary>The per-thread register limit of every GPU from sm_50 on.</summary>
+    public const int MaxRegistersPerThread = 255;
+
     public static KernelOccupancy Occupancy(KernelLaunchRecord launch, GpuSpec gpu)
     {
         var threads = (int)launch.Block.Volume;
         var warps = (threads + 31) / 32;
         // ptxas needs at least the live values plus a few of its own (addresses, predicates spilled to registers);
         // the .reg count is only an upper bound. Never above the 255 the hardware allows (it would spill instead).
-        var regs = Math.Min(255, Math.Max(1, launch.LiveRegisters + RegisterAllocationSlack));
+        var regs = Math.Min(MaxRegistersPerThread, Math.Max(1, launch.LiveRegisters + RegisterAllocationSlack));
         var regsPerWarp = (((regs + 7) / 8 * 8 * 32) + 255) / 256 * 256;
         var byRegs = gpu.RegistersPerSm / (regsPerWarp * warps);
         var smem = launch.SharedBytesPerBlock == 0 ? 0 : ((launch.SharedBytesPerBlock + 127) / 128 * 128) + 1024;
@@ -187,6 +190,10 @@ public static class KernelProfiler
         foreach (var q in r.Occupancy)
         {
             o.AppendLine(ci, $"  {q.Kernel}: ~{q.RegistersPerThread} registers/thread ({q.LiveRegisters} live 32-bit values at most by liveness analysis of the PTX + {RegisterAllocationSlack} for ptxas; .reg declares {q.DeclaredRegisters}), {q.SharedBytesPerBlock} B shared/block, {q.ThreadsPerBlock} threads/block");
+            if (q.LiveRegisters + RegisterAllocationSlack > MaxRegistersPerThread)
+            {
+                o.AppendLine(ci, $"    !! more live values than the {MaxRegistersPerThread} registers a thread can have: ptxas must reorder or spill to local memory");
+            }
             o.AppendLine(ci, $"    -> {q.BlocksPerSm} blocks/SM (limited by {q.Limiter}), occupancy {100 * q.Occupancy:F0}%");
         }
         o.AppendLine(ci, $"roofline on {r.Gpu.Name} (published peaks: {r.Gpu.Fp32Tflops} TFLOP/s fp32, {r.Gpu.TensorTflops} TFLOP/s tensor core dense, {r.Gpu.BandwidthGBs} GB/s):");
