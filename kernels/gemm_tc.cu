@@ -2,7 +2,7 @@
 //   C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b], op(A) M x K (trans_a: A[k*lda + m]), op(B) K x N
 //   (trans_b: B[n*ldb + k]); beta == 0 never reads C.
 //   Algorithm: 64 x 64 block tile, K step 32. Prologue of each K step: the fp32 tiles are read from global
-//   memory, rounded to bf16 (round to nearest even) and stored in shared memory as k-pairs packed in one
+//   memory, rounded to bf16 (round to nearest even, cvt.rn.bf16x2.f32) and stored in shared memory as k-pairs packed in one
 //   32-bit word (the layout an mma fragment register wants): as[row][kpair], bs[col][kpair], rows padded to
 //   TC_LD = 20 words. 4 warps, each owning a 32 x 32 sub-tile = 2 x 4 mma.sync.m16n8k16 (row.col) per k16 step,
 //   with fragments read from shared memory by plain 32-bit loads (no ldmatrix).
@@ -31,14 +31,6 @@
 
 typedef float tc_float2 __attribute__((ext_vector_type(2)));   // 8-byte aligned pair: one ld/st.v2.f32
 
-// fp32 -> bf16 bits, round to nearest even; NaN stays a (quiet) NaN instead of rounding into infinity.
-static __device__ __forceinline__ unsigned vcp_bf16_bits(float f)
-{
-    unsigned u = __builtin_bit_cast(unsigned, f);
-    if ((u & 0x7fffffffu) > 0x7f800000u) return (u >> 16) | 0x40u;
-    return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-}
-
 // Stage one 64-row x 32-k operand tile as packed bf16 k-pairs, s[rr * TC_LD + kp] = bf16(P(r0 + rr, k0 + 2 kp)) |
 // bf16(P(r0 + rr, k0 + 2 kp + 1)) << 16, with P(r, kk) = p[r*ld + kk] when kcontig, else p[kk*ld + r]; elements
 // outside rows x k are 0. Lane mapping per layout as described in the header; index math hoisted out of the loops.
@@ -60,7 +52,7 @@ static __device__ __forceinline__ void tc_stage(unsigned* s, const float* p, int
         {
             int rr = warp + 4 * i;
             float v = r0 + rr < rows && gk < k ? q[i * step] : 0.0f;
-            h[rr * (2 * TC_LD) + lane] = (unsigned short)vcp_bf16_bits(v);
+            h[rr * (2 * TC_LD) + lane] = (unsigned short)vcp_bf16x2(v, 0.0f);
         }
     }
     else
@@ -79,7 +71,7 @@ static __device__ __forceinline__ void tc_stage(unsigned* s, const float* p, int
                 const float* e = q + 32 * i + (long long)(8 * j) * ld;
                 float lo = in && kk < k ? e[0] : 0.0f;
                 float hi = in && kk + 1 < k ? e[ld] : 0.0f;
-                s[rr * TC_LD + 4 * j + kq] = vcp_bf16_bits(lo) | (vcp_bf16_bits(hi) << 16);
+                s[rr * TC_LD + 4 * j + kq] = vcp_bf16x2(lo, hi);
             }
     }
 }

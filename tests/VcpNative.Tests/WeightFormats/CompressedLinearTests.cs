@@ -73,19 +73,7 @@ public class CompressedLinearTests
             // Independent float64 reference on the decoded weights: fp32 accumulation over k terms of size <= 0.3.
             var xs = x.ToArray();
             var bs = b.ToArray();
-            var want = new double[rows * n];
-            for (var i = 0; i < rows; i++)
-            {
-                for (var j = 0; j < n; j++)
-                {
-                    double acc = withBias ? bs[j] : 0;
-                    for (var l = 0; l < k; l++)
-                    {
-                        acc += (double)xs[(i * k) + l] * decoded[(j * k) + l];
-                    }
-                    want[(i * n) + j] = acc;
-                }
-            }
+            var want = VcpNative.Tests.Tensors.LinearReference.Compute(xs, decoded, withBias ? bs : null, rows, n, k);
             GradientCheck.AssertClose(want, y.ToArray(), 1e-5 * Math.Sqrt(k), 1e-5);
         }
     }

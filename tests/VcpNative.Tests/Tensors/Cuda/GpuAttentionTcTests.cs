@@ -131,22 +131,7 @@ public class GpuAttentionTcTests
     private static Forward Run(IBackend backend, Problem p)
     {
         using var scope = new TensorScope();
-        Tensor q, k, v;
-        if (p.Fused)
-        {
-            var qkv = KernelVerification.Input(backend, [p.Batch, p.Lq, 3 * p.Heads * p.D], 80, -1.5f, 1.5f);
-            var split = Ops.Reshape(qkv, p.Batch, p.Lq, 3, p.Heads, p.D);
-            q = Ops.Permute(Ops.Select(split, 2, 0), 0, 2, 1, 3);
-            k = Ops.Permute(Ops.Select(split, 2, 1), 0, 2, 1, 3);
-            v = Ops.Permute(Ops.Select(split, 2, 2), 0, 2, 1, 3);
-            Assert.False(q.IsContiguous); // the kernel must read the strided views in place
-        }
-        else
-        {
-            q = KernelVerification.Input(backend, [p.Batch, p.Heads, p.Lq, p.D], 81, -1.5f, 1.5f);
-            k = KernelVerification.Input(backend, [p.Batch, p.Heads, p.Lk, p.D], 82, -1.5f, 1.5f);
-            v = KernelVerification.Input(backend, [p.Batch, p.Heads, p.Lk, p.D], 83);
-        }
+        var (q, k, v) = AttentionTestInputs.Create(backend, p.Batch, p.Heads, p.Lq, p.Lk, p.D, p.Fused, 80);
         var output = Tensor.Empty(q.Shape, DType.F32, backend);
         var lse = Tensor.Empty(q.Shape[..3], DType.F32, backend);
         backend.AttentionForward(q, k, v, output, lse, p.Scale ?? 1f / MathF.Sqrt(p.D), p.Causal);

@@ -47,24 +47,31 @@ public class GpuPipelineTests
     [Fact]
     public void Vcp_inference_on_the_emulated_gpu_matches_the_cpu()
     {
-        const int size = 28;
-        var image = ImageDecoder.DecodeRgb(Fixtures.Path("vcp", "input.png"));
-        var data = ClipPreprocess.ToTensorData(image, size);
-        AnomalyImageResult Run(IBackend backend)
-        {
-            using var model = VcpModel.Load(Fixtures.Path("clip", "tiny_clip.pt"), Fixtures.Path("vcp", "vcp_head.pth"), backend);
-            using var scope = new TensorScope();
-            return new VcpInference(model, size).Run(Tensor.FromArray(data, [1, 3, size, size], backend))[0];
-        }
-        var expected = Run(CpuBackend.Instance);
         using var gpu = new GpuBackend(new PtxEmulator(), ownsDriver: true);
-        var actual = Run(gpu);
-        // Maps and score within 1e-4 (the bound): fp32 on both sides, different summation orders.
-        GradientCheck.AssertClose(Array.ConvertAll(expected.Map, v => (double)v), actual.Map, 1e-4, 0);
-        Assert.InRange(Math.Abs(actual.Score - expected.Score), 0, 1e-4);
+        AssertVcpMatchesCpu(Fixtures.Path("clip", "tiny_clip.pt"), gpu);
         // Every op of VCP inference runs on kernels now: nothing may take the host path.
         Assert.Equal(0, gpu.HostFallbackCalls);
         Assert.Contains("attention_forward", gpu.KernelsUsed);
         Assert.Empty(GpuBackend.HostFallbackOps);
+    }
+
+    /// <summary>
+    /// VCP-CLIP on the fixture image at 28 px with <paramref name="clipPath"/> and the fixture heads, on the CPU and on
+    /// <paramref name="gpu"/>: maps and score within 1e-4 (the bound; fp32 on both sides, different summation orders).
+    /// </summary>
+    internal static void AssertVcpMatchesCpu(string clipPath, GpuBackend gpu)
+    {
+        const int size = 28;
+        var data = ClipPreprocess.ToTensorData(ImageDecoder.DecodeRgb(Fixtures.Path("vcp", "input.png")), size);
+        AnomalyImageResult Run(IBackend backend)
+        {
+            using var model = VcpModel.Load(clipPath, Fixtures.Path("vcp", "vcp_head.pth"), backend);
+            using var scope = new TensorScope();
+            return new VcpInference(model, size).Run(Tensor.FromArray(data, [1, 3, size, size], backend))[0];
+        }
+        var expected = Run(CpuBackend.Instance);
+        var actual = Run(gpu);
+        GradientCheck.AssertClose(Array.ConvertAll(expected.Map, v => (double)v), actual.Map, 1e-4, 0);
+        Assert.InRange(Math.Abs(actual.Score - expected.Score), 0, 1e-4);
     }
 }
