@@ -69,6 +69,7 @@ public static class CliApp
         var root = new RootCommand("vcp-native: zero-shot industrial anomaly segmentation (VCP-CLIP, ViP2-CLIP) with its own tensor engine.");
         root.Add(GlobalOptions.Threads);
         root.Add(GlobalOptions.Device);
+        root.Add(GlobalOptions.Precision);
         root.Add(GlobalOptions.Verbose);
         root.Add(InfoCommand.Create());
         root.Add(SmokeCommand.Create());

@@ -1,4 +1,4 @@
-// Options every vcp-native command accepts: threads, device, verbosity.
+// Options every vcp-native command accepts: threads, device, GPU precision, verbosity.
 using System.CommandLine;
 using VcpNative.Tensors.Cpu;
 using VcpNative.Tensors.Cuda;
@@ -24,6 +24,13 @@ public static class GlobalOptions
         DefaultValueFactory = _ => "cpu",
     };
 
+    public static readonly Option<string> Precision = new("--precision")
+    {
+        Description = "GPU matmul and attention arithmetic: fp32, or bf16 (tensor cores: inputs rounded to bf16, fp32 accumulation; --device cuda|emulated)",
+        Recursive = true,
+        DefaultValueFactory = _ => "fp32",
+    };
+
     public static readonly Option<bool> Verbose = new("--verbose", "-v")
     {
         Description = "Print stack traces and extra diagnostics",
@@ -33,6 +40,7 @@ public static class GlobalOptions
     static GlobalOptions()
     {
         Device.AcceptOnlyFromAmong("cpu", "cuda", "emulated");
+        Precision.AcceptOnlyFromAmong("fp32", "bf16");
         Threads.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int>() < 1)
@@ -51,7 +59,21 @@ public static class GlobalOptions
     /// The backend named by --device: the CPU, a GPU through libcuda (CudaUnavailableException, one line, when there is
     /// no driver or device), or the same GPU backend over the PTX emulator. GPU backends live until the process ends.
     /// </summary>
-    public static VcpNative.Tensors.IBackend ResolveBackend(ParseResult parse) => ResolveBackend(parse.GetValue(Device) ?? "cpu");
+    public static VcpNative.Tensors.IBackend ResolveBackend(ParseResult parse)
+    {
+        var device = parse.GetValue(Device) ?? "cpu";
+        var bf16 = parse.GetValue(Precision) == "bf16";
+        if (bf16 && device == "cpu")
+        {
+            throw new ArgumentException("--precision bf16 runs matmuls and attention on GPU tensor cores: use it with --device cuda or emulated (the CPU computes in fp32; for smaller CPU weights see convert --weights-format)");
+        }
+        var backend = ResolveBackend(device);
+        if (bf16 && backend is GpuBackend gpu)
+        {
+            gpu.MatMulPrecision = MatMulPrecision.Bf16TensorCores;
+        }
+        return backend;
+    }
 
     public static VcpNative.Tensors.IBackend ResolveBackend(string device) => device switch
     {
