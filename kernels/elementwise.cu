@@ -1,6 +1,8 @@
 // elementwise.cu - elementwise helpers and deterministic reductions.
 //   add_f32: out = a + b; mul_f32: out = a * b; scale_f32: out = alpha * x; fill_f32: out = value.
 //     1-D grid-stride loop, block = 256, grid = min(ceil(n / 256), 65535). out may alias an input.
+//   widen_bf16_f32: out = fp32 value of bf16 bits (exact); same launch. Widens a bf16 device tensor for kernels that
+//     read only fp32.
 //   row_sum: out[row] = sum_c x[row, c] (+ out[row] when accumulate). One block per row, blockDim a multiple
 //     of 32 (<= 1024), dynamic shared = (blockDim / 32) * 4 bytes: warp-shuffle sums then a shared-memory
 //     pass over warp partials, fixed order (deterministic). fp32 accumulation.
@@ -71,4 +73,9 @@ extern "C" __global__ void column_sum_final(float* out, const float* scratch, in
     float s = 0.0f;
     for (int k = 0; k < chunks; k++) s += scratch[(long long)k * cols + c];
     out[c] = accumulate ? out[c] + s : s;
+}
+
+extern "C" __global__ void widen_bf16_f32(float* out, const unsigned short* x, long long n)
+{
+    VCP_GRID_STRIDE(i, n) out[i] = vcp_bf16_to_f32(x[i]);
 }

@@ -1,4 +1,4 @@
-// gemm_tc.cu - tensor-core GEMM: bf16 inputs, fp32 accumulation, batched, same contract as gemm_f32:
+// gemm_tc.cu - tensor-core GEMM: bf16 inputs (B fp32 or bf16 in memory), fp32 accumulation, batched, same contract as gemm_f32:
 //   C[b] = alpha * op(A[b]) * op(B[b]) + beta * C[b], op(A) M x K (trans_a: A[k*lda + m]), op(B) K x N
 //   (trans_b: B[n*ldb + k]); beta == 0 never reads C.
 //   Algorithm: 64 x 64 block tile, K step 32. Prologue of each K step: the fp32 tiles are read from global
@@ -19,6 +19,14 @@
 //   (the reason for the pad of 4: the row length must be 4 mod 8): conflict-free.
 //   Epilogue: each lane's two adjacent accumulators go out as one 8-byte store where aligned (full sectors).
 //   Any M, N, K: out-of-range tile elements load as 0 and out-of-range outputs are not stored.
+//   Variants (one templated body, gemm_tc_body<TB>): gemm_tc_bf16 takes B as fp32 and rounds it while staging;
+//   gemm_tc_bf16_wb16 takes B as bf16 bits (unsigned short; ldb and stride_b in bf16 elements), e.g. a linear weight
+//   kept in bf16 on the device, and stages it without rounding: rows contiguous packs two 16-bit loads per word as
+//   above; k contiguous (B = W [N,K], trans_b = 1: the linear layer's x W^T) copies each k-pair as the one aligned
+//   32-bit word it already is (when B is 4-byte aligned and ldb even; otherwise, and for the odd tail of K, two 16-bit
+//   loads): half-warp h of warp w copies row w + 4 h + 8 i, lane % 16 = pair, 64 contiguous bytes per half-warp, rows
+//   4 apart so the two halves store to disjoint banks (20 * 4 % 32 = 16). A stays fp32 in both. On bf16-exact B the
+//   two variants stage the same words, so their results are bit-identical.
 //   Launch: block = (128), grid = (ceil(N / 64), ceil(M / 64), batch). Accumulation in fp32 (mma .f32).
 #include "vcp_device.h"
 
@@ -30,6 +38,33 @@
 #define TC_THREADS 128
 
 typedef float tc_float2 __attribute__((ext_vector_type(2)));   // 8-byte aligned pair: one ld/st.v2.f32
+
+// Packs a k-pair as one fragment word (lo in bits 0-15): fp32 values are rounded to bf16, bf16 bits are packed as they are.
+static __device__ __forceinline__ unsigned tc_pack(float lo, float hi) { return vcp_bf16x2(lo, hi); }
+static __device__ __forceinline__ unsigned tc_pack(unsigned short lo, unsigned short hi) { return lo | (unsigned)hi << 16; }
+
+// Rows-contiguous staging (P(r, kk) = p[kk*ld + r]), the same for fp32 and bf16 elements T.
+// Lane (rl = lane % 8, kq = lane / 8); warp w covers rows 8 w + 32 i + rl (i = 0, 1) x k-pairs 4 j + kq (j < 4).
+template <typename T>
+static __device__ __forceinline__ void tc_stage_rows(unsigned* s, const T* p, long long ld, int r0, int rows, int k0, int k,
+                                                     int lane, int warp)
+{
+    int rl = lane & 7, kq = lane >> 3;
+    int rbase = 8 * warp + rl, kbase = k0 + 2 * kq;
+    const T* q = p + (long long)kbase * ld + r0 + rbase;
+#pragma unroll
+    for (int i = 0; i < 2; i++)
+#pragma unroll
+        for (int j = 0; j < TC_KP / 4; j++)
+        {
+            int rr = rbase + 32 * i, kk = kbase + 8 * j;
+            bool in = r0 + rr < rows;
+            const T* e = q + 32 * i + (long long)(8 * j) * ld;
+            T lo = in && kk < k ? e[0] : (T)0;
+            T hi = in && kk + 1 < k ? e[ld] : (T)0;
+            s[rr * TC_LD + 4 * j + kq] = tc_pack(lo, hi);
+        }
+}
 
 // Stage one 64-row x 32-k operand tile as packed bf16 k-pairs, s[rr * TC_LD + kp] = bf16(P(r0 + rr, k0 + 2 kp)) |
 // bf16(P(r0 + rr, k0 + 2 kp + 1)) << 16, with P(r, kk) = p[r*ld + kk] when kcontig, else p[kk*ld + r]; elements
@@ -57,28 +92,51 @@ static __device__ __forceinline__ void tc_stage(unsigned* s, const float* p, int
     }
     else
     {
-        // Lane (rl = lane % 8, kq = lane / 8); warp w covers rows 8 w + 32 i + rl (i = 0, 1) x k-pairs 4 j + kq (j < 4).
-        int rl = lane & 7, kq = lane >> 3;
-        int rbase = 8 * warp + rl, kbase = k0 + 2 * kq;
-        const float* q = p + (long long)kbase * ld + r0 + rbase;
-#pragma unroll
-        for (int i = 0; i < 2; i++)
-#pragma unroll
-            for (int j = 0; j < TC_KP / 4; j++)
-            {
-                int rr = rbase + 32 * i, kk = kbase + 8 * j;
-                bool in = r0 + rr < rows;
-                const float* e = q + 32 * i + (long long)(8 * j) * ld;
-                float lo = in && kk < k ? e[0] : 0.0f;
-                float hi = in && kk + 1 < k ? e[ld] : 0.0f;
-                s[rr * TC_LD + 4 * j + kq] = vcp_bf16x2(lo, hi);
-            }
+        tc_stage_rows(s, p, ld, r0, rows, k0, k, lane, warp);
     }
 }
 
-extern "C" __global__ void gemm_tc_bf16(float* c, const float* a, const float* b, int m, int n, int k,
-                                        int lda, int ldb, int ldc, int trans_a, int trans_b, float alpha, float beta,
-                                        long long stride_a, long long stride_b, long long stride_c)
+// The same tile from bf16 bits (no rounding: the packed words are the operand's own bits). k contiguous: a k-pair is
+// the 32-bit word at p + r*ld + k0 + 2 kp, loaded whole when `words` (p 4-byte aligned and ld even, so every pair is
+// aligned) and both halves are inside k; otherwise (odd ld or base, the odd tail of k) as two 16-bit loads.
+// Half-warp h of warp w copies row w + 4 h + 8 i (i < 8), lane % 16 = kp: 64 contiguous bytes per half-warp, and the
+// two halves' rows are 4 apart, so their stores hit banks (20 * 4 + kp) % 32 = 16 + kp vs kp: conflict-free.
+static __device__ __forceinline__ void tc_stage(unsigned* s, const unsigned short* p, int kcontig, long long ld, int r0,
+                                                int rows, int k0, int k, int tid)
+{
+    int lane = tid & 31, warp = tid >> 5;
+    if (kcontig)
+    {
+        int kp = lane & 15, rfirst = warp + 4 * (lane >> 4);
+        int kk = k0 + 2 * kp;
+        bool words = (((unsigned long long)p & 3) | (unsigned long long)(ld & 1)) == 0;
+        const unsigned short* q = p + (long long)(r0 + rfirst) * ld + kk;
+        long long step = 8 * ld;
+#pragma unroll 4
+        for (int i = 0; i < TC_BM / 8; i++)
+        {
+            int rr = rfirst + 8 * i;
+            const unsigned short* e = q + i * step;
+            unsigned w = 0;
+            if (r0 + rr < rows)
+            {
+                if (words && kk + 1 < k) w = *(const unsigned*)e;
+                else w = tc_pack(kk < k ? e[0] : (unsigned short)0, kk + 1 < k ? e[1] : (unsigned short)0);
+            }
+            s[rr * TC_LD + kp] = w;
+        }
+    }
+    else
+    {
+        tc_stage_rows(s, p, ld, r0, rows, k0, k, lane, warp);
+    }
+}
+
+// The kernel body, once for each B element type TB (float: rounded while staging; unsigned short: bf16 bits).
+template <typename TB>
+static __device__ __forceinline__ void gemm_tc_body(float* c, const float* a, const TB* b, int m, int n, int k,
+                                                    int lda, int ldb, int ldc, int trans_a, int trans_b, float alpha,
+                                                    float beta, long long stride_a, long long stride_b, long long stride_c)
 {
     __shared__ unsigned as[TC_BM * TC_LD];   // as[row][kpair] = bf16(A[row][2kp]) | bf16(A[row][2kp+1]) << 16
     __shared__ unsigned bs[TC_BN * TC_LD];   // bs[col][kpair] = bf16(B[2kp][col]) | bf16(B[2kp+1][col]) << 16
@@ -160,3 +218,13 @@ extern "C" __global__ void gemm_tc_bf16(float* c, const float* a, const float* b
                 if (gn + 1 < n) p[1] = beta == 0.0f ? v1 : v1 + beta * p[1];
             }
 }
+
+#define TC_PARAMS(TB) float *c, const float *a, const TB *b, int m, int n, int k, int lda, int ldb, int ldc, int trans_a, \
+                      int trans_b, float alpha, float beta, long long stride_a, long long stride_b, long long stride_c
+#define TC_ARGS c, a, b, m, n, k, lda, ldb, ldc, trans_a, trans_b, alpha, beta, stride_a, stride_b, stride_c
+
+// B as fp32, rounded to bf16 while staging.
+extern "C" __global__ void gemm_tc_bf16(TC_PARAMS(float)) { gemm_tc_body(TC_ARGS); }
+
+// B as bf16 bits (a weight kept in bf16 on the device); ldb and stride_b count bf16 elements.
+extern "C" __global__ void gemm_tc_bf16_wb16(TC_PARAMS(unsigned short)) { gemm_tc_body(TC_ARGS); }

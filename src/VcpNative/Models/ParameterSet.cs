@@ -1,7 +1,9 @@
 // Named model parameters as tensors, with shape checks that name the tensor and both shapes.
 using System.Runtime.InteropServices;
 using VcpNative.Tensors;
+using VcpNative.Tensors.Cuda;
 using VcpNative.WeightsConverter;
+using VcpNative.WeightsConverter.Clip;
 using VcpNative.WeightsConverter.Quantization;
 
 namespace VcpNative.Models;
@@ -9,7 +11,9 @@ namespace VcpNative.Models;
 /// <summary>
 /// A model's weights by canonical name, as F32 tensors on one backend, except the compressed linear weights of a
 /// bf16 / int8 file (<see cref="LinearWeightFormats"/>), which stay compressed on the CPU backend (BF16, or I8 with
-/// channel scales) and are widened to F32 for other backends.
+/// channel scales) and are widened to F32 for other backends. On a GPU backend computing with bf16 tensor cores the
+/// transformer blocks' linear weights are kept as BF16 on the device instead (half the memory and weight traffic;
+/// the GEMM rounds them to the same bf16 anyway).
 /// </summary>
 public sealed class ParameterSet : IDisposable
 {
@@ -55,12 +59,17 @@ public sealed class ParameterSet : IDisposable
     /// <summary>
     /// Converts every tensor of a weight file to F32 on <paramref name="backend"/>; a bf16 / int8 file's linear weights
     /// stay compressed on the CPU (their format is read from the file: metadata and dtypes, see <see cref="LinearWeightFormats"/>).
+    /// With a <see cref="GpuBackend"/> whose <see cref="GpuBackend.MatMulPrecision"/> is
+    /// <see cref="MatMulPrecision.Bf16TensorCores"/> (set it before loading), the 2-D weights that
+    /// <see cref="ClipWeightNames.IsBlockLinearWeight"/> names become BF16 device tensors: bf16 bits from a bf16 file as
+    /// they are, f32/f16 values and dequantised int8 rounded to nearest even (<see cref="WeightQuantization.ToBFloat16(float)"/>).
     /// </summary>
     public static ParameterSet FromWeights(WeightSet weights, IBackend? backend = null)
     {
         var set = new ParameterSet(weights.SourcePath);
         var format = LinearWeightFormats.Of(weights);
         var onCpu = backend is null or Tensors.Cpu.CpuBackend;
+        var bf16OnDevice = backend is GpuBackend { MatMulPrecision: MatMulPrecision.Bf16TensorCores };
         foreach (var w in weights.Tensors)
         {
             var shape = new int[w.Shape.Length];
@@ -69,6 +78,7 @@ public sealed class ParameterSet : IDisposable
                 shape[i] = checked((int)w.Shape[i]);
             }
             using var noScope = TensorScope.Suspend();
+            var toBf16 = bf16OnDevice && shape.Length == 2 && ClipWeightNames.IsBlockLinearWeight(w.Name);
             Tensor t;
             if (w.Name.EndsWith(LinearWeightFormats.ScaleSuffix, StringComparison.Ordinal))
             {
@@ -83,13 +93,15 @@ public sealed class ParameterSet : IDisposable
             }
             if (w.DType == WeightDType.I8 && (format == LinearWeightFormat.Int8 || weights.Contains(LinearWeightFormats.ScaleName(w.Name))))
             {
-                t = LoadInt8Weight(weights, w, shape, onCpu, backend);
+                t = LoadInt8Weight(weights, w, shape, onCpu, backend, toBf16);
+            }
+            else if (w.DType == WeightDType.BF16 && toBf16)
+            {
+                t = Bf16OnBackend(RawBFloat16(w), shape, backend!);
             }
             else if (w.DType == WeightDType.BF16 && format == LinearWeightFormat.BF16 && shape.Length == 2 && onCpu)
             {
-                var bits = GC.AllocateUninitializedArray<ushort>(checked((int)w.ElementCount));
-                MemoryMarshal.Cast<byte, ushort>(w.RawBytes).CopyTo(bits);
-                t = Tensor.WrapBFloat16(bits, shape);
+                t = Tensor.WrapBFloat16(RawBFloat16(w), shape);
             }
             else if (onCpu)
             {
@@ -99,7 +111,7 @@ public sealed class ParameterSet : IDisposable
             }
             else
             {
-                t = Tensor.FromArray(w.ToFloat32(), shape, backend);
+                t = OnBackend(w.ToFloat32(), shape, backend!, toBf16);
             }
             t.Name = w.Name;
             set.tensors[w.Name] = t;
@@ -111,7 +123,7 @@ public sealed class ParameterSet : IDisposable
     /// An int8 weight [N, K] with its F32 <c>.int8_scale</c> [N]: kept as I8 + channel scales on the CPU, dequantised
     /// (q * scale, one f32 rounding, as the CPU GEMM packs it) for other backends.
     /// </summary>
-    private static Tensor LoadInt8Weight(WeightSet weights, WeightTensor w, int[] shape, bool onCpu, IBackend? backend)
+    private static Tensor LoadInt8Weight(WeightSet weights, WeightTensor w, int[] shape, bool onCpu, IBackend? backend, bool toBf16)
     {
         var file = weights.SourcePath;
         var scaleName = LinearWeightFormats.ScaleName(w.Name);
@@ -149,7 +161,35 @@ public sealed class ParameterSet : IDisposable
         {
             values[i] = q[i] * scales[i / cols];
         }
-        return Tensor.FromArray(values, shape, backend);
+        return OnBackend(values, shape, backend!, toBf16);
+    }
+
+    private static ushort[] RawBFloat16(WeightTensor w)
+    {
+        var bits = GC.AllocateUninitializedArray<ushort>(checked((int)w.ElementCount));
+        MemoryMarshal.Cast<byte, ushort>(w.RawBytes).CopyTo(bits);
+        return bits;
+    }
+
+    /// <summary>F32 values on a non-CPU backend as F32, or rounded to BF16 (nearest even) when <paramref name="bf16"/>.</summary>
+    private static Tensor OnBackend(float[] values, int[] shape, IBackend backend, bool bf16)
+    {
+        if (!bf16)
+        {
+            return Tensor.FromArray(values, shape, backend);
+        }
+        var bits = GC.AllocateUninitializedArray<ushort>(values.Length);
+        WeightQuantization.ToBFloat16(values, bits);
+        return Bf16OnBackend(bits, shape, backend);
+    }
+
+    /// <summary>bf16 bits as a BF16 tensor on <paramref name="backend"/> (the GPU uploads the bits as they are).</summary>
+    private static Tensor Bf16OnBackend(ushort[] bits, int[] shape, IBackend backend)
+    {
+        using var host = Tensor.WrapBFloat16(bits, shape);
+        var t = Tensor.Empty(shape, DType.BF16, backend);
+        backend.Copy(host, t);
+        return t;
     }
 
     public void Add(string name, Tensor tensor)

@@ -21,6 +21,12 @@ public partial interface IBackend
     void LinearForward(Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearActivation activation) =>
         LinearUnfused(this, x, weight, bias, y, activation);
 
+    /// <summary>
+    /// True when this backend's MatMul takes <paramref name="t"/> (a non-F32 tensor, e.g. a BF16 weight) as its B operand
+    /// and LinearForward as its weight without widening it first; false (the default) makes the op layer widen it to F32.
+    /// </summary>
+    bool ReadsBf16Operand(Tensor t) => false;
+
     /// <summary>The unfused linear layer on any backend: bias copied into y, MatMul with beta = 1, activation in place.</summary>
     static void LinearUnfused(IBackend backend, Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearActivation activation)
     {

@@ -31,7 +31,8 @@ public static partial class Ops
         using (Tape.NoGrad())
         {
             var ad = GemmReady(a);
-            var bd = GemmReady(b);
+            // A BF16 B the backend reads directly (GPU tensor-core precision) stays compressed.
+            var bd = b.Backend.ReadsBf16Operand(b) ? b : GemmReady(b);
             a.Backend.MatMul(ad, transA, bd, transB, result, 1f, 0f);
             DisposeUnless(ad, a);
             DisposeUnless(bd, b);
@@ -143,7 +144,9 @@ public static partial class Ops
         {
             var xd = x.IsContiguous && x.DType == DType.F32 ? x : x.ToContiguousF32();
             // bf16 / int8 weights the backend reads directly stay compressed; anything else is widened here.
-            var wd = weight.Backend is CpuBackend && CpuBackend.IsCompressedLinearWeight(weight) ? weight : GemmReady(weight);
+            var wd = (weight.Backend is CpuBackend && CpuBackend.IsCompressedLinearWeight(weight)) || weight.Backend.ReadsBf16Operand(weight)
+                ? weight
+                : GemmReady(weight);
             var bd = bias is null || (bias.IsContiguous && bias.DType == DType.F32) ? bias : bias.ToContiguousF32();
             using (var x2 = xd.View([rows, k], [k, 1], xd.Offset))
             using (var y2 = result.View([rows, n], [n, 1], result.Offset))

@@ -20,7 +20,7 @@ public sealed partial class GpuBackend
     public static IReadOnlyList<string> PartialHostFallbackOps { get; } =
     [
         "softmax_forward: causal with Lq != Lk (the kernel's causal diagonal is bottom-right aligned)",
-        "copy / fill / upload: non-f32 dtypes (f16, bf16, i32, i64 are converted on the host)",
+        "copy / fill / upload: non-f32 dtypes (f16, bf16, i32, i64 are converted on the host), except same-dtype f16/bf16 uploads and dense device bf16 -> f32 (widen_bf16_f32)",
         "copy / binary / sum_to: views with more than 6 axes after merging",
     ];
 

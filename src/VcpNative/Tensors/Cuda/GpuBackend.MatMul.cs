@@ -1,5 +1,5 @@
 // GPU batched matmul: cuBLAS GemmStridedBatched on a real GPU, our gemm_f32 kernel elsewhere (and on the emulator),
-// or our bf16 tensor-core kernel gemm_tc_bf16 when MatMulPrecision asks for it.
+// or our bf16 tensor-core kernel gemm_tc_bf16 when MatMulPrecision asks for it (gemm_tc_bf16_wb16 when B is a BF16 tensor).
 using VcpNative.Tensors.Cuda.Driver;
 
 namespace VcpNative.Tensors.Cuda;
@@ -32,8 +32,11 @@ public sealed partial class GpuBackend
         {
             return;
         }
-        var aOperand = GemmOperand.Prepare(this, a, transA, batchShape);
-        var bOperand = GemmOperand.Prepare(this, b, transB, batchShape);
+        // A BF16 B (a weight kept in bf16) is read as it is by gemm_tc_bf16_wb16 under tensor-core precision; in every
+        // other case (fp32 precision, cuBLAS, a BF16 A, a view with no GEMM layout) Prepare widens it to a dense F32
+        // copy on the device (widen_bf16_f32), so the result is always right and never takes the host path when dense.
+        var aOperand = GemmOperand.Prepare(this, a, transA, batchShape, allowBf16: false);
+        var bOperand = GemmOperand.Prepare(this, b, transB, batchShape, allowBf16: ReadsBf16Operand(b));
         try
         {
             Gemm(aOperand, bOperand, m, n, k, alpha, beta, cp, (long)m * n, batches);
@@ -48,6 +51,10 @@ public sealed partial class GpuBackend
     private void Gemm(GemmOperand a, GemmOperand b, int m, int n, int k, float alpha, float beta, DevicePtr c, long strideC, int batches)
     {
         var tensorCores = MatMulPrecision == MatMulPrecision.Bf16TensorCores;
+        if (b.Bf16 && !tensorCores)
+        {
+            throw new InvalidOperationException("gemm: a bf16 B operand needs MatMulPrecision.Bf16TensorCores");
+        }
         if (cublas is not null && !tensorCores)
         {
             cublas.GemmStridedBatched(a.Trans, b.Trans, m, n, k, alpha, a.Pointer, GemmDataType.Float32, a.Ld, a.BatchStride,
@@ -55,7 +62,8 @@ public sealed partial class GpuBackend
             return;
         }
         // Both kernels tile C in 64 x 64 blocks and take the same arguments; gemm_f32 runs 256 threads, gemm_tc 4 warps.
-        var fn = tensorCores ? Kernel("gemm_tc", "gemm_tc_bf16") : Kernel("gemm", "gemm_f32");
+        var fn = !tensorCores ? Kernel("gemm", "gemm_f32") : b.Bf16 ? Kernel("gemm_tc", "gemm_tc_bf16_wb16") : Kernel("gemm_tc", "gemm_tc_bf16");
+        var bElement = b.Bf16 ? sizeof(ushort) : sizeof(float);
         var threads = tensorCores ? 128u : 256u;
         var grid = new Dim3((uint)((n + GemmTile - 1) / GemmTile), (uint)((m + GemmTile - 1) / GemmTile));
         for (var first = 0; first < batches; first += MaxGridZ)
@@ -64,7 +72,7 @@ public sealed partial class GpuBackend
             Driver.Launch(fn, grid with { Z = (uint)count }, new Dim3(threads), 0,
             [
                 c.Offset(first * strideC * sizeof(float)), a.Pointer.Offset(first * a.BatchStride * sizeof(float)),
-                b.Pointer.Offset(first * b.BatchStride * sizeof(float)), m, n, k, a.Ld, b.Ld, n, a.Trans ? 1 : 0, b.Trans ? 1 : 0,
+                b.Pointer.Offset(first * b.BatchStride * bElement), m, n, k, a.Ld, b.Ld, n, a.Trans ? 1 : 0, b.Trans ? 1 : 0,
                 alpha, beta, a.BatchStride, b.BatchStride, strideC,
             ]);
         }
@@ -72,15 +80,30 @@ public sealed partial class GpuBackend
 
     /// <summary>
     /// One GEMM operand: a row- or column-major matrix (one unit stride) whose batch matrices sit a uniform stride
-    /// apart (0 when broadcast). Views that are neither are first copied to a dense tensor of the full batch shape.
+    /// apart (0 when broadcast), F32, or BF16 when <c>allowBf16</c> (Bf16: Ld and BatchStride count bf16 elements).
+    /// Views that are neither are first copied to a dense F32 tensor of the full batch shape.
     /// </summary>
-    private readonly record struct GemmOperand(DevicePtr Pointer, bool Trans, int Ld, long BatchStride, Tensor? Copy)
+    private readonly record struct GemmOperand(DevicePtr Pointer, bool Trans, int Ld, long BatchStride, bool Bf16, Tensor? Copy)
     {
-        public static GemmOperand Prepare(GpuBackend gpu, Tensor t, bool trans, ReadOnlySpan<int> batchShape)
+        public static GemmOperand Prepare(GpuBackend gpu, Tensor t, bool trans, ReadOnlySpan<int> batchShape, bool allowBf16)
         {
-            if (TryLayout(t, trans, batchShape, out var effectiveTrans, out var ld, out var stride))
+            if ((t.DType == DType.F32 || (allowBf16 && t.DType == DType.BF16))
+                && TryLayout(t, trans, batchShape, out var effectiveTrans, out var ld, out var stride))
             {
-                return new GemmOperand(gpu.Ptr(t), effectiveTrans, ld, stride, null);
+                return new GemmOperand(gpu.Ptr(t), effectiveTrans, ld, stride, t.DType == DType.BF16, null);
+            }
+            if (t.DType == DType.BF16 && t.IsContiguous)
+            {
+                // Widen on the device first (widen_bf16_f32), so a broadcast expansion below copies f32 by kernel.
+                var wide = Tensor.Empty(t.ShapeArray, DType.F32, gpu);
+                gpu.Copy(t, wide);
+                var widened = Prepare(gpu, wide, trans, batchShape, allowBf16: false);
+                if (widened.Copy is null)
+                {
+                    return widened with { Copy = wide };
+                }
+                wide.Dispose();
+                return widened;
             }
             // Expand to the full batch shape (stride 0 on broadcast axes) and copy densely: then every test passes.
             var shape = new int[batchShape.Length + 2];
@@ -100,13 +123,13 @@ public sealed partial class GpuBackend
             {
                 throw new InvalidOperationException($"matmul operand {dense} has no GEMM layout after a dense copy");
             }
-            return new GemmOperand(gpu.Ptr(dense), effectiveTrans, ld, stride, dense);
+            return new GemmOperand(gpu.Ptr(dense), effectiveTrans, ld, stride, false, dense);
         }
 
         private static bool TryLayout(Tensor t, bool trans, ReadOnlySpan<int> batchShape, out bool effectiveTrans, out int ld, out long batchStride)
         {
             batchStride = 0;
-            if (t.DType != DType.F32 || !MatrixLayout.TryGemmOperand(t, trans, out effectiveTrans, out ld))
+            if (!MatrixLayout.TryGemmOperand(t, trans, out effectiveTrans, out ld))
             {
                 effectiveTrans = trans;
                 ld = 0;

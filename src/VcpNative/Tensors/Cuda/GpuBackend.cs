@@ -135,6 +135,10 @@ public sealed partial class GpuBackend : IBackend, IDisposable
                 return;
             }
         }
+        if (TryCopy16Bit(src, dst))
+        {
+            return;
+        }
         CopyOnHost(src, dst);
     }
 

@@ -21,7 +21,7 @@ public class GpuTrainingStepTests
 
     public GpuTrainingStepTests(ITestOutputHelper output) => this.output = output;
 
-    private sealed record StepResult(float Loss, Dictionary<string, float[]> Gradients, Dictionary<string, float[]> After);
+    internal sealed record StepResult(float Loss, Dictionary<string, float[]> Gradients, Dictionary<string, float[]> After);
 
     /// <summary>The fixture image and its left-right mirror (batch 2) with a square defect in image 0 only.</summary>
     private static (float[] Images, float[] Masks) Batch()
@@ -51,10 +51,12 @@ public class GpuTrainingStepTests
         return (images, masks);
     }
 
-    private static StepResult Run(IBackend backend)
+    /// <summary>One step on <paramref name="backend"/>; <paramref name="afterLoad"/> runs once the model is loaded (e.g. to switch precision).</summary>
+    internal static StepResult Run(IBackend backend, Action? afterLoad = null)
     {
         var (imageData, maskData) = Batch();
         using var model = VcpModel.Load(Fixtures.Path("clip", "tiny_clip.pt"), Fixtures.Path("vcp", "vcp_head.pth"), backend);
+        afterLoad?.Invoke();
         var trainer = new VcpTrainer(model, new VcpTrainingOptions { ImageSize = Size, Dropout = 0f });
         using var images = Tensor.FromArray(imageData, [2, 3, Size, Size], backend);
         using var masks = Tensor.FromArray(maskData, [2, Size, Size], backend);

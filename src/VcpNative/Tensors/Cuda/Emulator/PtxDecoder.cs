@@ -375,7 +375,8 @@ internal sealed class FunctionBuilder
         }
         ins.Type = types.Count > 0 ? types[^1] : PtxType.None;
         var unsupported = new PtxUnsupportedInstructionException(opcode, line);
-        if (types.Contains(PtxType.F16) || (types.Count > 0 && PtxParser.SizeOf(types[0]) == 2 && parts[0] is not ("ld" or "st" or "cvt" or "ldu")))
+        // 16-bit integers only move between memory, registers and cvt (mov.u16 zero-fills a bf16 half in gemm_tc_bf16_wb16).
+        if (types.Contains(PtxType.F16) || (types.Count > 0 && PtxParser.SizeOf(types[0]) == 2 && parts[0] is not ("ld" or "st" or "cvt" or "ldu" or "mov")))
             throw unsupported;
         switch (parts[0])
         {
