@@ -223,6 +223,7 @@ public static partial class KernelVerification
         cases.AddRange(AttentionCases());
         cases.AddRange(AttentionTcCases());
         cases.AddRange(LinearCases());
+        cases.AddRange(Bf16WeightCases());
         AddIndexingAndOptimizerCases(cases);
         return cases;
     }
