@@ -147,6 +147,18 @@ public class TensorCoreGemmTests
         DevicePtr pa = h.Upload(a), pb = h.Upload(b), pc = h.Upload(c0);
         h.Launch("gemm_tc", "gemm_tc_bf16", new Dim3(EmulatorHarness.Blocks(n, 64), EmulatorHarness.Blocks(m, 64), (uint)batch), new Dim3(128),
                  pc, pa, pb, m, n, k, lda, ldb, ldc, transA, transB, alpha, beta, strideA, strideB, strideC);
+        var expected = BatchedReference(a, b, c0, m, n, k, lda, ldb, ldc, transA, transB, strideA, strideB, strideC, batch, alpha, beta);
+        // Same bf16-rounded inputs: only fp32 accumulation (<= 5 mma k16 steps, terms <= 1) and the fp32 epilogue differ.
+        EmulatorHarness.AssertClose(expected, h.Download(pc, (int)(strideC * batch)), 1e-5, 1e-5, $"gemm_tc {m}x{n}x{k} ta={transA} tb={transB}");
+    }
+
+    /// <summary>
+    /// Float64 reference of the batched tensor-core GEMM contract on bf16-rounded inputs: C[z] = alpha op(A[z]) op(B[z]) +
+    /// beta C0[z], columns of C past n (row padding up to ldc) left as in C0.
+    /// </summary>
+    internal static double[] BatchedReference(float[] a, float[] b, float[] c0, int m, int n, int k, int lda, int ldb, int ldc,
+        int transA, int transB, long strideA, long strideB, long strideC, int batch, float alpha, float beta)
+    {
         var expected = new double[strideC * batch];
         for (var z = 0; z < batch; z++)
         {
@@ -171,7 +183,6 @@ public class TensorCoreGemmTests
                 }
             }
         }
-        // Same bf16-rounded inputs: only fp32 accumulation (<= 5 mma k16 steps, terms <= 1) and the fp32 epilogue differ.
-        EmulatorHarness.AssertClose(expected, h.Download(pc, (int)(strideC * batch)), 1e-5, 1e-5, $"gemm_tc {m}x{n}x{k} ta={transA} tb={transB}");
+        return expected;
     }
 }
