@@ -79,7 +79,7 @@ public sealed unsafe class PtxEmulator : IGpuDriver
     {
         if (bytes == 0) return;
         var data = _memory.AllocationOf(ptr, bytes, operation);
-        _streams.Access(op, data, write, () => _memory.Describe(data));
+        _streams.Access(op, data, write, _memory);
     }
 
     public GpuModule LoadModule(string ptx)
@@ -112,7 +112,7 @@ public sealed unsafe class PtxEmulator : IGpuDriver
             interpreter.Run();
             var op = _streams.Begin(StreamOperation.Kernel, fn.Name, 0);
             foreach (var (data, written) in interpreter.TouchedAllocations)
-                _streams.Access(op, data, written, () => _memory.Describe(data));
+                _streams.Access(op, data, written, _memory);
             if (counters is not null)
                 Profile!.Launches.Add(new KernelLaunchRecord(fn.Name, grid, block, fn.StaticSharedBytes + sharedBytes, fn.DeclaredRegisters, counters, fn.LiveRegisters));
         }

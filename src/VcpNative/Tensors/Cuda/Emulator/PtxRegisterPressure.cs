@@ -47,33 +47,24 @@ internal static class PtxRegisterPressure
             changed = false;
             for (var i = code.Length - 1; i >= 0; i--)
             {
+                // live-in = uses | (live-out minus defs); a guarded definition may not happen, so it kills nothing.
                 ComputeLiveOut(code, i, liveIn, words, liveOut);
-                var row = liveIn.AsSpan(i * words, words);
-                for (var w = 0; w < words; w++)
+                if (code[i].Guard < 0)
                 {
-                    var value = liveOut[w];
-                    if (code[i].Guard < 0)
+                    foreach (var d in defs[i])
                     {
-                        foreach (var d in defs[i])
-                        {
-                            if (d / 64 == w)
-                            {
-                                value &= ~(1UL << (d % 64));
-                            }
-                        }
+                        liveOut[d / 64] &= ~(1UL << (d % 64));
                     }
-                    foreach (var u in reads[i])
-                    {
-                        if (u / 64 == w)
-                        {
-                            value |= 1UL << (u % 64);
-                        }
-                    }
-                    if (value != row[w])
-                    {
-                        row[w] = value;
-                        changed = true;
-                    }
+                }
+                foreach (var u in reads[i])
+                {
+                    liveOut[u / 64] |= 1UL << (u % 64);
+                }
+                var row = liveIn.AsSpan(i * words, words);
+                if (!row.SequenceEqual(liveOut))
+                {
+                    liveOut.CopyTo(row);
+                    changed = true;
                 }
             }
         }

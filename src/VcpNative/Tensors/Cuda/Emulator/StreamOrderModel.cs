@@ -78,7 +78,7 @@ internal sealed class StreamOrderModel
     }
 
     /// <summary>Checks one access of <paramref name="op"/> to an allocation against its history, then records it.</summary>
-    public void Access(StreamOperation op, byte[] allocation, bool write, Func<string> describeAllocation)
+    public void Access(StreamOperation op, byte[] allocation, bool write, EmulatorMemory memory)
     {
         if (!history.TryGetValue(allocation, out var h))
         {
@@ -87,7 +87,7 @@ internal sealed class StreamOrderModel
         }
         if (h.LastWrite is { } w && !w.HappensBefore(op))
         {
-            throw Race(op, write, w, true, describeAllocation);
+            throw Race(op, write, w, true, memory.Describe(allocation));
         }
         if (write)
         {
@@ -95,7 +95,7 @@ internal sealed class StreamOrderModel
             {
                 if (r is not null && !r.HappensBefore(op))
                 {
-                    throw Race(op, write, r, false, describeAllocation);
+                    throw Race(op, write, r, false, memory.Describe(allocation));
                 }
             }
             h.LastWrite = op;
@@ -166,7 +166,7 @@ internal sealed class StreamOrderModel
         }
     }
 
-    private static GpuStreamRaceException Race(StreamOperation op, bool write, StreamOperation earlier, bool earlierWrote, Func<string> describe) =>
-        new($"stream race on {describe()}: {op} {(write ? "writes" : "reads")} it, but {earlier}, which {(earlierWrote ? "wrote" : "read")} it, " +
+    private static GpuStreamRaceException Race(StreamOperation op, bool write, StreamOperation earlier, bool earlierWrote, string allocation) =>
+        new($"stream race on {allocation}: {op} {(write ? "writes" : "reads")} it, but {earlier}, which {(earlierWrote ? "wrote" : "read")} it, " +
             "is not ordered before it (record an event after the earlier work and make the later stream wait on it)");
 }
