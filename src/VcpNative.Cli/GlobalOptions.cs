@@ -59,9 +59,11 @@ public static class GlobalOptions
     /// The backend named by --device: the CPU, a GPU through libcuda (CudaUnavailableException, one line, when there is
     /// no driver or device), or the same GPU backend over the PTX emulator. GPU backends live until the process ends.
     /// </summary>
-    public static VcpNative.Tensors.IBackend ResolveBackend(ParseResult parse)
+    public static VcpNative.Tensors.IBackend ResolveBackend(ParseResult parse) => ResolveBackend(parse, parse.GetValue(Device) ?? "cpu");
+
+    /// <summary>As <see cref="ResolveBackend(ParseResult)"/> with the device chosen by the command (e.g. GPU-only tools).</summary>
+    public static VcpNative.Tensors.IBackend ResolveBackend(ParseResult parse, string device)
     {
-        var device = parse.GetValue(Device) ?? "cpu";
         var bf16 = parse.GetValue(Precision) == "bf16";
         if (bf16 && device == "cpu")
         {
@@ -71,6 +73,21 @@ public static class GlobalOptions
         if (bf16 && backend is GpuBackend gpu)
         {
             gpu.MatMulPrecision = MatMulPrecision.Bf16TensorCores;
+        }
+        if (parse.GetValue(Verbose) && backend is GpuBackend { Driver.Device.IsEmulated: false } real)
+        {
+            // --verbose: where the CUDA libraries came from and everything searched before them.
+            foreach (var search in new[] { CudaDriver.LibrarySearch, real.CublasSearch })
+            {
+                if (search is not null)
+                {
+                    parse.InvocationConfiguration.Error.WriteLine($"{search.Describe()} (searched: {string.Join(", ", search.Tried)})");
+                }
+            }
+            if (real.CublasUnavailableReason is { } reason)
+            {
+                parse.InvocationConfiguration.Error.WriteLine("libcublas: not used: " + reason);
+            }
         }
         return backend;
     }

@@ -181,7 +181,7 @@ public static class CompareCommand
                 }
                 classes[r.ClassName] = row;
             }
-            heads.Add(new JsonObject
+            heads.Add((JsonNode)new JsonObject
             {
                 ["head"] = e.Head,
                 ["label"] = e.Label,

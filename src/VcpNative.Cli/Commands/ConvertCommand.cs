@@ -72,7 +72,7 @@ public static class ConvertCommand
         {
             ["format"] = "vcp-native/clip",
             ["source"] = Path.GetFileName(src),
-            ["config"] = JsonSerializer.Serialize(config),
+            ["config"] = JsonSerializer.Serialize(config, ClipConfigJsonContext.Default.ClipConfig),
         };
         using var encoded = WeightSetCompression.Compress(weights, format, ClipWeightNames.IsBlockLinearWeight, metadata);
         SafetensorsWriter.Write(dst, encoded);
@@ -98,3 +98,7 @@ public static class ConvertCommand
             return $"wrote {dst}: {weights.Count} tensors ({title} heads)";
         });
 }
+
+/// <summary>ClipConfig as the "config" metadata entry (default property names), source-generated for NativeAOT.</summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(ClipConfig))]
+internal sealed partial class ClipConfigJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

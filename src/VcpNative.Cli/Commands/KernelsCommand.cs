@@ -21,7 +21,7 @@ public static class KernelsCommand
         {
             // --device defaults to cpu globally; verify compares a GPU backend with the CPU, so cpu means the emulator here.
             var device = parse.GetValue(GlobalOptions.Device) is "cuda" ? "cuda" : "emulated";
-            var gpu = (GpuBackend)GlobalOptions.ResolveBackend(device);
+            var gpu = (GpuBackend)GlobalOptions.ResolveBackend(parse, device);
             try
             {
                 return Verify(gpu, parse.InvocationConfiguration.Output);
@@ -34,6 +34,7 @@ public static class KernelsCommand
         var command = new Command("kernels", "CUDA kernel tools");
         command.Add(verify);
         command.Add(CreateProfile());
+        command.Add(KernelsParityCommand.Create());
         return command;
     }
 
@@ -71,9 +72,34 @@ public static class KernelsCommand
         return profile;
     }
 
+    /// <summary>Where libcuda and libcublas were loaded from, or why cuBLAS is not used (real GPUs only).</summary>
+    public static IEnumerable<string> GpuLibraries(GpuBackend gpu)
+    {
+        if (gpu.Driver.Device.IsEmulated)
+        {
+            yield break;
+        }
+        if (VcpNative.Tensors.Cuda.Driver.CudaDriver.LibrarySearch is { } cuda)
+        {
+            yield return cuda.Describe();
+        }
+        if (gpu.CublasSearch is { } cublas)
+        {
+            yield return cublas.Describe();
+        }
+        else if (gpu.CublasUnavailableReason is { } reason)
+        {
+            yield return "libcublas: not used: " + reason;
+        }
+    }
+
     public static int Verify(GpuBackend gpu, TextWriter o)
     {
         o.WriteLine($"device: {gpu.Driver.Device.Name}; matmul: {(gpu.UsesCublas ? "cuBLAS" : "gemm_f32 kernel")}");
+        foreach (var line in GpuLibraries(gpu))
+        {
+            o.WriteLine(line);
+        }
         var rows = new List<string[]> { new[] { "op", "shape", "kernels", "max |gpu-cpu|", "tolerance", "result" } };
         var failed = 0;
         var clock = Stopwatch.StartNew();

@@ -8,17 +8,10 @@ namespace VcpNative.IO.Results;
 /// <summary>Rewrites both files after each batch (temp file + rename): a crash never leaves a half-written file.</summary>
 public static class ResultsWriter
 {
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-    };
-
     public static void Write(string outputDirectory, IReadOnlyList<ImageResultRecord> records)
     {
         Directory.CreateDirectory(outputDirectory);
-        WriteAtomically(Path.Combine(outputDirectory, "results.json"), JsonSerializer.Serialize(records, JsonOptions) + "\n");
+        WriteAtomically(Path.Combine(outputDirectory, "results.json"), JsonSerializer.Serialize(records, ResultsJsonContext.Default.IReadOnlyListImageResultRecord) + "\n");
         var csv = new StringBuilder("input,score,anomalous,map,overlay,mask\n");
         foreach (var r in records)
         {
@@ -31,7 +24,7 @@ public static class ResultsWriter
     }
 
     public static IReadOnlyList<ImageResultRecord> ReadJson(string path) =>
-        JsonSerializer.Deserialize<List<ImageResultRecord>>(File.ReadAllText(path), JsonOptions) ?? [];
+        JsonSerializer.Deserialize(File.ReadAllText(path), ResultsJsonContext.Default.ListImageResultRecord) ?? [];
 
     /// <summary>Writes to a temporary file in the same folder, then renames over the target.</summary>
     public static void WriteAtomically(string path, string content)

@@ -6,8 +6,6 @@ namespace VcpNative.IO.Results;
 /// <summary>threshold = the given percentile of scores on normal images + margin (absolute, in score units).</summary>
 public sealed record ThresholdFile(double Threshold, double Percentile, double Margin, int Images, double ScoreMin, double ScoreMax, double ScoreMean)
 {
-    private static readonly JsonSerializerOptions Options = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     public static ThresholdFile FromScores(IReadOnlyList<double> scores, double percentile, double margin)
     {
         if (scores.Count == 0)
@@ -27,13 +25,13 @@ public sealed record ThresholdFile(double Threshold, double Percentile, double M
         return new ThresholdFile(value + margin, percentile, margin, sorted.Length, sorted[0], sorted[^1], sorted.Average());
     }
 
-    public void Save(string path) => ResultsWriter.WriteAtomically(path, JsonSerializer.Serialize(this, Options) + "\n");
+    public void Save(string path) => ResultsWriter.WriteAtomically(path, JsonSerializer.Serialize(this, ResultsJsonContext.Default.ThresholdFile) + "\n");
 
     public static ThresholdFile Load(string path)
     {
         try
         {
-            return JsonSerializer.Deserialize<ThresholdFile>(File.ReadAllText(path), Options)
+            return JsonSerializer.Deserialize(File.ReadAllText(path), ResultsJsonContext.Default.ThresholdFile)
                 ?? throw new InvalidDataException($"{path}: empty threshold file");
         }
         catch (JsonException e)

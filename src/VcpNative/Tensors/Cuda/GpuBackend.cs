@@ -38,9 +38,10 @@ public sealed partial class GpuBackend : IBackend, IDisposable
                 cublas = new Cublas();
                 cublas.SetStream(cuda.Stream);
             }
-            catch (CudaUnavailableException)
+            catch (CudaUnavailableException e)
             {
-                cublas = null; // no libcublas: gemm_f32 does the work
+                cublas = null; // no libcublas: gemm_f32 does the work, and says why
+                CublasUnavailableReason = e.Message;
             }
         }
     }
@@ -51,6 +52,12 @@ public sealed partial class GpuBackend : IBackend, IDisposable
 
     /// <summary>True when MatMul goes to cuBLAS, false when it runs our gemm_f32 kernel.</summary>
     public bool UsesCublas => cublas is not null;
+
+    /// <summary>Why cuBLAS is not used although it was asked for (the loader's one-line error), else null.</summary>
+    public string? CublasUnavailableReason { get; }
+
+    /// <summary>Where libcublas was loaded from, when it is used.</summary>
+    public NativeLibrarySearch? CublasSearch => cublas?.Search;
 
     public string Name => Driver.Device.IsEmulated ? "gpu-emulated" : "cuda";
 

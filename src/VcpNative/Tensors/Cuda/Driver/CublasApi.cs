@@ -1,4 +1,4 @@
-// cuBLAS entry points (libcublas.so.12/.11) as unmanaged function pointers, and a row-major strided-batched GEMM.
+// cuBLAS entry points (libcublas.so.13/.12/.11) as unmanaged function pointers, and a row-major strided-batched GEMM.
 namespace VcpNative.Tensors.Cuda.Driver;
 
 /// <summary>Element type of GEMM operands (cudaDataType_t values).</summary>
@@ -30,14 +30,23 @@ public sealed unsafe class Cublas : IDisposable
     private readonly delegate* unmanaged<nint, int, int, int, int, int, void*, ulong, int, int, long, ulong, int, int, long, void*, ulong, int, int, long, int, int, int, int> _gemmStridedBatchedEx;
     private nint _handle;
 
+    /// <summary>Newest first: CUDA 13, 12, 11, then an unversioned development link.</summary>
+    private static readonly string[] Names = ["libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so"];
+
+    /// <summary>The file (or soname) the library was loaded from.</summary>
     public string LibraryName { get; }
+
+    /// <summary>How the library was found: where, and everything tried before it.</summary>
+    public NativeLibrarySearch Search { get; }
 
     /// <summary>Needs a current CUDA context (create the <see cref="CudaDriver"/> first).</summary>
     public Cublas(bool allowTf32 = false)
     {
-        if (!NativeLibraryLoader.TryLoad(["libcublas.so.12", "libcublas.so.11", "libcublas.so"], out nint lib, out string name))
-            throw new CudaUnavailableException("libcublas.so not found (tried .so.12, .so.11, .so): install the CUDA runtime libraries or use the built-in GEMM kernel");
-        LibraryName = name;
+        if (!NativeLibraryLoader.TryLoad("libcublas", Names, NativeLibraryLoader.CudaFolders("cublas"), out nint lib, out var search,
+                                         companion: n => n.Replace("libcublas.", "libcublasLt.", StringComparison.Ordinal)))
+            throw new CudaUnavailableException($"libcublas not found (tried {string.Join(", ", search.Tried)}; add its folder to {NativeLibraryLoader.PathVariable}): install the CUDA runtime libraries or use --gpu-matmul kernel");
+        Search = search;
+        string name = LibraryName = search.LoadedFrom!;
         nint E(string s) => NativeLibraryLoader.Export(lib, name, s);
         _create = (delegate* unmanaged<nint*, int>)E("cublasCreate_v2");
         _destroy = (delegate* unmanaged<nint, int>)E("cublasDestroy_v2");

@@ -97,10 +97,14 @@ internal sealed unsafe class CudaApi
     public static CudaApi Load()
     {
         if (_instance is not null) return _instance;
-        if (!NativeLibraryLoader.TryLoad([LibraryName, "libcuda.so", "nvcuda.dll"], out nint lib, out _))
-            throw new CudaUnavailableException("libcuda.so.1 not found: no NVIDIA driver on this machine; use --device cpu or --device emulated");
+        if (!NativeLibraryLoader.TryLoad("libcuda", [LibraryName, "libcuda.so"], NativeLibraryLoader.CudaFolders("cuda_runtime"), out nint lib, out var search))
+            throw new CudaUnavailableException($"{LibraryName} not found: no NVIDIA driver on this machine (tried {string.Join(", ", search.Tried)}); use --device cpu or --device emulated");
+        Search = search;
         return _instance = new CudaApi(lib);
     }
+
+    /// <summary>Where libcuda was loaded from (null before the first <see cref="Load"/>).</summary>
+    public static NativeLibrarySearch? Search { get; private set; }
 
     public void Check(int result, string call, string? detail = null)
     {

@@ -12,6 +12,9 @@ public sealed unsafe class CudaDriver : IGpuDriver
 
     public GpuDeviceInfo Device { get; }
 
+    /// <summary>Where libcuda was loaded from and what was searched (null until a driver was opened).</summary>
+    public static NativeLibrarySearch? LibrarySearch => CudaApi.Search;
+
     /// <summary>The stream every launch and copy uses (for cuBLAS: <c>cublas.SetStream(driver.Stream)</c>).</summary>
     public nint Stream => _stream;
 
