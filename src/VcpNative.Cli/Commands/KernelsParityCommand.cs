@@ -22,9 +22,10 @@ public static class KernelsParityCommand
             DefaultValueFactory = _ => DefaultFixtures,
         };
         var json = new Option<string?>("--json") { Description = "Also write the rows as JSON to this file" };
+        var cases = new Option<string?>("--cases") { Description = $"Comma-separated subset of: {string.Join(", ", GoldenParity.Cases)}" };
         var command = new Command("parity", "Run the golden tiny VCP-CLIP and ViP2-CLIP cases (inference at 518 px, one training step each) on the GPU backend and the CPU; compare with the PyTorch fixtures")
         {
-            fixtures, json,
+            fixtures, json, cases,
         };
         command.SetAction(parse =>
         {
@@ -36,7 +37,8 @@ public static class KernelsParityCommand
                 var bf16 = parse.GetValue(GlobalOptions.Precision) == "bf16";
                 var o = parse.InvocationConfiguration.Output;
                 o.WriteLine($"device: {backend.Name}; precision: {(bf16 ? "bf16 tensor cores" : "fp32")}; reference: PyTorch fixtures in {parse.GetValue(fixtures)} and the CPU backend");
-                var rows = GoldenParity.Run(new GoldenParityOptions(parse.GetValue(fixtures)!, bf16), backend, CpuBackend.Instance, o.WriteLine);
+                var rows = GoldenParity.Run(new GoldenParityOptions(parse.GetValue(fixtures)!, bf16,
+                    parse.GetValue(cases)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)), backend, CpuBackend.Instance, o.WriteLine);
                 Print(rows, o);
                 if (parse.GetValue(json) is { } path)
                 {
