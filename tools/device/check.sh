@@ -191,7 +191,9 @@ if [ "$mode" != quick ]; then
     done
   fi
 
-  # 6. Real register counts of the shipped PTX (ptxas for sm_90), and ncu on the tensor-core kernels where allowed.
+  # 6. Real register counts of the shipped PTX (ptxas for sm_90) beside the emulator's liveness estimates, and ncu on the
+  #    tensor-core kernels where allowed.
+  run_step registers 30 sh -c "\"$bin\" kernels registers --json > \"$(j registers)\""
   if command -v ptxas >/dev/null; then
     ptxas_step() {
       for f in kernels/ptx/*.ptx; do

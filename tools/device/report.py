@@ -222,9 +222,15 @@ def main():
         md += ["## Kernels (CUDA events)", "",
                table(["case", "ours", "batch", "ms", "TFLOP/s", "peer (ours)", "peer TFLOP/s", "ours/peer", "torch TFLOP/s",
                       "ours/torch", "max abs diff"], kernel_rows), ""]
-    if regs:
-        md += ["## Registers (ptxas -arch=sm_90 -v on kernels/ptx)", "",
-               table(["function", "registers", "spill stores (B)", "spill loads (B)", "shared (B)"], regs), ""]
+    estimates = {e["kernel"]: e for e in (J("registers") or [])}
+    if regs or estimates:
+        names = [r[0] for r in regs] or sorted(estimates)
+        by_name = {r[0]: r for r in regs}
+        md += ["## Registers: ptxas -arch=sm_90 -v on the shipped PTX, beside the emulator's estimate", "",
+               "estimate = most 32-bit values live at once by the emulator's liveness analysis + 8 (its occupancy model).", "",
+               table(["kernel", "ptxas registers", "estimate", "live values", "spill stores (B)", "spill loads (B)", "shared (B)"],
+                     [(n, by_name.get(n, (0, None))[1], estimates.get(n, {}).get("estimate"), estimates.get(n, {}).get("live_values"),
+                       *(by_name[n][2:] if n in by_name else (None, None, None))) for n in names]), ""]
     for s in steps:
         if s["status"] in ("fail", "timeout"):
             md += [f"## {s['step']}: {s['status']} (last lines)", "", "```", "\n".join(L(s["step"]).splitlines()[-40:]), "```", ""]

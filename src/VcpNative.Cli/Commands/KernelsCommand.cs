@@ -35,6 +35,7 @@ public static class KernelsCommand
         command.Add(verify);
         command.Add(CreateProfile());
         command.Add(KernelsParityCommand.Create());
+        command.Add(KernelsRegistersCommand.Create());
         return command;
     }
 
