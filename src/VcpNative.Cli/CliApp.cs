@@ -70,6 +70,7 @@ public static class CliApp
         root.Add(GlobalOptions.Threads);
         root.Add(GlobalOptions.Device);
         root.Add(GlobalOptions.Precision);
+        root.Add(GlobalOptions.GpuMatMul);
         root.Add(GlobalOptions.Verbose);
         root.Add(InfoCommand.Create());
         root.Add(SmokeCommand.Create());

@@ -31,6 +31,13 @@ public static class GlobalOptions
         DefaultValueFactory = _ => "fp32",
     };
 
+    public static readonly Option<string> GpuMatMul = new("--gpu-matmul")
+    {
+        Description = "fp32 matmuls on --device cuda: cublas (libcublas when it loads, else our kernel) or kernel (our gemm_f32 always); the emulator always runs the kernel",
+        Recursive = true,
+        DefaultValueFactory = _ => "cublas",
+    };
+
     public static readonly Option<bool> Verbose = new("--verbose", "-v")
     {
         Description = "Print stack traces and extra diagnostics",
@@ -41,6 +48,7 @@ public static class GlobalOptions
     {
         Device.AcceptOnlyFromAmong("cpu", "cuda", "emulated");
         Precision.AcceptOnlyFromAmong("fp32", "bf16");
+        GpuMatMul.AcceptOnlyFromAmong("cublas", "kernel");
         Threads.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int>() < 1)
@@ -69,7 +77,12 @@ public static class GlobalOptions
         {
             throw new ArgumentException("--precision bf16 runs matmuls and attention on GPU tensor cores: use it with --device cuda or emulated (the CPU computes in fp32; for smaller CPU weights see convert --weights-format)");
         }
-        var backend = ResolveBackend(device);
+        var kernelMatMul = parse.GetValue(GpuMatMul) == "kernel";
+        if (kernelMatMul && device == "cpu")
+        {
+            throw new ArgumentException("--gpu-matmul kernel chooses the GPU's fp32 matmul: use it with --device cuda or emulated");
+        }
+        var backend = ResolveBackend(device, useCublas: !kernelMatMul);
         if (bf16 && backend is GpuBackend gpu)
         {
             gpu.MatMulPrecision = MatMulPrecision.Bf16TensorCores;
@@ -92,10 +105,10 @@ public static class GlobalOptions
         return backend;
     }
 
-    public static VcpNative.Tensors.IBackend ResolveBackend(string device) => device switch
+    public static VcpNative.Tensors.IBackend ResolveBackend(string device, bool useCublas = true) => device switch
     {
         "cpu" => CpuBackend.Instance,
-        "cuda" => new GpuBackend(new CudaDriver(), ownsDriver: true),
+        "cuda" => new GpuBackend(new CudaDriver(), ownsDriver: true, useCublas),
         "emulated" => new GpuBackend(new PtxEmulator(), ownsDriver: true),
         _ => throw new ArgumentException($"--device {device}: expected cpu, cuda or emulated"),
     };

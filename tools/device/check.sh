@@ -45,6 +45,11 @@ if [ ! -x "$bin" ]; then
   exit 2
 fi
 py="$(command -v python3 || true)"
+# The Python that has torch (the GPU machine's python3; here maybe Debian's /usr/bin/python3 behind a pyenv shim).
+torch_py=""
+for candidate in "$py" /usr/bin/python3; do
+  if [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" -c "import torch" 2>/dev/null; then torch_py="$candidate"; break; fi
+done
 fixtures="tests/VcpNative.Tests/Fixtures"
 
 if [ "$mode" = rehearse ]; then
@@ -52,11 +57,11 @@ if [ "$mode" = rehearse ]; then
 else
   dev=(--device cuda)
 fi
-export mode bin py root
+export mode bin py torch_py root
 
 # Libraries of pip's nvidia-* wheels (torch's cuBLAS) as a last resort for our loader; the toolkit's come first.
-if [ "$mode" != rehearse ] && [ -n "$py" ]; then
-  wheel_libs="$("$py" - 2>/dev/null <<'PY'
+if [ "$mode" != rehearse ] && [ -n "$torch_py" ]; then
+  wheel_libs="$("$torch_py" - 2>/dev/null <<'PY'
 import glob, os
 try:
     import nvidia
@@ -138,7 +143,7 @@ env_step() {
   ldconfig -p 2>/dev/null | grep -E 'libcuda\.so|libcublas(Lt)?\.so' || echo "(none)"
   echo "--- libcublas files on disk:"
   timeout 20 find /usr/local /usr/lib /usr/lib64 /opt -maxdepth 9 -name 'libcublas.so*' 2>/dev/null | head -20
-  [ -n "$py" ] && "$py" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'device', torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none')" 2>/dev/null || echo "torch: not importable by $py"
+  [ -n "$torch_py" ] && "$torch_py" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'device', torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none')" 2>/dev/null || echo "torch: no python3 here imports it"
   echo "VCP_CUDA_LIBRARY_PATH=${VCP_CUDA_LIBRARY_PATH:-}"
   echo "--- vcp-native:"
   ls -l "$bin"
@@ -175,18 +180,18 @@ if [ "$mode" != quick ]; then
   done
 
   # 5. The authors' method in PyTorch on the same GPU: eager fp32 and autocast fp16 (their test.py), same batch sizes.
-  if [ -z "$py" ] || ! "$py" -c "import torch" 2>/dev/null; then
+  if [ -z "$torch_py" ]; then
     for s in torch-kernels peer-fp32-b1 peer-fp16-b1 peer-fp32-b32 peer-fp16-b32; do skip_step "$s" "no python3 with torch here"; done
   elif [ "$mode" = rehearse ]; then
-    run_step torch-kernels 120 "$py" tools/device/torch_kernels.py --dry-run --json-out "$(j torch-kernels)"
+    run_step torch-kernels 120 "$torch_py" tools/device/torch_kernels.py --dry-run --json-out "$(j torch-kernels)"
     skip_step peer-fp32-b1 "rehearsal: the ViT-L peer needs a GPU"
   else
     export PYTHONUNBUFFERED=1
-    run_step torch-kernels 90 "$py" tools/device/torch_kernels.py --batch-sizes 1,32 --json-out "$(j torch-kernels)"
+    run_step torch-kernels 90 "$torch_py" tools/device/torch_kernels.py --batch-sizes 1,32 --json-out "$(j torch-kernels)"
     for b in 1 32; do
-      run_step "peer-fp32-b$b" 100 "$py" tools/peer/vcp_pytorch_peer.py --device cuda --precision fp32 --batch-size "$b" \
+      run_step "peer-fp32-b$b" 100 "$torch_py" tools/peer/vcp_pytorch_peer.py --device cuda --precision fp32 --batch-size "$b" \
         --iterations 3 --warmup 1 --json-out "$(j "peer-fp32-b$b")"
-      run_step "peer-fp16-b$b" 100 "$py" tools/peer/vcp_pytorch_peer.py --device cuda --precision autocast-fp16 --batch-size "$b" \
+      run_step "peer-fp16-b$b" 100 "$torch_py" tools/peer/vcp_pytorch_peer.py --device cuda --precision autocast-fp16 --batch-size "$b" \
         --iterations 3 --warmup 1 --json-out "$(j "peer-fp16-b$b")"
     done
   fi

@@ -162,7 +162,7 @@ def main():
         torch_tf = tref.get("tflops") if tref else None
         kernel_rows.append((case, kernel, batch, r.get("ms"), r.get("tflops"), r.get("peer"), r.get("peer_tflops"),
                             r.get("ratio"), torch_tf, (r["tflops"] / torch_tf) if torch_tf and r.get("tflops") else None,
-                            r.get("max_abs_diff")))
+                            r.get("max_rel_diff")))
         if is_tc and case != "attention":
             ref = r.get("peer_tflops") or torch_tf
             if ref and r.get("tflops"):
@@ -221,7 +221,7 @@ def main():
     if kernel_rows:
         md += ["## Kernels (CUDA events)", "",
                table(["case", "ours", "batch", "ms", "TFLOP/s", "peer (ours)", "peer TFLOP/s", "ours/peer", "torch TFLOP/s",
-                      "ours/torch", "max abs diff"], kernel_rows), ""]
+                      "ours/torch", "max rel diff vs fp32"], kernel_rows), ""]
     estimates = {e["kernel"]: e for e in (J("registers") or [])}
     if regs or estimates:
         names = [r[0] for r in regs] or sorted(estimates)

@@ -34,7 +34,7 @@ class ResidualAttentionBlock(nn.Module):
         self.attn_mask = attn_mask
 
     def attention(self, x):
-        mask = self.attn_mask.to(dtype=x.dtype) if self.attn_mask is not None else None
+        mask = self.attn_mask.to(dtype=x.dtype, device=x.device) if self.attn_mask is not None else None
         return self.attn(x, x, x, need_weights=False, attn_mask=mask)[0]
 
     def forward(self, x):
@@ -63,7 +63,7 @@ class VisionTransformer(nn.Module):
     def forward(self, x, layers, pos):
         x = self.conv1(x)
         x = x.reshape(x.shape[0], x.shape[1], -1).permute(0, 2, 1)
-        cls = self.class_embedding.to(x.dtype) + torch.zeros(x.shape[0], 1, x.shape[-1], dtype=x.dtype)
+        cls = self.class_embedding.to(x.dtype) + torch.zeros(x.shape[0], 1, x.shape[-1], dtype=x.dtype, device=x.device)
         x = torch.cat([cls, x], dim=1) + pos
         x = self.ln_pre(x).permute(1, 0, 2)
         outs = []
@@ -98,7 +98,7 @@ class CLIP(nn.Module):
         for blk in self.transformer.resblocks:
             x = blk(x)
         x = self.ln_final(x.permute(1, 0, 2))
-        return x[torch.arange(x.shape[0]), eot] @ self.text_projection
+        return x[torch.arange(x.shape[0], device=x.device), eot] @ self.text_projection
 
     def encode_text(self, tokens):
         x = self.token_embedding(tokens) + self.positional_embedding

@@ -1,8 +1,10 @@
-"""PyTorch peer of `vcp-native bench`: the authors' VCP-CLIP inference (method-spec section 2) on the CPU in fp32, with
-random weights of ViT-L/14@336px at 518 px, timed per stage the same way as the C# bench.
+"""PyTorch peer of `vcp-native bench`: the authors' VCP-CLIP inference (method-spec section 2) with random weights of
+ViT-L/14@336px at 518 px, timed per stage the same way as the C# bench: on the CPU in fp32, or on a CUDA GPU in fp32
+or under fp16 autocast as the authors' test.py runs it (stages waited for with torch.cuda.synchronize()).
 
 Run from the repository root (not in CI):
     /usr/bin/python3 tools/peer/vcp_pytorch_peer.py --threads 2 --iterations 3 --warmup 1 [--json]
+    python3 tools/peer/vcp_pytorch_peer.py --device cuda --precision autocast-fp16 --batch-size 32 --json-out peer.json
 
 The model is tools/golden/clip_reference.py (OpenAI CLIP's module structure: nn.MultiheadAttention, exact GELU as
 VCP-CLIP's modified backbone) and tools/golden/vcp_reference.py (the authors' heads: text encoder run per image for the
@@ -10,6 +12,7 @@ VCP-CLIP's modified backbone) and tools/golden/vcp_reference.py (the authors' he
 authors run under CUDA autocast; on the CPU their code runs in fp32, which is what this measures.
 """
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -52,7 +55,22 @@ def main():
     ap.add_argument("--iterations", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--json-out", help="also write the JSON report to this file")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    ap.add_argument("--precision", choices=["fp32", "autocast-fp16"], default="fp32",
+                    help="autocast-fp16: torch.autocast('cuda', float16) around the model, as the authors' test.py")
     args = ap.parse_args()
+    if args.precision != "fp32" and args.device != "cuda":
+        sys.exit("vcp_pytorch_peer.py: --precision autocast-fp16 needs --device cuda (autocast fp16 is the authors' GPU setting)")
+    if args.device == "cuda" and not torch.cuda.is_available():
+        sys.exit("vcp_pytorch_peer.py: --device cuda but torch sees no CUDA device")
+    dev = torch.device(args.device)
+    cuda = args.device == "cuda"
+    # TF32 off: fp32 means fp32 on the GPU too (our fp32 path is cuBLAS fp32 without TF32).
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     size = args.image_size
@@ -64,6 +82,8 @@ def main():
     with torch.no_grad():
         # VCP-CLIP replaces the position embedding once at load (bicubic, antialias).
         pos = resize_pos(clip.visual.positional_embedding, size // 14, "bicubic")
+    clip, heads, pos = clip.to(dev), heads.to(dev), pos.to(dev)
+    sync()
     build = time.perf_counter() - t0
 
     preprocess = transforms.Compose([
@@ -73,7 +93,9 @@ def main():
     tokens = torch.zeros(2, 77, dtype=torch.long)
     for i, p in enumerate(PROMPTS):
         tokens[i, :len(p)] = torch.tensor(p)
+    tokens = tokens.to(dev)
     png = generated_png()
+    autocast = torch.autocast("cuda", dtype=torch.float16) if args.precision == "autocast-fp16" else contextlib.nullcontext()
 
     sums = np.zeros(4)
     best = float("inf")
@@ -81,17 +103,23 @@ def main():
     for it in range(args.warmup + args.iterations):
         if it == args.warmup:
             cpu0 = time.process_time()
+            if cuda:
+                torch.cuda.reset_peak_memory_stats()
         t = time.perf_counter()
-        x = torch.stack([preprocess(Image.open(io.BytesIO(png)).convert("RGB")) for _ in range(args.batch_size)])
+        x = torch.stack([preprocess(Image.open(io.BytesIO(png)).convert("RGB")) for _ in range(args.batch_size)]).to(dev)
+        sync()
         t_dec = time.perf_counter()
-        with torch.no_grad():
+        with torch.no_grad(), autocast:
             g, _, blocks = clip.visual(x, [6, 12, 18, 24], pos)
+            sync()
             t_vis = time.perf_counter()
             z = heads.New_Lan_Embed(g)
             text = heads.encode_text(clip, tokens, z)
             m_raw, m_new, _ = heads.maps(blocks, text, (size, size))
+            sync()
             t_heads = time.perf_counter()
-        final, score = postprocess(m_raw, m_new)
+        # The authors post-process on the CPU (scipy gaussian_filter, numpy top-k): the device-to-host copy counts here.
+        final, score = postprocess(m_raw.float().cpu(), m_new.float().cpu())
         t_post = time.perf_counter()
         stages = np.array([t_dec - t, t_vis - t_dec, t_heads - t_vis, t_post - t_heads])
         if it >= args.warmup:
@@ -103,7 +131,7 @@ def main():
     mean = sums / n
     report = {
         "method": "vcp", "arch": "vit-l-14-336", "peer": "pytorch " + torch.__version__, "random_weights": True,
-        "device": "cpu", "threads": torch.get_num_threads(), "image_size": size, "batch_size": args.batch_size,
+        "device": args.device, "precision": args.precision, "threads": torch.get_num_threads(), "image_size": size, "batch_size": args.batch_size,
         "iterations": n, "warmup": args.warmup, "model_build_s": build,
         "stages_s_per_batch": {"decode_preprocess": mean[0], "image_tower": mean[1], "text_heads": mean[2],
                                "postprocess": mean[3], "total": mean.sum()},
@@ -114,6 +142,13 @@ def main():
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
         "score_finite": bool(np.isfinite(score).all() and np.isfinite(final).all()),
     }
+    if cuda:
+        report["gpu"] = {"name": torch.cuda.get_device_name(0),
+                         "peak_device_mb": torch.cuda.max_memory_allocated() / 2 ** 20,
+                         "peak_device_measure": "torch.cuda.max_memory_allocated over the timed iterations (caching allocator's live tensors)"}
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump(report, f)
     if args.json:
         print(json.dumps(report))
     else:

@@ -57,6 +57,9 @@ public static class BenchCommand
         int BatchSize, int Iterations, int Warmup, int Seed, bool Json, bool Profile, string Device,
         LinearWeightFormat WeightsFormat = LinearWeightFormat.F32, bool CompareF32 = false);
 
+    /// <summary>The GPU a bench ran on: name, matmul path, device memory (the backend's buffer-pool high-water mark).</summary>
+    public sealed record DeviceReport(string Name, string MatMulPath, DeviceMemoryUse Memory);
+
     /// <summary>Max abs difference of the final maps and of the image scores against the f32 model (--compare-f32).</summary>
     public sealed record F32Difference(double MapMaxAbs, double ScoreMaxAbs);
 
@@ -79,7 +82,10 @@ public static class BenchCommand
         var build = Stopwatch.StartNew();
         using var model = LoadModel(s, backend);
         var buildSeconds = build.Elapsed.TotalSeconds;
-        var inference = new VcpInference(model, s.ImageSize);
+        // On a device backend each stage is waited for, so the per-stage times are device times (the total is the same
+        // either way: the read-back waits for everything).
+        var device = backend as IDeviceBackend;
+        var inference = new VcpInference(model, s.ImageSize) { SynchronizeStages = device is not null };
         var png = PngEncoder.Encode(GeneratedImage(640, 480));
         var sum = new StageTimes(0, 0, 0, 0);
         var best = double.MaxValue;
@@ -91,6 +97,7 @@ public static class BenchCommand
         {
             if (it == s.Warmup)
             {
+                device?.ResetPeakMemory();
                 BlockProfile.Reset();
                 cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
             }
@@ -100,17 +107,20 @@ public static class BenchCommand
                 var image = ImageDecoder.Decode(png, "generated.png").ToRgb();
                 ClipPreprocess.ToTensorData(image, s.ImageSize, inputData.AsSpan(i * 3 * s.ImageSize * s.ImageSize, 3 * s.ImageSize * s.ImageSize));
             }
-            var decode = sw.Elapsed.TotalSeconds;
+            double decode;
             double collect;
             using (var scope = new TensorScope())
             {
+                // The upload to a device counts with decoding (the PyTorch peer times its .to(device) there too).
                 var images = Tensor.FromArray(inputData, [s.BatchSize, 3, s.ImageSize, s.ImageSize], backend);
+                device?.Synchronize();
+                decode = sw.Elapsed.TotalSeconds;
                 using var pending = inference.Launch(images);
                 var wait = Stopwatch.StartNew();
                 last = pending.Collect();
                 collect = wait.Elapsed.TotalSeconds;
             }
-            // On a GPU the stages only issue kernels; the device time is spent in the read-back, counted as post-processing.
+            // Without stage synchronisation the device time would land in the read-back, counted as post-processing.
             var (vision, heads, post) = inference.LastTimings;
             post += collect;
             if (it >= s.Warmup)
@@ -142,7 +152,7 @@ public static class BenchCommand
         var batchFlops = flops.Total * s.BatchSize;
         var report = new BenchReport(s, backend.Name, buildSeconds, mean, best, flops, s.BatchSize / mean.Total,
             batchFlops / (mean.Vision + mean.Heads) / 1e9, flops.Vision * s.BatchSize / mean.Vision / 1e9, PeakResidentBytes(), phases, cpuSeconds,
-            weightBytes, difference);
+            weightBytes, difference, device is null ? null : new DeviceReport(device.DeviceDescription, device.MatMulPath, device.Memory));
         if (s.Json)
         {
             output.WriteLine(report.ToJson());
@@ -237,7 +247,7 @@ public static class BenchCommand
 
     private sealed record BenchReport(BenchSettings S, string Backend, double BuildSeconds, StageTimes Mean, double BestTotal,
         VcpFlops Flops, double ImagesPerSecond, double Gflops, double VisionGflops, long PeakRss, double[]? Phases, double CpuSeconds,
-        long ClipWeightBytes, F32Difference? Difference)
+        long ClipWeightBytes, F32Difference? Difference, DeviceReport? Device)
     {
         public string ToJson()
         {
@@ -275,6 +285,17 @@ public static class BenchCommand
                 w.WriteNumber("peak_rss_mb", PeakRss / (1024.0 * 1024.0));
                 w.WriteString("weights_format", LinearWeightFormats.Name(S.WeightsFormat));
                 w.WriteNumber("clip_weight_mb", ClipWeightBytes / (1024.0 * 1024.0));
+                if (Device is not null)
+                {
+                    // Stage times above are device times (each stage waited for); memory is the backend's own.
+                    w.WriteStartObject("gpu");
+                    w.WriteString("name", Device.Name);
+                    w.WriteString("matmul", Device.MatMulPath);
+                    w.WriteNumber("peak_device_mb", Device.Memory.PeakAllocatedBytes / (1024.0 * 1024.0));
+                    w.WriteString("peak_device_measure", "buffer-pool high-water mark over the timed iterations, weights included; excludes the CUDA context and cuBLAS workspace");
+                    w.WriteNumber("device_total_mb", Device.Memory.TotalBytes / (1024.0 * 1024.0));
+                    w.WriteEndObject();
+                }
                 if (Difference is not null)
                 {
                     w.WriteNumber("map_max_abs_diff_vs_f32", Difference.MapMaxAbs);
@@ -307,6 +328,10 @@ public static class BenchCommand
             o.WriteLine($"  best total {BestTotal:F3} s/batch; {ImagesPerSecond:F3} images/s; process CPU time {CpuSeconds:F2} s/batch");
             o.WriteLine($"  {Flops.Total / 1e9:F1} GFLOP/image ({Flops.Vision / 1e9:F1} image tower); achieved {Gflops:F1} GFLOP/s (image tower {VisionGflops:F1})");
             o.WriteLine($"  peak resident memory {PeakRss / (1024.0 * 1024.0):F0} MiB; CLIP weights {ClipWeightBytes / (1024.0 * 1024.0):F0} MiB ({LinearWeightFormats.Name(S.WeightsFormat)} linear weights)");
+            if (Device is not null)
+            {
+                o.WriteLine($"  device {Device.Name}, matmul {Device.MatMulPath}; stage times waited for on the device; peak device memory {Device.Memory.PeakAllocatedBytes / (1024.0 * 1024.0):F0} MiB (buffer pool, weights included)");
+            }
             if (Difference is not null)
             {
                 o.WriteLine($"  vs f32 weights (same seed, last batch): max |map diff| {Difference.MapMaxAbs:G3}, max |score diff| {Difference.ScoreMaxAbs:G3}");

@@ -36,6 +36,7 @@ public static class KernelsCommand
         command.Add(CreateProfile());
         command.Add(KernelsParityCommand.Create());
         command.Add(KernelsRegistersCommand.Create());
+        command.Add(KernelsBenchCommand.Create());
         return command;
     }
 

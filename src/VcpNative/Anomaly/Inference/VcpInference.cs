@@ -40,21 +40,32 @@ public sealed class VcpInference : IAnomalyInference
     /// </summary>
     public (double Vision, double Heads, double Post) LastTimings { get; private set; }
 
+    /// <summary>
+    /// When set, <see cref="Launch"/> waits for the device at each stage boundary (an <see cref="IDeviceBackend"/>), so
+    /// <see cref="LastTimings"/> are device times: for benchmarks; it removes the overlap of host and device work.
+    /// </summary>
+    public bool SynchronizeStages { get; set; }
+
     public PendingAnomalyResults Launch(Tensor images)
     {
         using var noGrad = Tape.NoGrad();
         using var scope = new TensorScope();
+        var device = SynchronizeStages ? images.Backend as IDeviceBackend : null;
+        device?.Synchronize();
         var sw = System.Diagnostics.Stopwatch.StartNew();
         var heads = model.Heads;
         var vision = model.Clip.Vision.Forward(images, heads.DefaultBlocks());
         var global = model.Clip.Vision.GlobalEmbedding(vision.FinalTokens, applyLnPost: true);
+        device?.Synchronize();
         var tVision = sw.Elapsed.TotalSeconds;
         var z = heads.PreVcp(global);
         var text = heads.EncodePrompts(model.Clip.Text, z);
         using var maps = heads.Maps(vision.BlockOutputs, text, ImageSize);
         vision.Dispose();
+        device?.Synchronize();
         var tHeads = sw.Elapsed.TotalSeconds;
         var (smooth, scores) = PostProcess(maps.Raw, maps.New, ImageSize);
+        device?.Synchronize();
         LastTimings = (tVision, tHeads - tVision, sw.Elapsed.TotalSeconds - tHeads);
         return new PendingAnomalyResults(scope.Detach(smooth), scope.Detach(scores), ImageSize);
     }

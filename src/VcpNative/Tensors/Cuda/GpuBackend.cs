@@ -56,6 +56,9 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     /// <summary>Why cuBLAS is not used although it was asked for (the loader's one-line error), else null.</summary>
     public string? CublasUnavailableReason { get; }
 
+    /// <summary>The cuBLAS handle (on this backend's stream) for kernel timings against cuBLAS, when it is used.</summary>
+    internal Cublas? CublasForTimings => cublas;
+
     /// <summary>Where libcublas was loaded from, when it is used.</summary>
     public NativeLibrarySearch? CublasSearch => cublas?.Search;
 

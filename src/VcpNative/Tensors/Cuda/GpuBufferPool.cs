@@ -26,6 +26,21 @@ public sealed class GpuBufferPool : IDisposable, IDeviceBufferOwner
 
     public long Hits { get; private set; }
 
+    /// <summary>Device bytes this pool holds from the driver now (buffers in use plus pooled ones).</summary>
+    public long AllocatedBytes { get; private set; }
+
+    /// <summary>The most device bytes this pool has held at once since creation or <see cref="ResetPeak"/>.</summary>
+    public long PeakAllocatedBytes { get; private set; }
+
+    /// <summary>Starts a new high-water mark from what is allocated now.</summary>
+    public void ResetPeak()
+    {
+        lock (gate)
+        {
+            PeakAllocatedBytes = AllocatedBytes;
+        }
+    }
+
     public DevicePtr Rent(long bytes)
     {
         lock (gate)
@@ -38,7 +53,13 @@ public sealed class GpuBufferPool : IDisposable, IDeviceBufferOwner
             }
             Misses++;
         }
-        return driver.Allocate(bytes);
+        var ptr = driver.Allocate(bytes);
+        lock (gate)
+        {
+            AllocatedBytes += bytes;
+            PeakAllocatedBytes = Math.Max(PeakAllocatedBytes, AllocatedBytes);
+        }
+        return ptr;
     }
 
     public void Return(DevicePtr ptr, long bytes)
@@ -56,6 +77,7 @@ public sealed class GpuBufferPool : IDisposable, IDeviceBufferOwner
                 pooledBytes += bytes;
                 return;
             }
+            AllocatedBytes -= bytes;
         }
         driver.Free(ptr);
     }
@@ -65,11 +87,12 @@ public sealed class GpuBufferPool : IDisposable, IDeviceBufferOwner
     {
         lock (gate)
         {
-            foreach (var stack in free.Values)
+            foreach (var (bytes, stack) in free)
             {
                 while (stack.Count > 0)
                 {
                     driver.Free(stack.Pop());
+                    AllocatedBytes -= bytes;
                 }
             }
             free.Clear();

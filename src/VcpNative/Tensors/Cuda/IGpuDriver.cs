@@ -116,6 +116,19 @@ public interface IGpuDriver : IDisposable
 
     void Synchronize();
 
+    /// <summary>
+    /// Milliseconds <paramref name="work"/> (operations it issues on the compute stream) takes: CUDA events on a real
+    /// GPU; host wall time, waited for, where the driver has no device clock (the emulator: not a GPU time).
+    /// </summary>
+    float TimeMilliseconds(Action work)
+    {
+        Synchronize();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        work();
+        Synchronize();
+        return (float)clock.Elapsed.TotalMilliseconds;
+    }
+
     /// <summary>The stream every launch and synchronous copy uses.</summary>
     GpuStream ComputeStream { get; }
 

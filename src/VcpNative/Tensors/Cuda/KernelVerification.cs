@@ -79,15 +79,21 @@ public static partial class KernelVerification
     /// <summary>A seeded uniform tensor on <paramref name="backend"/> (same values on every backend).</summary>
     public static Tensor Input(IBackend backend, int[] shape, int seed, float lo = -1f, float hi = 1f, bool grad = false)
     {
+        var t = Tensor.FromArray(Values(checked((int)Shapes.Numel(shape)), seed, lo, hi), shape, backend);
+        t.RequiresGrad = grad;
+        return t;
+    }
+
+    /// <summary><paramref name="count"/> seeded uniform values in [lo, hi).</summary>
+    public static float[] Values(int count, int seed, float lo = -1f, float hi = 1f)
+    {
         var rng = new Random(seed);
-        var data = new float[Shapes.Numel(shape)];
+        var data = new float[count];
         for (var i = 0; i < data.Length; i++)
         {
             data[i] = lo + (float)rng.NextDouble() * (hi - lo);
         }
-        var t = Tensor.FromArray(data, shape, backend);
-        t.RequiresGrad = grad;
-        return t;
+        return data;
     }
 
     /// <summary>Back-propagates sum(y · w) for a seeded w, so every output element carries a distinct weight.</summary>
