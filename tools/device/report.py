@@ -231,6 +231,10 @@ def main():
                table(["kernel", "ptxas registers", "estimate", "live values", "spill stores (B)", "spill loads (B)", "shared (B)"],
                      [(n, by_name.get(n, (0, None))[1], estimates.get(n, {}).get("estimate"), estimates.get(n, {}).get("live_values"),
                        *(by_name[n][2:] if n in by_name else (None, None, None))) for n in names]), ""]
+    ncu = L("ncu")
+    if ncu.strip() and any(s["step"] == "ncu" and s["status"] == "pass" for s in steps):
+        keep = [l for l in ncu.splitlines() if not l.startswith("==PROF==")]
+        md += ["## ncu (gemm_tc and attention_tc, --clock-control none)", "", "```", "\n".join(keep[-150:]), "```", ""]
     for s in steps:
         if s["status"] in ("fail", "timeout"):
             md += [f"## {s['step']}: {s['status']} (last lines)", "", "```", "\n".join(L(s["step"]).splitlines()[-40:]), "```", ""]
