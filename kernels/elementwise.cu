@@ -3,6 +3,8 @@
 //     1-D grid-stride loop, block = 256, grid = min(ceil(n / 256), 65535). out may alias an input.
 //   widen_bf16_f32: out = fp32 value of bf16 bits (exact); same launch. Widens a bf16 device tensor for kernels that
 //     read only fp32.
+//   narrow_f32_bf16: out = bf16 bits of x, rounded to nearest even (cvt.rn.bf16x2, the rounding gemm_tc applies to its
+//     inputs); same launch. Feeds cuBLAS's bf16 GEMM under bf16 precision.
 //   row_sum: out[row] = sum_c x[row, c] (+ out[row] when accumulate). One block per row, blockDim a multiple
 //     of 32 (<= 1024), dynamic shared = (blockDim / 32) * 4 bytes: warp-shuffle sums then a shared-memory
 //     pass over warp partials, fixed order (deterministic). fp32 accumulation.
@@ -78,4 +80,9 @@ extern "C" __global__ void column_sum_final(float* out, const float* scratch, in
 extern "C" __global__ void widen_bf16_f32(float* out, const unsigned short* x, long long n)
 {
     VCP_GRID_STRIDE(i, n) out[i] = vcp_bf16_to_f32(x[i]);
+}
+
+extern "C" __global__ void narrow_f32_bf16(unsigned short* out, const float* x, long long n)
+{
+    VCP_GRID_STRIDE(i, n) out[i] = (unsigned short)(vcp_bf16x2(x[i], 0.0f) & 0xffffu);
 }

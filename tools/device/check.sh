@@ -151,8 +151,10 @@ env_step() {
 }
 run_step environment 60 env_step "${dev[1]}"
 
-# 2. Every kernel verification case on the device against the CPU backend.
+# 2. Every kernel verification case on the device against the CPU backend: with cuBLAS for the matmuls, and with our
+#    GEMM kernels (gemm_f32, gemm_tc) for them.
 run_step verify 150 "$bin" kernels verify "${dev[@]}" --verbose
+run_step verify-kernels 150 "$bin" kernels verify "${dev[@]}" --gpu-matmul kernel
 
 # 3. Golden parity: tiny VCP-CLIP and ViP2-CLIP inference and one training step each, fp32 and bf16.
 run_step parity-fp32 150 "$bin" kernels parity "${dev[@]}" --fixtures "$fixtures" --json "$(j parity-fp32)"
@@ -168,11 +170,12 @@ if [ "$mode" != quick ]; then
     arch=(--arch vit-l-14-336 --image-size 518); batches="1 32"; iters=(--iterations 3 --warmup 1)
   fi
   for b in $batches; do
-    for path in cublas kernel bf16; do
+    for path in cublas kernel bf16 bf16k; do
       case $path in
         cublas) opts=(--gpu-matmul cublas) ;;
         kernel) opts=(--gpu-matmul kernel) ;;
         bf16) opts=(--precision bf16) ;;
+        bf16k) opts=(--precision bf16 --gpu-matmul kernel) ;;
       esac
       name="bench-$path-b$b"
       run_step "$name" 100 sh -c "\"$bin\" bench --random-weights ${arch[*]} --batch-size $b ${iters[*]} ${dev[*]} ${opts[*]} --json > \"$(j "$name")\""

@@ -86,6 +86,7 @@ public static class BenchCommand
         // either way: the read-back waits for everything).
         var device = backend as IDeviceBackend;
         var inference = new VcpInference(model, s.ImageSize) { SynchronizeStages = device is not null };
+        var decodeWorkers = ImageInferenceLoop.DecodeWorkers(backend, s.BatchSize);
         var png = PngEncoder.Encode(GeneratedImage(640, 480));
         var sum = new StageTimes(0, 0, 0, 0);
         var best = double.MaxValue;
@@ -102,11 +103,12 @@ public static class BenchCommand
                 cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
             }
             var sw = Stopwatch.StartNew();
-            for (var i = 0; i < s.BatchSize; i++)
+            // As infer decodes: one thread on the CPU backend, in parallel on a device backend.
+            Parallel.For(0, s.BatchSize, new ParallelOptions { MaxDegreeOfParallelism = decodeWorkers }, i =>
             {
                 var image = ImageDecoder.Decode(png, "generated.png").ToRgb();
                 ClipPreprocess.ToTensorData(image, s.ImageSize, inputData.AsSpan(i * 3 * s.ImageSize * s.ImageSize, 3 * s.ImageSize * s.ImageSize));
-            }
+            });
             double decode;
             double collect;
             using (var scope = new TensorScope())

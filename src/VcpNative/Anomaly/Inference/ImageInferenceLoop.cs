@@ -105,13 +105,21 @@ public sealed class ImageInferenceLoop
         // (on a GPU backend entirely; on the CPU they take a small share of the cores). Order is kept.
         using var decoded = new System.Collections.Concurrent.BlockingCollection<Decoded>(boundedCapacity: 2 * batchSize);
         using var cancel = new CancellationTokenSource();
+        var workers = DecodeWorkers(backend, batchSize);
         var producer = Task.Run(() =>
         {
             try
             {
-                foreach (var file in files)
+                // Chunks of `workers` files decode in parallel and are handed on in order (memory stays bounded).
+                foreach (var chunk in files.Chunk(workers))
                 {
-                    decoded.Add(Decode(file, size), cancel.Token);
+                    var results = new Decoded[chunk.Length];
+                    Parallel.For(0, chunk.Length, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancel.Token },
+                                 i => results[i] = Decode(chunk[i], size));
+                    foreach (var result in results)
+                    {
+                        decoded.Add(result, cancel.Token);
+                    }
                 }
             }
             catch (OperationCanceledException)
@@ -154,6 +162,14 @@ public sealed class ImageInferenceLoop
     private readonly record struct InFlightBatch(BatchItem[] Items, PendingAnomalyResults Results);
 
     /// <summary>A decoded and preprocessed image, or the error that stopped it.</summary>
+    /// <summary>
+    /// Threads that decode images: one on the CPU backend (its cores compute), all cores but one on a device backend,
+    /// where decoding is the host's main work and one thread cannot keep a GPU busy (the H200 check: 32 PNGs of 640x480
+    /// took 0.5-0.6 s per batch on one thread, against 1.3 s for ViT-L/14's image tower in fp32).
+    /// </summary>
+    public static int DecodeWorkers(IBackend backend, int batchSize) =>
+        backend is IDeviceBackend ? Math.Clamp(Environment.ProcessorCount - 1, 1, Math.Max(1, batchSize)) : 1;
+
     private sealed record Decoded(string Path, RgbImage? Resized, float[]? Input, Exception? Error);
 
     private Decoded Decode(string file, int size)

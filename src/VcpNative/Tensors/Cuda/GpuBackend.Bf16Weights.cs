@@ -17,8 +17,8 @@ public sealed partial class GpuBackend
 
     /// <summary>
     /// The copies of 16-bit tensors that need no host round trip: a dense host F16/BF16 tensor uploaded to a dense
-    /// device tensor of the same dtype (its bits as they are: how bf16 weights are loaded), and a device BF16 tensor
-    /// widened to F32 by widen_bf16_f32 (exact). False for anything else (the caller takes the host path).
+    /// device tensor of the same dtype (its bits as they are: how bf16 weights are loaded), a dense device F32 tensor
+    /// rounded to BF16 by narrow_f32_bf16, and a device BF16 tensor widened to F32 by widen_bf16_f32 (exact). False for anything else (the caller takes the host path).
     /// </summary>
     private bool TryCopy16Bit(Tensor src, Tensor dst)
     {
@@ -27,6 +27,13 @@ public sealed partial class GpuBackend
         {
             var bits = host.Halves.AsSpan(checked((int)src.Offset), checked((int)src.Numel));
             Driver.CopyToDevice(Ptr(dst), MemoryMarshal.AsBytes(bits));
+            return true;
+        }
+        if (src.DType == DType.F32 && dst.DType == DType.BF16 && src.IsContiguous && dst.IsContiguous
+            && src.Storage is GpuStorage s32 && ReferenceEquals(s32.Backend, this) && dst.Storage is GpuStorage)
+        {
+            // Round to nearest even on the device (narrow_f32_bf16), as the CPU's conversion does.
+            LaunchElementwise("elementwise", "narrow_f32_bf16", src.Numel, [Ptr(dst), Ptr(src), src.Numel]);
             return true;
         }
         if (src.DType != DType.BF16 || dst.DType != DType.F32 || !src.IsContiguous

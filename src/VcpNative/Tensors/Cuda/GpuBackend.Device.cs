@@ -12,9 +12,13 @@ public sealed partial class GpuBackend : IDeviceBackend
         }
     }
 
-    public string MatMulPath => MatMulPrecision == MatMulPrecision.Bf16TensorCores
-        ? "bf16 tensor cores (gemm_tc)"
-        : UsesCublas ? "cuBLAS fp32" : "gemm_f32 kernel";
+    public string MatMulPath => (MatMulPrecision, UsesCublas) switch
+    {
+        (MatMulPrecision.Bf16TensorCores, true) => "cuBLAS bf16 (inputs rounded to bf16, fp32 accumulation)",
+        (MatMulPrecision.Bf16TensorCores, false) => "bf16 tensor cores (gemm_tc)",
+        (_, true) => "cuBLAS fp32",
+        _ => "gemm_f32 kernel",
+    };
 
     public void Synchronize() => Driver.Synchronize();
 

@@ -1,5 +1,6 @@
 // GPU batched matmul: cuBLAS GemmStridedBatched on a real GPU, our gemm_f32 kernel elsewhere (and on the emulator),
-// or our bf16 tensor-core kernel gemm_tc_bf16 when MatMulPrecision asks for it (gemm_tc_bf16_wb16 when B is a BF16 tensor).
+// or, when MatMulPrecision asks for bf16, cuBLAS with bf16 inputs on a real GPU and our tensor-core kernel gemm_tc_bf16
+// elsewhere or without cuBLAS (gemm_tc_bf16_wb16 when B is a BF16 tensor).
 using VcpNative.Tensors.Cuda.Driver;
 
 namespace VcpNative.Tensors.Cuda;
@@ -61,6 +62,27 @@ public sealed partial class GpuBackend
                 b.Pointer, GemmDataType.Float32, b.Ld, b.BatchStride, beta, c, GemmDataType.Float32, n, strideC, batches, GemmCompute.Float32);
             return;
         }
+        if (cublas is not null)
+        {
+            // bf16 precision with cuBLAS: the same arithmetic as gemm_tc (inputs rounded to bf16 to nearest even, fp32
+            // accumulation and output) at cuBLAS's speed. The first H200 check measured gemm_tc at 4-9 % of cuBLAS bf16
+            // on the ViT-L shapes (bench/results/h200-2026-12-04.md); --gpu-matmul kernel keeps our kernel.
+            var aBf16 = a.Bf16 ? default : Narrow(a, a.Trans ? k : m, a.Trans ? m : k, batches);
+            var bBf16 = b.Bf16 ? default : Narrow(b, b.Trans ? n : k, b.Trans ? k : n, batches);
+            try
+            {
+                cublas.GemmStridedBatched(a.Trans, b.Trans, m, n, k, alpha, a.Bf16 ? a.Pointer : aBf16.Pointer, GemmDataType.BFloat16, a.Ld, a.BatchStride,
+                    b.Bf16 ? b.Pointer : bBf16.Pointer, GemmDataType.BFloat16, b.Ld, b.BatchStride, beta, c, GemmDataType.Float32, n, strideC,
+                    batches, GemmCompute.Float32);
+            }
+            finally
+            {
+                // Back to the pool while cuBLAS may still be reading: safe, every later user is queued on the same stream.
+                if (aBf16.Bytes > 0) Pool.Return(aBf16.Pointer, aBf16.Bytes);
+                if (bBf16.Bytes > 0) Pool.Return(bBf16.Pointer, bBf16.Bytes);
+            }
+            return;
+        }
         // Both kernels tile C in 64 x 64 blocks and take the same arguments; gemm_f32 runs 256 threads, gemm_tc 4 warps.
         var fn = !tensorCores ? Kernel("gemm", "gemm_f32") : b.Bf16 ? Kernel("gemm_tc", "gemm_tc_bf16_wb16") : Kernel("gemm_tc", "gemm_tc_bf16");
         var bElement = b.Bf16 ? sizeof(ushort) : sizeof(float);
@@ -83,6 +105,19 @@ public sealed partial class GpuBackend
     /// apart (0 when broadcast), F32, or BF16 when <c>allowBf16</c> (Bf16: Ld and BatchStride count bf16 elements).
     /// Views that are neither are first copied to a dense F32 tensor of the full batch shape.
     /// </summary>
+    /// <summary>
+    /// The bf16 copy (narrow_f32_bf16, round to nearest even) of an fp32 operand stored as <paramref name="rows"/> rows of
+    /// <paramref name="cols"/> values <c>Ld</c> apart, per batch <c>BatchStride</c> apart: the same offsets address it.
+    /// </summary>
+    private (DevicePtr Pointer, long Bytes) Narrow(GemmOperand op, int rows, int cols, int batches)
+    {
+        var span = (op.BatchStride == 0 ? 0 : (long)(batches - 1) * op.BatchStride) + (long)(rows - 1) * op.Ld + cols;
+        var bytes = span * sizeof(ushort);
+        var ptr = Pool.Rent(bytes);
+        LaunchElementwise("elementwise", "narrow_f32_bf16", span, [ptr, op.Pointer, span]);
+        return (ptr, bytes);
+    }
+
     private readonly record struct GemmOperand(DevicePtr Pointer, bool Trans, int Ld, long BatchStride, bool Bf16, Tensor? Copy)
     {
         public static GemmOperand Prepare(GpuBackend gpu, Tensor t, bool trans, ReadOnlySpan<int> batchShape, bool allowBf16)

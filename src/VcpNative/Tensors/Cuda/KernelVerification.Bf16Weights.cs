@@ -5,6 +5,26 @@ public static partial class KernelVerification
 {
     private static IEnumerable<KernelCase> Bf16WeightCases()
     {
+        // fp32 -> bf16 on the device (narrow_f32_bf16: what cuBLAS's bf16 GEMM is fed under bf16 precision), widened back
+        // exactly: round to nearest even on both sides, so bit-identical to the CPU's conversion. Values span many
+        // binades and include exact ties (1 + 2^-8 rounds to 1, 1 + 3 * 2^-8 to 1 + 2^-6).
+        yield return new("copy f32 -> bf16 -> f32 (device)", "[37, 61] + ties", "narrow_f32_bf16, widen_bf16_f32", 0, 0, b =>
+        {
+            var values = Values(37 * 61, 86, -3f, 3f);
+            for (var i = 0; i < values.Length; i++)
+            {
+                values[i] *= MathF.Pow(2f, (i % 41) - 20);
+            }
+            values[0] = 1f + (1f / 256f);
+            values[1] = 1f + (3f / 256f);
+            values[2] = -(1f + (1f / 256f));
+            var x = Tensor.FromArray(values, [37, 61], b);
+            var narrow = Tensor.Empty([37, 61], DType.BF16, b);
+            b.Copy(x, narrow);
+            var wide = Tensor.Empty([37, 61], DType.F32, b);
+            b.Copy(narrow, wide);
+            return [wide];
+        });
         // Tolerance as for "matmul bf16 tensor cores": W is bf16-exact on both sides, x is rounded to bf16 on the GPU
         // only (relative error <= 2^-9 per term, K <= 70 terms of |x w| <= 1: rms ~1e-2 at 5 sigma), fp32 accumulation.
         yield return new("linear + matmul, bf16 weight, tensor cores", "x[37,70] . W[45,70]^T + b, GELU; g[37,45] @ W",

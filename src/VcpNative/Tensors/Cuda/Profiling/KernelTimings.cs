@@ -81,6 +81,7 @@ public static class KernelTimings
         var wBf16 = ToDeviceBf16(wData, [n, k], gpu);
         var xKernel = Tensor.FromArray(xData, [m, k], kernelOnly);
         var wKernel = Tensor.FromArray(wData, [n, k], kernelOnly);
+        var wKernelBf16 = ToDeviceBf16(wData, [n, k], kernelOnly);
 
         // The fp32 reference: cuBLAS on a GPU, the CPU where there is none (the emulator) or it is missing.
         float[] reference;
@@ -96,11 +97,12 @@ public static class KernelTimings
             reference = Ops.Linear(Tensor.FromArray(xData, [m, k]), Tensor.FromArray(wData, [n, k])).ToArray();
         }
 
-        // Ours, bf16 tensor cores with the weight kept in bf16 (gemm_tc_bf16_wb16), as ViT-L runs under --precision bf16.
-        gpu.MatMulPrecision = MatMulPrecision.Bf16TensorCores;
-        var oursBf16 = Ops.Linear(x, wBf16).ToArray();
-        var oursBf16Ms = Time(gpu, () => Ops.Linear(x, wBf16), o);
-        gpu.MatMulPrecision = MatMulPrecision.Fp32;
+        // Ours, bf16 tensor cores with the weight kept in bf16 (gemm_tc_bf16_wb16), as ViT-L runs under --precision bf16
+        // --gpu-matmul kernel (with cuBLAS present, bf16 precision uses cuBLAS: the peer row below).
+        kernelOnly.MatMulPrecision = MatMulPrecision.Bf16TensorCores;
+        var oursBf16 = Ops.Linear(xKernel, wKernelBf16).ToArray();
+        var oursBf16Ms = Time(kernelOnly, () => Ops.Linear(xKernel, wKernelBf16), o);
+        kernelOnly.MatMulPrecision = MatMulPrecision.Fp32;
         double? cublasBf16Ms = null;
         var note = "";
         if (gpu.CublasForTimings is { } cublas)
@@ -118,6 +120,16 @@ public static class KernelTimings
         }
         yield return new KernelTimingRow(name, "gemm_tc_bf16_wb16", cublasBf16Ms is null ? null : "cublas_bf16", batch, m, n, k, flops,
             oursBf16Ms, cublasBf16Ms, MaxRelative(oursBf16, reference), Join(note, emulated ? "emulator: host time, not a GPU time" : ""));
+        if (gpu.UsesCublas)
+        {
+            // What --precision bf16 runs with cuBLAS present: x rounded by narrow_f32_bf16, then cuBLAS bf16.
+            gpu.MatMulPrecision = MatMulPrecision.Bf16TensorCores;
+            var path = Ops.Linear(x, wBf16).ToArray();
+            var pathMs = Time(gpu, () => Ops.Linear(x, wBf16), o);
+            gpu.MatMulPrecision = MatMulPrecision.Fp32;
+            yield return new KernelTimingRow(name, "narrow_f32_bf16+cublas_bf16", "cublas_bf16", batch, m, n, k, flops,
+                pathMs, cublasBf16Ms, MaxRelative(path, reference), "the --precision bf16 path with cuBLAS");
+        }
 
         // Ours, fp32 SIMT: the fused linear kernel our fp32 path runs without cuBLAS (linear_f32).
         var oursFp32 = Ops.Linear(xKernel, wKernel).ToArray();
