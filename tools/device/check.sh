@@ -4,7 +4,7 @@
 #
 # Usage, from the repository root:
 #   tools/device/check.sh             all steps (environment, kernels verify, golden parity, speed, PyTorch peer, registers)
-#   tools/device/check.sh --quick     steps 1-3 only (environment, kernels verify, golden parity), under 3 minutes
+#   tools/device/check.sh --quick     steps 1-3 only (environment, kernels verify, golden parity, infer), under 3 minutes
 #   tools/device/check.sh --rehearse  the same steps on the PTX emulator with tiny shapes (no GPU needed; CI runs it)
 #   tools/device/check.sh --only verify,parity-fp32   just the named steps (names as in the report)
 #   --budget SECONDS   stop starting new steps once this much time has gone (default: 480; --quick 170)
@@ -57,7 +57,7 @@ if [ "$mode" = rehearse ]; then
 else
   dev=(--device cuda)
 fi
-export mode bin py torch_py root
+export mode bin py torch_py root fixtures
 
 # Libraries of pip's nvidia-* wheels (torch's cuBLAS) as a last resort for our loader; the toolkit's come first.
 if [ "$mode" != rehearse ] && [ -n "$torch_py" ]; then
@@ -159,6 +159,26 @@ run_step verify-kernels 150 "$bin" kernels verify "${dev[@]}" --gpu-matmul kerne
 # 3. Golden parity: tiny VCP-CLIP and ViP2-CLIP inference and one training step each, fp32 and bf16.
 run_step parity-fp32 150 "$bin" kernels parity "${dev[@]}" --fixtures "$fixtures" --json "$(j parity-fp32)"
 run_step parity-bf16 150 "$bin" kernels parity "${dev[@]}" --precision bf16 --fixtures "$fixtures" --json "$(j parity-bf16)"
+
+# 3b. The whole `infer` command (decode threads, pinned double-buffered uploads on a copy stream, one batch in flight)
+#     on the device against the same binary on the CPU: 8 generated images in batches of 4.
+infer_step() {
+  set -e
+  local d size
+  d="$(mktemp -d)"
+  size=$([ "$mode" = rehearse ] && echo 112 || echo 518)
+  "$bin" synth -o "$d/data" --image-size 128 --classes stripes,bolt > /dev/null
+  mkdir -p "$d/in"
+  find "$d/data" -path '*/test/*' -name '*.png' | sort | head -8 | awk '{printf "%s %s/in/img%d.png\n", $0, "'"$d"'", NR}' | \
+    while read -r src dst; do cp "$src" "$dst"; done
+  local args=(--clip tests/VcpNative.Tests/Fixtures/clip/tiny_clip.pt --head tests/VcpNative.Tests/Fixtures/vcp/vcp_head.pth
+              --image-size "$size" --batch-size 4 --save-maps)
+  "$bin" infer --device cpu "${args[@]}" -o "$d/cpu" "$d/in"
+  "$bin" infer --device "$1" "${args[@]}" -o "$d/device" "$d/in"
+  "${py:-python3}" tools/device/compare_infer.py "$d/cpu" "$d/device" --atol 1e-4 --json-out "$2"
+  rm -rf "$d"
+}
+run_step infer 150 infer_step "${dev[1]}" "$(j infer)"
 
 if [ "$mode" != quick ]; then
   # 4. Speed: kernel level, then the whole VCP-CLIP pipeline (ViT-L/14 at 518 px, random weights).

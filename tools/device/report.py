@@ -134,6 +134,11 @@ def main():
         worst = max(r["vs_cpu"] for r in maps)
         goal("fp32 GPU maps within 1e-4 of the CPU", f"max {fmt(worst)}", worst <= 1e-4)
 
+    inf = J("infer")
+    goal("infer on the device (async uploads, batches of 4) matches the CPU within 1e-4",
+         f"{inf['images']} images: max |map diff| {fmt(inf['max_abs_map_diff'])}, max |score diff| {fmt(inf['max_abs_score_diff'])}"
+         if inf else "no result", inf["passed"] if inf else None)
+
     # Whole-pipeline speed, ours vs the authors' PyTorch (autocast fp16, as their test.py runs) at each batch size.
     speed_rows = []
     for b in batches:
