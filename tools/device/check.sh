@@ -207,6 +207,9 @@ if [ "$mode" != quick ]; then
     done
   done
 
+  # Where the bf16 image tower's time goes: per transformer-block phase, each waited for on the device.
+  run_step profile-bf16 100 sh -c "\"$bin\" bench --random-weights ${arch[*]} --batch-size ${batches##* } ${iters[*]} ${dev[*]} --precision bf16 --profile --json > \"$(j profile-bf16)\""
+
   # 5. The authors' method in PyTorch on the same GPU: eager fp32 and autocast fp16 (their test.py), same batch sizes.
   if [ -z "$torch_py" ]; then
     for s in torch-kernels peer-fp32-b1 peer-fp16-b1 peer-fp32-b32 peer-fp16-b32; do skip_step "$s" "no python3 with torch here"; done

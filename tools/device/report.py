@@ -240,6 +240,13 @@ def main():
     if stage_rows:
         md += ["Seconds per batch by stage:", "",
                table(["run", "decode+preprocess", "image tower", "text+heads", "post", "total", "peak device MiB"], stage_rows), ""]
+    prof = J("profile-bf16")
+    if prof and prof.get("block_phases_s_per_batch"):
+        phases = prof["block_phases_s_per_batch"]
+        total = sum(phases.values()) or 1
+        md += [f"Transformer-block phases, bf16, batch {prof.get('batch_size')} (both towers, seconds per batch, each phase "
+               "waited for on the device, so slightly slower than the plain run):", "",
+               table(["phase", "s/batch", "share"], [(k, v, f"{100 * v / total:.0f} %") for k, v in phases.items()]), ""]
     if kernel_rows:
         md += ["## Kernels (CUDA events)", "",
                table(["case", "ours", "batch", "ms", "TFLOP/s", "peer (ours)", "peer TFLOP/s", "ours/peer", "torch TFLOP/s",

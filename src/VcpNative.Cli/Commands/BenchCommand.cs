@@ -92,6 +92,7 @@ public static class BenchCommand
         var best = double.MaxValue;
         var inputData = new float[s.BatchSize * 3 * s.ImageSize * s.ImageSize];
         BlockProfile.Enabled = s.Profile;
+        BlockProfile.WaitForDevice = s.Profile && device is not null ? device.Synchronize : null;
         var cpuStart = TimeSpan.Zero;
         AnomalyImageResult[] last = [];
         for (var it = 0; it < s.Warmup + s.Iterations; it++)
@@ -136,6 +137,7 @@ public static class BenchCommand
             }
         }
         BlockProfile.Enabled = false;
+        BlockProfile.WaitForDevice = null;
         var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpuStart).TotalSeconds / s.Iterations;
         var phases = s.Profile ? BlockProfile.Snapshot() : null;
         var n = s.Iterations;

@@ -15,6 +15,12 @@ public static class BlockProfile
 
     public static bool Enabled { get; set; }
 
+    /// <summary>
+    /// Waits for queued device work (a GPU backend's synchronise) at every phase boundary while <see cref="Enabled"/>,
+    /// so phases are device times, not kernel-issue times; null on the CPU. Process-wide like the rest of this class.
+    /// </summary>
+    public static Action? WaitForDevice { get; set; }
+
     public static void Reset() => Array.Clear(Seconds);
 
     /// <summary>Seconds spent in each phase, in <see cref="PhaseNames"/> order.</summary>
@@ -27,10 +33,19 @@ public static class BlockProfile
         {
             return 0;
         }
+        WaitForDevice?.Invoke();
         var now = Stopwatch.GetTimestamp();
         Seconds[phase] += (now - start) / (double)Stopwatch.Frequency;
         return now;
     }
 
-    internal static long Start() => Enabled ? Stopwatch.GetTimestamp() : 0;
+    internal static long Start()
+    {
+        if (!Enabled)
+        {
+            return 0;
+        }
+        WaitForDevice?.Invoke();
+        return Stopwatch.GetTimestamp();
+    }
 }
