@@ -266,6 +266,8 @@ public static class BenchCommand
                 w.WriteString("backend", Backend);
                 w.WriteNumber("threads", CpuParallel.Threads);
                 w.WriteString("gemm_kernel", Sgemm.KernelName);
+                w.WriteString("build", NativeBuild.Name);
+                w.WriteString("build_reason", NativeBuild.Reason);
                 w.WriteNumber("image_size", S.ImageSize);
                 w.WriteNumber("batch_size", S.BatchSize);
                 w.WriteNumber("iterations", S.Iterations);
@@ -321,7 +323,7 @@ public static class BenchCommand
 
         public void WriteTable(TextWriter o)
         {
-            o.WriteLine($"bench: {S.Method} {(S.RandomWeights ? S.Arch + " (random weights)" : "weights")} at {S.ImageSize} px, batch {S.BatchSize}, {CpuParallel.Threads} threads, {Backend} ({Sgemm.KernelName}); model built in {BuildSeconds:F1} s");
+            o.WriteLine($"bench: {S.Method} {(S.RandomWeights ? S.Arch + " (random weights)" : "weights")} at {S.ImageSize} px, batch {S.BatchSize}, {CpuParallel.Threads} threads, {Backend} ({Sgemm.KernelName}, {NativeBuild.Name}); model built in {BuildSeconds:F1} s");
             o.WriteLine($"  {"stage",-22} {"s/batch",10} {"s/image",10}");
             void Row(string name, double v) => o.WriteLine($"  {name,-22} {v,10:F3} {v / S.BatchSize,10:F3}");
             Row("decode+preprocess", Mean.Decode);

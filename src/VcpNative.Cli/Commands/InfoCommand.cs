@@ -1,6 +1,7 @@
 // `vcp-native info`: version, SIMD support and thread settings of this machine.
 using System.CommandLine;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 using VcpNative.Tensors.Cpu;
 
@@ -17,7 +18,10 @@ public static class InfoCommand
             o.WriteLine($"vcp-native {typeof(InfoCommand).Assembly.GetName().Version?.ToString(3)}");
             o.WriteLine($"runtime     .NET {Environment.Version} on {System.Runtime.InteropServices.RuntimeInformation.OSDescription} ({System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture})");
             o.WriteLine($"cores       {Environment.ProcessorCount}; threads {CpuParallel.Threads}");
-            o.WriteLine($"simd        Vector512 {(Vector512.IsHardwareAccelerated ? "yes" : "no")}, Vector256 {(Vector256.IsHardwareAccelerated ? "yes" : "no")}, AVX2 {(Avx2.IsSupported ? "yes" : "no")}, FMA {(Fma.IsSupported ? "yes" : "no")}, AVX-512 {(Avx512F.IsSupported ? "yes" : "no")}, Vector128 {(Vector128.IsHardwareAccelerated ? "yes" : "no")}");
+            o.WriteLine($"simd        Vector512 {(Vector512.IsHardwareAccelerated ? "yes" : "no")}, Vector256 {(Vector256.IsHardwareAccelerated ? "yes" : "no")}, AVX2 {(Avx2.IsSupported ? "yes" : "no")}, FMA {(Fma.IsSupported ? "yes" : "no")}, AVX-512 {(Avx512F.IsSupported ? "yes" : "no")}, Vector128 {(Vector128.IsHardwareAccelerated ? "yes" : "no")}, AdvSimd {(AdvSimd.Arm64.IsSupported ? "yes" : "no")}");
+            // Which executable runs and why (NativeAOT fixes its SIMD support when it compiles; see NativeBuild).
+            var executable = NativeBuild.IsNativeAot ? Environment.ProcessPath : Path.Combine(AppContext.BaseDirectory, "vcp-native.dll");
+            o.WriteLine($"build       {NativeBuild.Name} ({executable}): {NativeBuild.Reason}");
             o.WriteLine($"cpu gemm    {Sgemm.KernelName}");
             o.WriteLine($"device      {parse.GetValue(GlobalOptions.Device)}");
             if (parse.GetValue(GlobalOptions.Device) is "cuda" or "emulated")

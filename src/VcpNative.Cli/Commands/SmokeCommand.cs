@@ -45,6 +45,14 @@ public static class SmokeCommand
                 throw new InvalidOperationException($"gradient check failed: relative error {worst:E2} > 5e-2");
             }
 
+            // The CPU matrix-multiply kernel this build chose (NEON on arm64, AVX-512 or AVX2 on x64) against float64.
+            var gemm = Tensors.Cpu.SgemmSelfCheck.Run();
+            o.WriteLine($"sgemm {gemm.Kernel}: {gemm.Products} products on odd shapes (all transposes, alpha/beta, {gemm.Elements} elements) vs float64: worst error {gemm.WorstRatio:F3} of the fp32 bound");
+            if (!gemm.Passed)
+            {
+                throw new InvalidOperationException($"sgemm check failed: kernel {gemm.Kernel} is {gemm.WorstRatio:G3} times over the fp32 rounding bound");
+            }
+
             using var tokens = RandomTensor([1370, 1024], rng, backend);
             using var fc = RandomTensor([4096, 1024], rng, backend);
             using (Tape.NoGrad())

@@ -23,6 +23,19 @@ public static class Activations
             }
             i = xv.Length * Vector256<float>.Count;
         }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var xv = MemoryMarshal.Cast<float, Vector128<float>>(x);
+            var yv = MemoryMarshal.Cast<float, Vector128<float>>(y);
+            var half = Vector128.Create(0.5f);
+            var invSqrt2 = Vector128.Create(0.70710678118654752f);
+            for (var v = 0; v < xv.Length; v++)
+            {
+                var a = xv[v];
+                yv[v] = half * a * (Vector128<float>.One + VectorMath.Erf(a * invSqrt2));
+            }
+            i = xv.Length * Vector128<float>.Count;
+        }
         for (; i < x.Length; i++)
         {
             y[i] = VectorMath.Gelu(x[i]);
@@ -43,6 +56,18 @@ public static class Activations
                 yv[v] = a / (Vector256<float>.One + VectorMath.Exp(a * k));
             }
             i = xv.Length * Vector256<float>.Count;
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var xv = MemoryMarshal.Cast<float, Vector128<float>>(x);
+            var yv = MemoryMarshal.Cast<float, Vector128<float>>(y);
+            var k = Vector128.Create(-1.702f);
+            for (var v = 0; v < xv.Length; v++)
+            {
+                var a = xv[v];
+                yv[v] = a / (Vector128<float>.One + VectorMath.Exp(a * k));
+            }
+            i = xv.Length * Vector128<float>.Count;
         }
         for (; i < x.Length; i++)
         {

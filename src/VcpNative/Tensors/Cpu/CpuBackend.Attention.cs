@@ -252,6 +252,14 @@ public sealed unsafe partial class CpuBackend
                         MulAdd(wv, Vector256.Load(vj + x), Vector256.Load(ci + x)).Store(ci + x);
                     }
                 }
+                else if (Vector128.IsHardwareAccelerated)
+                {
+                    var wv = Vector128.Create(w);
+                    for (; x + 4 <= d; x += 4)
+                    {
+                        Vector128.MultiplyAddEstimate(wv, Vector128.Load(vj + x), Vector128.Load(ci + x)).Store(ci + x);
+                    }
+                }
                 for (; x < d; x++)
                 {
                     ci[x] += w * vj[x];
@@ -418,6 +426,14 @@ public sealed unsafe partial class CpuBackend
                     (Vector256.Load(pr + j) * (Vector256.Load(dr + j) - dv)).Store(dr + j);
                 }
             }
+            else if (Vector128.IsHardwareAccelerated)
+            {
+                var dv = Vector128.Create(dl);
+                for (; j + 4 <= ld; j += 4)
+                {
+                    (Vector128.Load(pr + j) * (Vector128.Load(dr + j) - dv)).Store(dr + j);
+                }
+            }
             for (; j < ld; j++)
             {
                 dr[j] = pr[j] * (dr[j] - dl);
@@ -514,6 +530,18 @@ public sealed unsafe partial class CpuBackend
                 m = MathF.Max(m, mv.GetElement(l));
             }
         }
+        else if (Vector128.IsHardwareAccelerated && n >= 4)
+        {
+            var mv = Vector128.Create(float.NegativeInfinity);
+            for (; i + 4 <= n; i += 4)
+            {
+                mv = Vector128.Max(mv, Vector128.Load(x + i));
+            }
+            for (var l = 0; l < 4; l++)
+            {
+                m = MathF.Max(m, mv.GetElement(l));
+            }
+        }
         for (; i < n; i++)
         {
             m = MathF.Max(m, x[i]);
@@ -550,6 +578,18 @@ public sealed unsafe partial class CpuBackend
             }
             sum += Vector256.Sum(acc);
         }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var sv = Vector128.Create(shift);
+            var acc = Vector128<float>.Zero;
+            for (; i + 4 <= n; i += 4)
+            {
+                var e = VectorMath.Exp(Vector128.Load(x + i) - sv);
+                e.Store(x + i);
+                acc += e;
+            }
+            sum += Vector128.Sum(acc);
+        }
         for (; i < n; i++)
         {
             x[i] = VectorMath.Exp(x[i] - shift);
@@ -567,6 +607,14 @@ public sealed unsafe partial class CpuBackend
             for (; i + 8 <= n; i += 8)
             {
                 (Vector256.Load(x + i) * f).Store(x + i);
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var f = Vector128.Create(factor);
+            for (; i + 4 <= n; i += 4)
+            {
+                (Vector128.Load(x + i) * f).Store(x + i);
             }
         }
         for (; i < n; i++)
@@ -588,6 +636,15 @@ public sealed unsafe partial class CpuBackend
             }
             sum = Vector256.Sum(acc);
         }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var acc = Vector128<float>.Zero;
+            for (; i + 4 <= n; i += 4)
+            {
+                acc = Vector128.MultiplyAddEstimate(Vector128.Load(a + i), Vector128.Load(b + i), acc);
+            }
+            sum = Vector128.Sum(acc);
+        }
         for (; i < n; i++)
         {
             sum += a[i] * b[i];
@@ -601,6 +658,11 @@ public sealed unsafe partial class CpuBackend
     /// </summary>
     private static void TileGemm(float* a, int lda, float* b, int ldb, float* c, int ldc, int m, int n, int k, bool accumulate)
     {
+        if (!Vector256.IsHardwareAccelerated && Vector128.IsHardwareAccelerated)
+        {
+            TileGemm128(a, lda, b, ldb, c, ldc, m, n, k, accumulate);
+            return;
+        }
         if (!Vector256.IsHardwareAccelerated)
         {
             for (var i = 0; i < m; i++)
@@ -689,6 +751,79 @@ public sealed unsafe partial class CpuBackend
         c21.Store(c + 2 * ldc + 8);
         c30.Store(c + 3 * ldc);
         c31.Store(c + 3 * ldc + 8);
+    }
+
+    /// <summary>
+    /// <see cref="TileGemm"/> where only 128-bit vectors are accelerated (arm64 NEON): 4 rows x 8 columns per block,
+    /// 8 accumulators, each B vector read once per 4 rows; n is a multiple of 8, so there are no column tails.
+    /// </summary>
+    private static void TileGemm128(float* a, int lda, float* b, int ldb, float* c, int ldc, int m, int n, int k, bool accumulate)
+    {
+        var r = 0;
+        for (; r + 4 <= m; r += 4)
+        {
+            for (var j = 0; j < n; j += 8)
+            {
+                var cr = c + r * ldc + j;
+                Vector128<float> c00, c01, c10, c11, c20, c21, c30, c31;
+                if (accumulate)
+                {
+                    c00 = Vector128.Load(cr);
+                    c01 = Vector128.Load(cr + 4);
+                    c10 = Vector128.Load(cr + ldc);
+                    c11 = Vector128.Load(cr + ldc + 4);
+                    c20 = Vector128.Load(cr + 2 * ldc);
+                    c21 = Vector128.Load(cr + 2 * ldc + 4);
+                    c30 = Vector128.Load(cr + 3 * ldc);
+                    c31 = Vector128.Load(cr + 3 * ldc + 4);
+                }
+                else
+                {
+                    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = Vector128<float>.Zero;
+                }
+                var a0 = a + r * lda;
+                var bj = b + j;
+                for (var l = 0; l < k; l++, bj += ldb)
+                {
+                    var b0 = Vector128.Load(bj);
+                    var b1 = Vector128.Load(bj + 4);
+                    var x = Vector128.Create(a0[l]);
+                    c00 = Vector128.MultiplyAddEstimate(x, b0, c00);
+                    c01 = Vector128.MultiplyAddEstimate(x, b1, c01);
+                    x = Vector128.Create(a0[lda + l]);
+                    c10 = Vector128.MultiplyAddEstimate(x, b0, c10);
+                    c11 = Vector128.MultiplyAddEstimate(x, b1, c11);
+                    x = Vector128.Create(a0[2 * lda + l]);
+                    c20 = Vector128.MultiplyAddEstimate(x, b0, c20);
+                    c21 = Vector128.MultiplyAddEstimate(x, b1, c21);
+                    x = Vector128.Create(a0[3 * lda + l]);
+                    c30 = Vector128.MultiplyAddEstimate(x, b0, c30);
+                    c31 = Vector128.MultiplyAddEstimate(x, b1, c31);
+                }
+                c00.Store(cr);
+                c01.Store(cr + 4);
+                c10.Store(cr + ldc);
+                c11.Store(cr + ldc + 4);
+                c20.Store(cr + 2 * ldc);
+                c21.Store(cr + 2 * ldc + 4);
+                c30.Store(cr + 3 * ldc);
+                c31.Store(cr + 3 * ldc + 4);
+            }
+        }
+        for (; r < m; r++)
+        {
+            for (var j = 0; j < n; j += 4)
+            {
+                var cr = c + r * ldc + j;
+                var acc = accumulate ? Vector128.Load(cr) : Vector128<float>.Zero;
+                var bj = b + j;
+                for (var l = 0; l < k; l++, bj += ldb)
+                {
+                    acc = Vector128.MultiplyAddEstimate(Vector128.Create(a[r * lda + l]), Vector128.Load(bj), acc);
+                }
+                acc.Store(cr);
+            }
+        }
     }
 
     private static void Kernel1x8(float* a, float* b, int ldb, float* c, int k, bool accumulate)

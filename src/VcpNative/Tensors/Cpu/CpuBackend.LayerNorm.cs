@@ -69,6 +69,24 @@ public sealed partial class CpuBackend
                 v.CopyTo(y.Slice(i, 8));
             }
         }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var m = Vector128.Create(mean);
+            var s = Vector128.Create(rstd);
+            for (; i + 4 <= x.Length; i += 4)
+            {
+                var v = (Vector128.Create(x.Slice(i, 4)) - m) * s;
+                if (hasGamma)
+                {
+                    v *= Vector128.Create(gamma.Slice(i, 4));
+                }
+                if (hasBeta)
+                {
+                    v += Vector128.Create(beta.Slice(i, 4));
+                }
+                v.CopyTo(y.Slice(i, 4));
+            }
+        }
         for (; i < x.Length; i++)
         {
             var v = (x[i] - mean) * rstd;

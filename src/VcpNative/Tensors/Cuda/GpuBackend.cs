@@ -214,7 +214,7 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         }
         if (!modules.TryGetValue(module, out var m))
         {
-            m = Driver.LoadModule(ShippedKernels.LoadPtx(module));
+            m = Driver.LoadModule(ShippedKernels.LoadPtx(module), module);
             modules[module] = m;
         }
         f = Driver.GetFunction(m, name);

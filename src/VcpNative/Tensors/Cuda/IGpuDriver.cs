@@ -110,6 +110,9 @@ public interface IGpuDriver : IDisposable
 
     GpuModule LoadModule(string ptx);
 
+    /// <summary>As <see cref="LoadModule(string)"/>, with the module's name for error messages (kernels/ptx/{name}.ptx).</summary>
+    GpuModule LoadModule(string ptx, string name) => LoadModule(ptx);
+
     GpuFunction GetFunction(GpuModule module, string name);
 
     void Launch(GpuFunction function, Dim3 grid, Dim3 block, int sharedBytes, ReadOnlySpan<KernelArg> args);

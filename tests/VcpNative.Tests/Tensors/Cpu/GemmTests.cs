@@ -6,10 +6,18 @@ namespace VcpNative.Tests.Tensors.Cpu;
 
 public sealed unsafe class GemmTests
 {
+    /// <summary>
+    /// Every kernel this CPU supports, plus the NEON 8x12 kernel on every CPU: off arm64 its FMA-by-lane falls back to a
+    /// lane broadcast and a fused multiply-add (the same rounding), so its tile, packing widths and edges are tested here
+    /// as well; the arm64 build runs the real instruction (tools/release.sh checks it under qemu).
+    /// </summary>
+    private static IEnumerable<SgemmKernel> KernelsUnderTest() =>
+        SgemmKernel.Supported.Contains(SgemmKernel.Neon) ? SgemmKernel.Supported : SgemmKernel.Supported.Append(SgemmKernel.Neon);
+
     public static TheoryData<string, bool, bool> KernelsAndTransposes()
     {
         var data = new TheoryData<string, bool, bool>();
-        foreach (var kernel in SgemmKernel.Supported)
+        foreach (var kernel in KernelsUnderTest())
         {
             foreach (var transA in new[] { false, true })
             {
@@ -25,7 +33,7 @@ public sealed unsafe class GemmTests
     public static TheoryData<string> Kernels()
     {
         var data = new TheoryData<string>();
-        foreach (var kernel in SgemmKernel.Supported)
+        foreach (var kernel in KernelsUnderTest())
         {
             data.Add(kernel.Name);
         }
@@ -34,7 +42,7 @@ public sealed unsafe class GemmTests
 
     private static SgemmKernel KernelNamed(string name)
     {
-        foreach (var kernel in SgemmKernel.Supported)
+        foreach (var kernel in KernelsUnderTest())
         {
             if (kernel.Name == name)
             {
@@ -190,7 +198,7 @@ public sealed unsafe class GemmTests
     [InlineData(2f, -1f)]
     public void AlphaBeta_AllKernels(float alpha, float beta)
     {
-        foreach (var kernel in SgemmKernel.Supported)
+        foreach (var kernel in KernelsUnderTest())
         {
             var problem = new Problem(23, 37, 19, false, true, pad: 1, seed: 3, nanC: false);
             problem.AssertMatches(problem.Run(kernel, 2, alpha, beta), alpha, beta);
@@ -200,7 +208,7 @@ public sealed unsafe class GemmTests
     [Fact]
     public void BetaZero_IgnoresNaNInC()
     {
-        foreach (var kernel in SgemmKernel.Supported)
+        foreach (var kernel in KernelsUnderTest())
         {
             var problem = new Problem(31, 45, 17, true, true, pad: 0, seed: 4, nanC: true);
             var c = problem.Run(kernel, 2, 0.75f, 0f);
@@ -415,4 +423,42 @@ public sealed unsafe class GemmTests
         Assert.Throws<ArgumentException>(() => Sgemm.Multiply(false, false, 2, 2, 3, 1f, a, 3, b, 2, 0f, c, 2));
         Assert.Throws<ArgumentOutOfRangeException>(() => Sgemm.Multiply(false, false, 2, 2, 3, 1f, a, 2, b, 2, 0f, new float[4], 2));
     }
+
+    [Fact]
+    public void Default_IsTheWidestKernelThisCpuRuns()
+    {
+        // A build whose SIMD support was compiled out (NativeAOT without the right instruction set) would quietly pick a
+        // narrower kernel; this names the one each CPU family must get. VCP_SGEMM_KERNEL deliberately overrides it.
+        var forced = Environment.GetEnvironmentVariable("VCP_SGEMM_KERNEL");
+        Assert.True(string.IsNullOrEmpty(forced), $"VCP_SGEMM_KERNEL={forced} is set: the default kernel is overridden, unset it to run this test");
+        var expected =
+            System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported ? "neon-8x12"
+            : System.Runtime.Intrinsics.X86.Avx512F.IsSupported && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated ? "avx512-12x32"
+            : System.Runtime.Intrinsics.X86.Avx2.IsSupported && System.Runtime.Intrinsics.X86.Fma.IsSupported ? "avx2-6x16"
+            : System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? "vector128-4x8"
+            : "scalar-4x4";
+        Assert.Equal(expected, SgemmKernel.Default.Name);
+        Assert.Equal(expected, Sgemm.KernelName);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kernels))]
+    public void SelfCheck_PassesForEveryKernel(string kernelName)
+    {
+        var result = SgemmSelfCheck.Run(KernelNamed(kernelName));
+        Assert.Equal(kernelName, result.Kernel);
+        Assert.Equal(24, result.Products);
+        Assert.True(result.Passed, $"{kernelName}: worst error {result.WorstRatio} of the fp32 bound");
+    }
+
+    [Fact]
+    public void SelfCheck_CatchesAKernelThatDropsOneDepthStep()
+    {
+        var broken = new SgemmKernel("broken-4x4", 4, 4, 256, 64, 1024, true, &DropsLastStep);
+        var result = SgemmSelfCheck.Run(broken);
+        Assert.False(result.Passed, $"a kernel missing one k term passed with {result.WorstRatio}");
+    }
+
+    private static void DropsLastStep(int kc, float* a, float* b, float* c, long ldc, float alpha, float beta) =>
+        SgemmKernels.ScalarKernel4x4(Math.Max(0, kc - 1), a, b, c, ldc, alpha, beta);
 }

@@ -17,7 +17,8 @@ public class CudaDriverTests
             return; // a machine with an NVIDIA driver: this test's premise does not hold here
         }
         var ex = Assert.Throws<CudaUnavailableException>(() => new CudaDriver());
-        Assert.StartsWith("libcuda.so.1 not found: no NVIDIA driver on this machine (tried libcuda.so.1, libcuda.so", ex.Message);
+        // The places tried depend on the machine (toolkit folders, VCP_CUDA_LIBRARY_PATH), so only the frame is fixed.
+        Assert.StartsWith("libcuda.so.1 not found: no NVIDIA driver on this machine (tried libcuda.so.1", ex.Message);
         Assert.EndsWith("); use --device cpu or --device emulated", ex.Message);
         Assert.DoesNotContain('\n', ex.Message);
         // The emulator keeps working in the same process.

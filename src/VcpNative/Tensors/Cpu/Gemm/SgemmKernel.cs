@@ -1,5 +1,6 @@
 // Which sgemm micro-kernel runs on this CPU, with the register tile (MR x NR) and cache blocking (KC, MC, NC) that go with it.
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
 namespace VcpNative.Tensors.Cpu;
@@ -7,7 +8,8 @@ namespace VcpNative.Tensors.Cpu;
 /// <summary>A micro-kernel and its blocking. Packed panels are laid out for one kernel, so a packed matrix remembers its kernel.</summary>
 internal sealed unsafe class SgemmKernel
 {
-    private SgemmKernel(
+    /// <summary>Internal so tests can build a deliberately wrong kernel; the list below is the real set.</summary>
+    internal SgemmKernel(
         string name, int mr, int nr, int kc, int mc, int nc, bool isSupported,
         delegate*<int, float*, float*, float*, long, float, float, void> run)
     {
@@ -51,6 +53,13 @@ internal sealed unsafe class SgemmKernel
         "avx2-6x16", 6, 16, 256, 144, 4096,
         System.Runtime.Intrinsics.X86.Avx2.IsSupported && Fma.IsSupported, &SgemmKernels.Avx2Kernel6x16);
 
+    // Blocking from the caches of a Jetson Orin's Cortex-A78AE (L1d 64 KiB and L2 256 KiB per core, L3 2 MiB per 4-core
+    // cluster), not measured there: A and B micro-panels 20 KiB (L1), an A block 128 KiB (L2), a B block 1.5 MiB (L3).
+    // KC = 256 as on x64, so every kernel sums the k terms of an element in the same order and blocks.
+    public static readonly SgemmKernel Neon = new(
+        "neon-8x12", 8, 12, 256, 128, 1536,
+        AdvSimd.Arm64.IsSupported, &SgemmKernels.NeonKernel8x12);
+
     public static readonly SgemmKernel Vector128Portable = new(
         "vector128-4x8", 4, 8, 256, 128, 2048,
         Vector128.IsHardwareAccelerated, &SgemmKernels.Vector128Kernel4x8);
@@ -60,7 +69,7 @@ internal sealed unsafe class SgemmKernel
 
     /// <summary>Every kernel this CPU can run, fastest first (tests run them all against the reference).</summary>
     public static IReadOnlyList<SgemmKernel> Supported { get; } =
-        new[] { Avx512, Avx2, Vector128Portable, Scalar }.Where(kernel => kernel.IsSupported).ToArray();
+        new[] { Avx512, Avx2, Neon, Vector128Portable, Scalar }.Where(kernel => kernel.IsSupported).ToArray();
 
     /// <summary>The kernel <see cref="Sgemm"/> uses; VCP_SGEMM_KERNEL=name overrides it (for benchmarking one kernel against another).</summary>
     public static SgemmKernel Default { get; } = SelectDefault();

@@ -9,7 +9,7 @@ namespace VcpNative.Tensors.Cpu;
 /// Micro-kernels over packed panels: A panel holds MR floats per k step, B panel NR floats per k step (both 32-byte aligned
 /// for the x86 kernels). beta == 0 writes C without reading it, so NaN garbage in C never leaks into the result.
 /// </summary>
-internal static unsafe class SgemmKernels
+internal static unsafe partial class SgemmKernels
 {
     /// <summary>AVX-512 12x32 tile: 24 accumulators + 2 B vectors + 1 broadcast fit the 32 zmm registers.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

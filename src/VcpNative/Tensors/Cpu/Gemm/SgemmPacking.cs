@@ -55,6 +55,20 @@ internal static unsafe class SgemmPacking
             }
             return;
         }
+        if (width == w && (w & 3) == 0 && Vector128.IsHardwareAccelerated)
+        {
+            // NEON panels (8 and 12 wide) and the other multiples of 4: whole 128-bit rows.
+            for (var p = 0; p < kc; p++)
+            {
+                var s = src + (p * strideK);
+                for (var i = 0; i < w; i += 4)
+                {
+                    Vector128.Store(Vector128.Load(s + i), dst + i);
+                }
+                dst += w;
+            }
+            return;
+        }
         for (var p = 0; p < kc; p++)
         {
             var s = src + (p * strideK);

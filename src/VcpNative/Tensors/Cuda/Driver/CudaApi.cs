@@ -20,6 +20,7 @@ internal sealed unsafe class CudaApi
     // CUresult is an int enum; CUdevice an int; CUcontext/CUmodule/CUfunction/CUstream/CUevent are pointers;
     // CUdeviceptr is an unsigned 64-bit integer; size_t is nuint.
     public readonly delegate* unmanaged<uint, int> cuInit;
+    public readonly delegate* unmanaged<int*, int> cuDriverGetVersion;
     public readonly delegate* unmanaged<int*, int> cuDeviceGetCount;
     public readonly delegate* unmanaged<int*, int, int> cuDeviceGet;
     public readonly delegate* unmanaged<byte*, int, int, int> cuDeviceGetName;
@@ -57,6 +58,7 @@ internal sealed unsafe class CudaApi
     {
         nint E(string s) => NativeLibraryLoader.Export(lib, LibraryName, s);
         cuInit = (delegate* unmanaged<uint, int>)E("cuInit");
+        cuDriverGetVersion = (delegate* unmanaged<int*, int>)E("cuDriverGetVersion");
         cuDeviceGetCount = (delegate* unmanaged<int*, int>)E("cuDeviceGetCount");
         cuDeviceGet = (delegate* unmanaged<int*, int, int>)E("cuDeviceGet");
         cuDeviceGetName = (delegate* unmanaged<byte*, int, int, int>)E("cuDeviceGetName");

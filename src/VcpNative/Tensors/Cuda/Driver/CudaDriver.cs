@@ -12,6 +12,9 @@ public sealed unsafe class CudaDriver : IGpuDriver
 
     public GpuDeviceInfo Device { get; }
 
+    /// <summary>The CUDA version of the installed driver as cuDriverGetVersion reports it (11040 = CUDA 11.4); 0 if unknown.</summary>
+    public int DriverVersion { get; }
+
     /// <summary>Where libcuda was loaded from and what was searched (null until a driver was opened).</summary>
     public static NativeLibrarySearch? LibrarySearch => CudaApi.Search;
 
@@ -25,6 +28,8 @@ public sealed unsafe class CudaDriver : IGpuDriver
         int r = _api.cuInit(0);
         if (r == 100) throw new CudaUnavailableException("CUDA driver found but no CUDA-capable device (CUDA_ERROR_NO_DEVICE); use --device cpu or --device emulated");
         _api.Check(r, "cuInit");
+        int driverVersion;
+        DriverVersion = _api.cuDriverGetVersion(&driverVersion) == 0 ? driverVersion : 0;
         int count;
         _api.Check(_api.cuDeviceGetCount(&count), "cuDeviceGetCount");
         if (ordinal < 0 || ordinal >= count)
@@ -83,7 +88,10 @@ public sealed unsafe class CudaDriver : IGpuDriver
         _api.Check(_api.cuMemsetD8_v2(dst.Address, value, (nuint)bytes), "cuMemsetD8_v2");
     }
 
-    public GpuModule LoadModule(string ptx)
+    public GpuModule LoadModule(string ptx) => LoadModule(ptx, "(unnamed)");
+
+    /// <summary>Loads (JIT-compiles) a PTX module; a driver older than the PTX fails with one line naming both versions.</summary>
+    public GpuModule LoadModule(string ptx, string name)
     {
         const int logSize = 16 * 1024;
         byte[] image = Encoding.UTF8.GetBytes(ptx + "\0");
@@ -94,7 +102,9 @@ public sealed unsafe class CudaDriver : IGpuDriver
         nint module;
         int r;
         fixed (byte* img = image) r = _api.cuModuleLoadDataEx(&module, img, 2, options, values);
-        if (r != 0) _api.Check(r, "cuModuleLoadDataEx", "JIT log: " + (Marshal.PtrToStringUTF8((nint)errorLog) ?? ""));
+        if (r == PtxCompatibility.UnsupportedPtxVersionCode)
+            throw new CudaException("cuModuleLoadDataEx", r, "CUDA_ERROR_UNSUPPORTED_PTX_VERSION", PtxCompatibility.UnsupportedPtxMessage(name, ptx, DriverVersion));
+        if (r != 0) _api.Check(r, "cuModuleLoadDataEx", $"module {name}; JIT log: " + (Marshal.PtrToStringUTF8((nint)errorLog) ?? ""));
         return new GpuModule(module);
     }
 
