@@ -242,9 +242,21 @@ if [ "$mode" != quick ]; then
     skip_step ptxas "ptxas (CUDA toolkit) not on PATH"
   fi
   if [ "$mode" != rehearse ] && command -v ncu >/dev/null; then
-    run_step ncu 120 ncu --clock-control none -k 'regex:gemm_tc|attention_forward_tc' --launch-count 4 \
-      --section SpeedOfLight --section LaunchStats --section Occupancy \
-      "$bin" kernels bench --device cuda --batch-sizes 1 --iterations 1 --warmup 0
+    # VCP_NATIVE_DISPATCH=0: the x86-64-v3 binary would exec its AVX-512 sibling, and ncu then profiled nothing
+    # (seen on the H200 run of 2026-12-04); the CPU instruction set does not matter to the kernels profiled here.
+    # A run that profiles no kernel is a failure, not a pass.
+    ncu_step() {
+      local bin="$1" log
+      log=$(mktemp)
+      env VCP_NATIVE_DISPATCH=0 ncu --clock-control none -k 'regex:gemm_tc|attention_forward_tc' --launch-count 4 \
+        --section SpeedOfLight --section LaunchStats --section Occupancy \
+        "$bin" kernels bench --device cuda --batch-sizes 1 --iterations 1 --warmup 0 2>&1 | tee "$log"
+      local rc=${PIPESTATUS[0]}
+      if grep -q "No kernels were profiled" "$log"; then echo "ncu profiled no kernel"; rm -f "$log"; return 1; fi
+      rm -f "$log"
+      return "$rc"
+    }
+    run_step ncu 120 ncu_step "$bin"
   else
     skip_step ncu "$([ "$mode" = rehearse ] && echo 'rehearsal: needs a GPU' || echo 'ncu not on PATH')"
   fi
