@@ -242,13 +242,13 @@ if [ "$mode" != quick ]; then
     skip_step ptxas "ptxas (CUDA toolkit) not on PATH"
   fi
   if [ "$mode" != rehearse ] && command -v ncu >/dev/null; then
-    # VCP_NATIVE_DISPATCH=0: the x86-64-v3 binary would exec its AVX-512 sibling, and ncu then profiled nothing
-    # (seen on the H200 run of 2026-12-04); the CPU instruction set does not matter to the kernels profiled here.
+    # The AVX2 CLI directly, not the launcher: through an exec ncu profiled nothing (H200 run of 2026-12-04); the CPU
+    # instruction set does not matter to the kernels profiled here.
     # A run that profiles no kernel is a failure, not a pass.
     ncu_step() {
       local bin="$1" log
       log=$(mktemp)
-      env VCP_NATIVE_DISPATCH=0 ncu --clock-control none -k 'regex:gemm_tc|attention_forward_tc' --launch-count 4 \
+      ncu --clock-control none -k 'regex:gemm_tc|attention_forward_tc' --launch-count 4 \
         --section SpeedOfLight --section LaunchStats --section Occupancy \
         "$bin" kernels bench --device cuda --batch-sizes 1 --iterations 1 --warmup 0 2>&1 | tee "$log"
       local rc=${PIPESTATUS[0]}
@@ -256,7 +256,7 @@ if [ "$mode" != quick ]; then
       rm -f "$log"
       return "$rc"
     }
-    run_step ncu 120 ncu_step "$bin"
+    run_step ncu 120 ncu_step "$root/.device/vcp-native-avx2"
   else
     skip_step ncu "$([ "$mode" = rehearse ] && echo 'rehearsal: needs a GPU' || echo 'ncu not on PATH')"
   fi
