@@ -17,17 +17,26 @@ public class GemmBenchmark
     [Params(1, 2)]
     public int Threads { get; set; } = 2;
 
+    private CpuThreadPool? pool;
+    private CpuThreadPool.Scope poolScope;
+
     [GlobalSetup]
     public void Setup()
     {
         var parts = Shape.Split('x');
         operands = new GemmOperands(1370, int.Parse(parts[0]), int.Parse(parts[1]), SgemmKernel.Default);
         OpenBlas.SetThreads(Threads);
-        CpuParallel.Threads = Threads;
+        pool = new CpuThreadPool(Threads);
+        poolScope = pool.Enter();
     }
 
     [GlobalCleanup]
-    public void Cleanup() => operands?.Dispose();
+    public void Cleanup()
+    {
+        operands?.Dispose();
+        poolScope.Dispose();
+        pool?.Dispose();
+    }
 
     [Benchmark(Baseline = true)]
     public void OpenBlasSgemm()

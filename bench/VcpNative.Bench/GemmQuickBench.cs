@@ -53,7 +53,8 @@ internal static class GemmQuickBench
             }
         }
 
-        CpuParallel.Threads = threads;
+        using var pool = new CpuThreadPool(threads);
+        using var poolScope = pool.Enter();
         var peer = OpenBlas.IsAvailable;
         if (peer)
         {

@@ -1,6 +1,7 @@
 // Builds the vcp-native command tree and turns every failure into one line and a non-zero exit code.
 using System.CommandLine;
 using VcpNative.Cli.Commands;
+using VcpNative.Tensors.Cpu;
 
 namespace VcpNative.Cli;
 
@@ -35,7 +36,9 @@ public static class CliApp
         }
         try
         {
-            GlobalOptions.Apply(parse);
+            // The command's CPU threads (--threads): this run's pool, entered on this thread for the whole command.
+            using var threads = new CpuThreadPool(parse.GetValue(GlobalOptions.Threads));
+            using var threadScope = threads.Enter();
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = output, Error = error });
         }
         catch (Exception ex)

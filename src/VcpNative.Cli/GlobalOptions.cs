@@ -58,11 +58,6 @@ public static class GlobalOptions
         });
     }
 
-    public static void Apply(ParseResult parse)
-    {
-        CpuParallel.Threads = parse.GetValue(Threads);
-    }
-
     /// <summary>
     /// The backend named by --device: the CPU, a GPU through libcuda (CudaUnavailableException, one line, when there is
     /// no driver or device), or the same GPU backend over the PTX emulator. GPU backends live until the process ends.

@@ -91,8 +91,8 @@ public static class BenchCommand
         var sum = new StageTimes(0, 0, 0, 0);
         var best = double.MaxValue;
         var inputData = new float[s.BatchSize * 3 * s.ImageSize * s.ImageSize];
-        BlockProfile.Enabled = s.Profile;
-        BlockProfile.WaitForDevice = s.Profile && device is not null ? device.Synchronize : null;
+        var profile = s.Profile ? new BlockProfile(device is not null ? device.Synchronize : null) : null;
+        using var profiling = profile?.Enter();
         var cpuStart = TimeSpan.Zero;
         AnomalyImageResult[] last = [];
         for (var it = 0; it < s.Warmup + s.Iterations; it++)
@@ -100,7 +100,7 @@ public static class BenchCommand
             if (it == s.Warmup)
             {
                 device?.ResetPeakMemory();
-                BlockProfile.Reset();
+                profile?.Reset();
                 cpuStart = Process.GetCurrentProcess().TotalProcessorTime;
             }
             var sw = Stopwatch.StartNew();
@@ -136,10 +136,8 @@ public static class BenchCommand
                 error.WriteLine($"bench: warm-up {it + 1}/{s.Warmup}: {decode + vision + heads + post:F2} s");
             }
         }
-        BlockProfile.Enabled = false;
-        BlockProfile.WaitForDevice = null;
         var cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpuStart).TotalSeconds / s.Iterations;
-        var phases = s.Profile ? BlockProfile.Snapshot() : null;
+        var phases = profile?.Snapshot();
         var n = s.Iterations;
         if (phases is not null)
         {

@@ -1,7 +1,6 @@
 // Named model parameters as tensors, with shape checks that name the tensor and both shapes.
 using System.Runtime.InteropServices;
 using VcpNative.Tensors;
-using VcpNative.Tensors.Cuda;
 using VcpNative.WeightsConverter;
 using VcpNative.WeightsConverter.Clip;
 using VcpNative.WeightsConverter.Quantization;
@@ -59,8 +58,8 @@ public sealed class ParameterSet : IDisposable
     /// <summary>
     /// Converts every tensor of a weight file to F32 on <paramref name="backend"/>; a bf16 / int8 file's linear weights
     /// stay compressed on the CPU (their format is read from the file: metadata and dtypes, see <see cref="LinearWeightFormats"/>).
-    /// With a <see cref="GpuBackend"/> whose <see cref="GpuBackend.MatMulPrecision"/> is
-    /// <see cref="MatMulPrecision.Bf16TensorCores"/> (set it before loading), the 2-D weights that
+    /// On a backend whose <see cref="IBackend.LinearWeightPlacement"/> is <see cref="LinearWeightPlacement.Bf16"/> (a GPU
+    /// with bf16 tensor-core matmuls, set before loading), the 2-D weights that
     /// <see cref="ClipWeightNames.IsBlockLinearWeight"/> names become BF16 device tensors: bf16 bits from a bf16 file as
     /// they are, f32/f16 values and dequantised int8 rounded to nearest even (<see cref="WeightQuantization.ToBFloat16(float)"/>).
     /// </summary>
@@ -68,8 +67,11 @@ public sealed class ParameterSet : IDisposable
     {
         var set = new ParameterSet(weights.SourcePath);
         var format = LinearWeightFormats.Of(weights);
-        var onCpu = backend is null or Tensors.Cpu.CpuBackend;
-        var bf16OnDevice = backend is GpuBackend { MatMulPrecision: MatMulPrecision.Bf16TensorCores };
+        // Where linear weights go is the backend's call: kept compressed in host memory (the CPU), BF16 on a device
+        // that multiplies on tensor cores, or F32. Without a backend: the shared CPU backend.
+        var placement = backend?.LinearWeightPlacement ?? LinearWeightPlacement.CompressedAsStored;
+        var onCpu = placement == LinearWeightPlacement.CompressedAsStored;
+        var bf16OnDevice = placement == LinearWeightPlacement.Bf16;
         foreach (var w in weights.Tensors)
         {
             var shape = new int[w.Shape.Length];
@@ -106,7 +108,7 @@ public sealed class ParameterSet : IDisposable
             else if (onCpu)
             {
                 // Straight into the tensor's memory: no intermediate float[] per tensor (ViT-L is 1.7 GB of f32).
-                t = Tensor.Empty(shape);
+                t = Tensor.Empty(shape, DType.F32, backend);
                 w.CopyToFloat32(t.AsSpan());
             }
             else

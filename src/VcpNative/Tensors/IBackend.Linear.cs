@@ -11,6 +11,17 @@ public enum LinearActivation
     QuickGelu,
 }
 
+/// <summary>How a backend wants the linear weights of a weight file when they are loaded onto it.</summary>
+public enum LinearWeightPlacement
+{
+    /// <summary>Every weight widened to F32 on the backend.</summary>
+    F32,
+    /// <summary>bf16 and int8 (+ channel scales) linear weights kept as stored, in host memory; the rest F32.</summary>
+    CompressedAsStored,
+    /// <summary>The transformer blocks' 2-D linear weights as BF16 on the backend (rounded to nearest even); the rest F32.</summary>
+    Bf16,
+}
+
 public partial interface IBackend
 {
     /// <summary>
@@ -26,6 +37,21 @@ public partial interface IBackend
     /// and LinearForward as its weight without widening it first; false (the default) makes the op layer widen it to F32.
     /// </summary>
     bool ReadsBf16Operand(Tensor t) => false;
+
+    /// <summary>
+    /// True when LinearForward takes <paramref name="weight"/> as it is stored (a compressed bf16 / int8 weight the
+    /// backend widens while it packs it, or a BF16 operand it reads directly); false makes the op layer widen it to F32.
+    /// </summary>
+    bool ReadsLinearWeightInPlace(Tensor weight) => ReadsBf16Operand(weight);
+
+    /// <summary>
+    /// True when MatMul can read the F32 view <paramref name="t"/> in place (the default: backends that copy strided
+    /// operands themselves); a backend whose GEMM needs one unit stride in the last two axes says so per view.
+    /// </summary>
+    bool ReadsGemmOperandInPlace(Tensor t) => true;
+
+    /// <summary>Where weight files' linear weights go on this backend (see <see cref="LinearWeightPlacement"/>).</summary>
+    LinearWeightPlacement LinearWeightPlacement => LinearWeightPlacement.F32;
 
     /// <summary>The unfused linear layer on any backend: bias copied into y, MatMul with beta = 1, activation in place.</summary>
     static void LinearUnfused(IBackend backend, Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearActivation activation)

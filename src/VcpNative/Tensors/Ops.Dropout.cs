@@ -21,19 +21,13 @@ public static partial class Ops
             return Contiguous(x);
         }
         var keepScale = p >= 1f ? 0f : 1f / (1f - p);
-        var mask = Tensor.Empty(x.Shape, DType.F32, Cpu.CpuBackend.Instance);
-        var m = mask.AsSpan();
-        for (var i = 0; i < m.Length; i++)
+        // One draw per element in row-major order on the host, then onto x's backend (an upload; a copy on the CPU).
+        var draws = new float[x.Numel];
+        for (var i = 0; i < draws.Length; i++)
         {
-            m[i] = rng.NextDouble() < p ? 0f : keepScale;
+            draws[i] = rng.NextDouble() < p ? 0f : keepScale;
         }
-        if (x.Backend is not Cpu.CpuBackend)
-        {
-            var onDevice = Tensor.Empty(x.Shape, DType.F32, x.Backend);
-            x.Backend.Upload(m, onDevice);
-            mask.Dispose();
-            mask = onDevice;
-        }
+        var mask = Tensor.FromArray(draws, x.Shape, x.Backend);
         Tensor y;
         using (Tape.NoGrad())
         {

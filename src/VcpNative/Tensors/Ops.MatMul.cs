@@ -144,7 +144,7 @@ public static partial class Ops
         {
             var xd = x.IsContiguous && x.DType == DType.F32 ? x : x.ToContiguousF32();
             // bf16 / int8 weights the backend reads directly stay compressed; anything else is widened here.
-            var wd = (weight.Backend is CpuBackend && CpuBackend.IsCompressedLinearWeight(weight)) || weight.Backend.ReadsBf16Operand(weight)
+            var wd = weight.Backend.ReadsLinearWeightInPlace(weight)
                 ? weight
                 : GemmReady(weight);
             var bd = bias is null || (bias.IsContiguous && bias.DType == DType.F32) ? bias : bias.ToContiguousF32();
@@ -165,7 +165,7 @@ public static partial class Ops
 
     /// <summary>x itself when GEMM can read it in place (one unit stride in its last two axes), else a dense copy.</summary>
     private static Tensor GemmReady(Tensor t) =>
-        t.DType == DType.F32 && (t.Backend is not CpuBackend || CpuBackend.IsGemmOperand(t)) ? t : t.ToContiguousF32();
+        t.DType == DType.F32 && t.Backend.ReadsGemmOperandInPlace(t) ? t : t.ToContiguousF32();
 
     private static void DisposeUnless(Tensor maybeCopy, Tensor original)
     {

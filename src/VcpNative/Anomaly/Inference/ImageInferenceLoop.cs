@@ -2,6 +2,7 @@
 using VcpNative.Anomaly.Preprocessing;
 using VcpNative.IO.Images;
 using VcpNative.Tensors;
+using VcpNative.Tensors.Cpu;
 
 namespace VcpNative.Anomaly.Inference;
 
@@ -106,8 +107,10 @@ public sealed class ImageInferenceLoop
         using var decoded = new System.Collections.Concurrent.BlockingCollection<Decoded>(boundedCapacity: 2 * batchSize);
         using var cancel = new CancellationTokenSource();
         var workers = DecodeWorkers(backend, batchSize);
+        var threads = CpuThreadPool.Current; // the caller's CPU threads resize on the decoding thread too
         var producer = Task.Run(() =>
         {
+            using var threadScope = threads.Enter();
             try
             {
                 // Chunks of `workers` files decode in parallel and are handed on in order (memory stays bounded).

@@ -1,51 +1,68 @@
-// Optional wall-clock accounting of the phases of every residual block (the bench's --profile), off by default.
+// Optional wall-clock accounting of the phases of every residual block (the bench's --profile), off unless entered.
 using System.Diagnostics;
 
 namespace VcpNative.Models.Clip;
 
 /// <summary>
-/// Accumulated seconds per phase of <see cref="ResidualAttentionBlock.Forward"/> over all blocks since the last
-/// <see cref="Reset"/>. When <see cref="Enabled"/> is false (the default) the blocks only test one flag.
+/// Accumulated seconds per phase of <see cref="ResidualAttentionBlock.Forward"/> over the blocks that ran on a thread
+/// while this profile was entered there (<see cref="Enter"/>). Blocks run on a thread with no profile entered only
+/// test one thread-local field.
 /// </summary>
-public static class BlockProfile
+/// <param name="waitForDevice">
+/// Waits for queued device work (a GPU backend's synchronise) at every phase boundary, so phases are device times,
+/// not kernel-issue times; null on the CPU.
+/// </param>
+public sealed class BlockProfile(Action? waitForDevice = null)
 {
     public static readonly string[] PhaseNames = ["ln_1", "qkv linear", "attention", "head merge", "out proj + add", "ln_2", "mlp fc + gelu", "mlp proj + add"];
 
-    private static readonly double[] Seconds = new double[PhaseNames.Length];
+    [ThreadStatic]
+    private static BlockProfile? current;
 
-    public static bool Enabled { get; set; }
+    private readonly double[] seconds = new double[PhaseNames.Length];
+    private readonly Action? waitForDevice = waitForDevice;
 
-    /// <summary>
-    /// Waits for queued device work (a GPU backend's synchronise) at every phase boundary while <see cref="Enabled"/>,
-    /// so phases are device times, not kernel-issue times; null on the CPU. Process-wide like the rest of this class.
-    /// </summary>
-    public static Action? WaitForDevice { get; set; }
+    /// <summary>Profiles the blocks that run on the calling thread until the returned scope is disposed.</summary>
+    public Scope Enter()
+    {
+        var previous = current;
+        current = this;
+        return new Scope(previous);
+    }
 
-    public static void Reset() => Array.Clear(Seconds);
+    /// <summary>Restores the thread's previous profile (or none).</summary>
+    public readonly struct Scope(BlockProfile? previous) : IDisposable
+    {
+        public void Dispose() => current = previous;
+    }
+
+    public void Reset() => Array.Clear(seconds);
 
     /// <summary>Seconds spent in each phase, in <see cref="PhaseNames"/> order.</summary>
-    public static double[] Snapshot() => (double[])Seconds.Clone();
+    public double[] Snapshot() => (double[])seconds.Clone();
 
     /// <summary>Adds the time since <paramref name="start"/> (a <see cref="Stopwatch.GetTimestamp"/>) to a phase and returns now.</summary>
     internal static long Lap(int phase, long start)
     {
-        if (!Enabled)
+        var profile = current;
+        if (profile is null)
         {
             return 0;
         }
-        WaitForDevice?.Invoke();
+        profile.waitForDevice?.Invoke();
         var now = Stopwatch.GetTimestamp();
-        Seconds[phase] += (now - start) / (double)Stopwatch.Frequency;
+        profile.seconds[phase] += (now - start) / (double)Stopwatch.Frequency;
         return now;
     }
 
     internal static long Start()
     {
-        if (!Enabled)
+        var profile = current;
+        if (profile is null)
         {
             return 0;
         }
-        WaitForDevice?.Invoke();
+        profile.waitForDevice?.Invoke();
         return Stopwatch.GetTimestamp();
     }
 }

@@ -10,32 +10,75 @@ public interface IParallelLoopBody
     void Run(int index);
 }
 
-/// <summary>Runs loop bodies over the configured number of CPU threads (global <c>--threads</c>).</summary>
+/// <summary>
+/// A pool of CPU threads that runs loop bodies: one per runtime (a CLI run, a detector), so two models with different
+/// thread counts can live in one process. Ops reach it through <see cref="CpuParallel"/>, which uses the pool the
+/// calling thread has entered (<see cref="Enter"/>) and otherwise <see cref="Shared"/>.
+/// </summary>
 /// <remarks>
-/// Work goes to a persistent pool of background threads; the calling thread takes part. The pool serves one loop at a
-/// time: a loop started while another runs (another caller, or a body that itself calls a parallel loop) runs serially
-/// on its caller, which cannot deadlock and keeps results identical.
+/// Work goes to persistent background threads (started on first use); the calling thread takes part. A pool serves one
+/// loop at a time: a loop started while another runs (another caller, or a body that itself calls a parallel loop) runs
+/// serially on its caller, which cannot deadlock and keeps results identical. Results never depend on the thread count:
+/// every loop body writes disjoint outputs in a fixed order.
 /// </remarks>
-public static class CpuParallel
+public sealed class CpuThreadPool : IDisposable
 {
-    private static int threads = Environment.ProcessorCount;
-    private static readonly WorkerPool Pool = new();
+    [ThreadStatic]
+    private static CpuThreadPool? current;
 
-    /// <summary>Number of worker threads ops may use; defaults to the number of cores.</summary>
-    public static int Threads
+    private static readonly Lazy<CpuThreadPool> SharedPool = new(() => new CpuThreadPool(Environment.ProcessorCount));
+
+    private readonly WorkerPool pool;
+
+    /// <summary>A pool of <paramref name="threads"/> threads (the caller counts as one); at least 1.</summary>
+    public CpuThreadPool(int threads)
     {
-        get => threads;
-        set => threads = value < 1 ? 1 : value;
+        Threads = Math.Max(1, threads);
+        pool = new WorkerPool(Threads);
+    }
+
+    /// <summary>The process's default pool, one thread per core; never reconfigured.</summary>
+    public static CpuThreadPool Shared => SharedPool.Value;
+
+    /// <summary>The pool the calling thread has entered, else <see cref="Shared"/>.</summary>
+    public static CpuThreadPool Current => current ?? Shared;
+
+    /// <summary>Number of threads the pool's loops run on.</summary>
+    public int Threads { get; }
+
+    /// <summary>Makes this the calling thread's pool until the returned scope is disposed (scopes nest).</summary>
+    public Scope Enter()
+    {
+        ObjectDisposedException.ThrowIf(pool.IsDisposed, this);
+        var previous = current;
+        current = this;
+        return new Scope(previous);
+    }
+
+    /// <summary>Stops the pool's threads once they are idle; loops on a disposed pool run serially on the caller.</summary>
+    public void Dispose()
+    {
+        if (ReferenceEquals(this, SharedPool.IsValueCreated ? SharedPool.Value : null))
+        {
+            return;
+        }
+        pool.Dispose();
+    }
+
+    /// <summary>Restores the thread's previous pool.</summary>
+    public readonly struct Scope(CpuThreadPool? previous) : IDisposable
+    {
+        public void Dispose() => current = previous;
     }
 
     /// <summary>Calls <paramref name="body"/> for every index in [0, count), split over <see cref="Threads"/>.</summary>
-    public static void For(int count, Action<int> body)
+    public void For(int count, Action<int> body)
     {
         if (count <= 0)
         {
             return;
         }
-        if (threads == 1 || count == 1 || !Pool.TryRun(count, body, null))
+        if (Threads == 1 || count == 1 || !pool.TryRun(count, body, null))
         {
             for (var i = 0; i < count; i++)
             {
@@ -45,13 +88,13 @@ public static class CpuParallel
     }
 
     /// <summary>Calls <paramref name="body"/>.Run for every index in [0, count), split over <see cref="Threads"/>, without allocating.</summary>
-    public static void For(int count, IParallelLoopBody body)
+    public void For(int count, IParallelLoopBody body)
     {
         if (count <= 0)
         {
             return;
         }
-        if (threads == 1 || count == 1 || !Pool.TryRun(count, null, body))
+        if (Threads == 1 || count == 1 || !pool.TryRun(count, null, body))
         {
             for (var i = 0; i < count; i++)
             {
@@ -61,21 +104,18 @@ public static class CpuParallel
     }
 
     /// <summary>Splits [0, count) into at most <see cref="Threads"/> contiguous ranges and runs <paramref name="body"/>(start, end) on each.</summary>
-    public static void ForRange(int count, Action<int, int> body, int minChunk = 1)
+    public void ForRange(int count, Action<int, int> body, int minChunk = 1)
     {
         if (count <= 0)
         {
             return;
         }
-        var chunks = Math.Min(threads, Math.Max(1, count / Math.Max(1, minChunk)));
-        if (chunks <= 1 || !Pool.TryRunRanges(count, chunks, body))
+        var chunks = Math.Min(Threads, Math.Max(1, count / Math.Max(1, minChunk)));
+        if (chunks <= 1 || !pool.TryRunRanges(count, chunks, body))
         {
             body(0, count);
         }
     }
-
-    /// <summary>Start of chunk <paramref name="chunk"/> when [0, count) is cut into <paramref name="chunks"/> near-equal ranges.</summary>
-    public static int ChunkStart(int count, int chunks, int chunk) => (int)((long)count * chunk / chunks);
 
     /// <summary>Background threads plus the caller draining one shared index counter.</summary>
     /// <remarks>
@@ -84,7 +124,7 @@ public static class CpuParallel
     /// (index = int.MaxValue under a new generation) before it rewrites the fields. So the caller waits only for the
     /// indices to finish, never for a descheduled helper to wake up.
     /// </remarks>
-    private sealed class WorkerPool
+    private sealed class WorkerPool(int threads) : IDisposable
     {
         [ThreadStatic]
         private static bool isWorker;
@@ -95,6 +135,7 @@ public static class CpuParallel
         private readonly List<Thread> workers = [];
 
         private bool active;
+        private volatile bool disposed;
         private long state = int.MaxValue;
         private int generation;
 
@@ -113,9 +154,28 @@ public static class CpuParallel
         public bool TryRunRanges(int total, int chunks, Action<int, int> body) =>
             TryStart(chunks, null, null, body, total);
 
+        public bool IsDisposed => disposed;
+
+        /// <summary>Wakes every worker to exit; a loop running now finishes first (the gate is held while it runs).</summary>
+        public void Dispose()
+        {
+            lock (gate)
+            {
+                if (disposed)
+                {
+                    return;
+                }
+                disposed = true;
+                if (workers.Count > 0)
+                {
+                    wake.Release(workers.Count);
+                }
+            }
+        }
+
         private bool TryStart(int iterations, Action<int>? newAction, IParallelLoopBody? newBody, Action<int, int>? newRange, int total)
         {
-            if (isWorker || !Monitor.TryEnter(gate))
+            if (isWorker || disposed || !Monitor.TryEnter(gate))
             {
                 return false;
             }
@@ -176,6 +236,10 @@ public static class CpuParallel
             while (true)
             {
                 wake.Wait();
+                if (disposed)
+                {
+                    return;
+                }
                 Drain();
             }
         }
@@ -208,7 +272,7 @@ public static class CpuParallel
                     }
                     else
                     {
-                        rangeAction!(ChunkStart(rangeCount, total, index), ChunkStart(rangeCount, total, index + 1));
+                        rangeAction!(CpuParallel.ChunkStart(rangeCount, total, index), CpuParallel.ChunkStart(rangeCount, total, index + 1));
                     }
                 }
                 catch (Exception e)
@@ -222,4 +286,26 @@ public static class CpuParallel
             }
         }
     }
+}
+
+/// <summary>
+/// Parallel loops for the CPU backend's ops on the calling thread's <see cref="CpuThreadPool"/>
+/// (<see cref="CpuThreadPool.Current"/>): one place that decides how many threads run an op.
+/// </summary>
+public static class CpuParallel
+{
+    /// <summary>Threads of the calling thread's pool.</summary>
+    public static int Threads => CpuThreadPool.Current.Threads;
+
+    /// <summary>Calls <paramref name="body"/> for every index in [0, count) on the current pool.</summary>
+    public static void For(int count, Action<int> body) => CpuThreadPool.Current.For(count, body);
+
+    /// <summary>Calls <paramref name="body"/>.Run for every index in [0, count) on the current pool, without allocating.</summary>
+    public static void For(int count, IParallelLoopBody body) => CpuThreadPool.Current.For(count, body);
+
+    /// <summary>Contiguous ranges of [0, count) on the current pool (see <see cref="CpuThreadPool.ForRange"/>).</summary>
+    public static void ForRange(int count, Action<int, int> body, int minChunk = 1) => CpuThreadPool.Current.ForRange(count, body, minChunk);
+
+    /// <summary>Start of chunk <paramref name="chunk"/> when [0, count) is cut into <paramref name="chunks"/> near-equal ranges.</summary>
+    public static int ChunkStart(int count, int chunks, int chunk) => (int)((long)count * chunk / chunks);
 }

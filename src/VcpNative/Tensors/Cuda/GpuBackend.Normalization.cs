@@ -153,13 +153,7 @@ public sealed partial class GpuBackend
         {
             return;
         }
-        // l2norm_backward recomputes the norm from x, so rebuild x = y · norm (norm broadcast along each row).
-        using var x = Tensor.Empty(y.Shape, DType.F32, this);
-        using var yRows = y.View([rows, cols], [cols, 1], y.Offset);
-        using var normRows = norm.View([rows, cols], [1, 0], norm.Offset);
-        using var xRows = x.View([rows, cols], [cols, 1], x.Offset);
-        Binary(BinaryOp.Mul, yRows, normRows, xRows);
-        LaunchRows("l2norm", "l2norm_backward", rows, [Dense(gx), Dense(gy), Dense(x), rows, cols, 0]);
+        LaunchRows("l2norm", "l2norm_backward", rows, [Dense(gx), Dense(gy), Dense(y), Dense(norm), rows, cols, 0]);
     }
 
     /// <summary>A dense copy of an optional parameter vector that is not already dense F32, else null (use it as is).</summary>

@@ -199,7 +199,7 @@ public class KernelEmulationTests(ITestOutputHelper output)
         DevicePtr px = h.Upload(x), pdy = h.Upload(dy), py = h.Garbage(n), pnorm = h.Garbage(rows), pdx = h.Garbage(n);
         var grid = new Dim3(Blocks(rows, RowsPerBlock));
         h.Launch("l2norm", "l2norm_forward", grid, new Dim3(32 * RowsPerBlock), py, pnorm, px, rows, cols);
-        h.Launch("l2norm", "l2norm_backward", grid, new Dim3(32 * RowsPerBlock), pdx, pdy, px, rows, cols, 0);
+        h.Launch("l2norm", "l2norm_backward", grid, new Dim3(32 * RowsPerBlock), pdx, pdy, py, pnorm, rows, cols, 0);
         var refY = new double[n];
         var refN = new double[rows];
         var refDx = new double[n];
