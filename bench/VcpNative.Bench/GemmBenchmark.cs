@@ -1,5 +1,6 @@
 // BenchmarkDotNet comparison of our sgemm with OpenBLAS on the ViT-L/14 linear-layer shapes (x[1370,K] @ W[N,K]^T).
 using BenchmarkDotNet.Attributes;
+using VcpNative.Tensors;
 using VcpNative.Tensors.Cpu;
 
 namespace VcpNative.Bench;

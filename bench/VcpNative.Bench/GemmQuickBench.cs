@@ -1,5 +1,6 @@
 // Quick GEMM timing (seconds, not BenchmarkDotNet's minutes): ours vs OpenBLAS interleaved on the same inputs, median of runs.
 using System.Diagnostics;
+using VcpNative.Tensors;
 using VcpNative.Tensors.Cpu;
 
 namespace VcpNative.Bench;

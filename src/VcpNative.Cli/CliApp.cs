@@ -1,7 +1,7 @@
 // Builds the vcp-native command tree and turns every failure into one line and a non-zero exit code.
 using System.CommandLine;
 using VcpNative.Cli.Commands;
-using VcpNative.Tensors.Cpu;
+using VcpNative.Tensors;
 
 namespace VcpNative.Cli;
 

@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
+using VcpNative.Tensors;
 using VcpNative.Tensors.Cpu;
 
 namespace VcpNative.Cli.Commands;

@@ -66,7 +66,7 @@ public static class SmokeCommand
                 }
                 var seconds = sw.Elapsed.TotalSeconds;
                 var gflops = 2.0 * 1370 * 1024 * 4096 / seconds / 1e9;
-                o.WriteLine($"linear 1370x1024 -> 4096 (ViT-L/14 MLP at 518 px): {seconds * 1000:F1} ms, {gflops:F1} GFLOP/s on {Tensors.Cpu.CpuParallel.Threads} threads");
+                o.WriteLine($"linear 1370x1024 -> 4096 (ViT-L/14 MLP at 518 px): {seconds * 1000:F1} ms, {gflops:F1} GFLOP/s on {Tensors.CpuParallel.Threads} threads");
             }
             o.WriteLine("smoke: ok");
             return ExitCodes.Ok;

@@ -158,7 +158,8 @@ public static class RandomWeights
     {
         var set = new ParameterSet(source);
         var data = new Generated[specs.Count];
-        var onCpu = backend is null or CpuBackend;
+        // The CPU keeps compressed weights as generated and adopts f32 arrays without a copy; other backends get uploads.
+        var onCpu = (backend?.LinearWeightPlacement ?? LinearWeightPlacement.CompressedAsStored) == LinearWeightPlacement.CompressedAsStored;
         // Tensors are filled in parallel; each has its own generator seeded from (seed, index), so the values do not
         // depend on the thread count.
         CpuParallel.For(specs.Count, i =>

@@ -360,7 +360,7 @@ public static partial class Ops
     // Gradient of max/min goes to the operand that was selected (to a on ties, like torch.maximum's split is not needed here).
     private static Tensor?[] MinMaxBackward(BinaryOp op, Tensor g, Tensor a, Tensor b, Tensor result)
     {
-        using var pickA = a.Backend is Cpu.CpuBackend ? Cpu.CpuBackend.EqualMask(a, result) : EqualMaskViaHost(a, result);
+        using var pickA = SelectedMask(a, result);
         Tensor? ga = null;
         Tensor? gb = null;
         if (a.RequiresGrad)
@@ -376,13 +376,15 @@ public static partial class Ops
         return [ga, gb];
     }
 
-    // Other backends have no comparison kernel yet: build the mask on the host and upload it.
-    private static Tensor EqualMaskViaHost(Tensor a, Tensor result)
+    /// <summary>1 where a (broadcast to the result's shape) is the value max/min selected, else 0; on the result's backend.</summary>
+    private static Tensor SelectedMask(Tensor a, Tensor result)
     {
-        using var hostA = Tensor.FromArray(a.ToArray(), a.Shape);
-        using var hostResult = Tensor.FromArray(result.ToArray(), result.Shape);
-        using var mask = Cpu.CpuBackend.EqualMask(hostA, hostResult);
-        return Tensor.FromArray(mask.AsSpan(), result.Shape, result.Backend);
+        using var expanded = Expand(a, result.Shape);
+        using var dense = CopyOf(expanded);
+        using var denseResult = result.IsContiguous ? null : CopyOf(result);
+        var mask = Tensor.Empty(result.Shape, DType.F32, result.Backend);
+        result.Backend.EqualMask(dense, denseResult ?? result, mask);
+        return mask;
     }
 
     /// <summary>A stride-0 broadcast view of x, first converted to F32 if stored in another dtype.</summary>

@@ -1,6 +1,6 @@
 // Bit-exact re-implementation of Pillow's Image.resize for 8-bit L and RGB images (libImaging/Resample.c).
 using VcpNative.IO.Images;
-using VcpNative.Tensors.Cpu;
+using VcpNative.Tensors;
 
 namespace VcpNative.Anomaly.Preprocessing;
 

@@ -431,18 +431,5 @@ public sealed unsafe partial class CpuBackend : IBackend
 public sealed partial class CpuBackend
 {
     /// <summary>1 where a (broadcast to result's shape) equals result, else 0: which operand max/min picked.</summary>
-    internal static Tensor EqualMask(Tensor a, Tensor result)
-    {
-        using var expanded = Ops.Expand(a, result.Shape);
-        using var dense = Ops.CopyOf(expanded);
-        var mask = Tensor.Empty(result.Shape);
-        var d = Dense(dense);
-        var r = Dense(result);
-        var m = Dense(mask);
-        for (var i = 0; i < m.Length; i++)
-        {
-            m[i] = d[i] == r[i] ? 1f : 0f;
-        }
-        return mask;
-    }
+    public void EqualMask(Tensor a, Tensor b, Tensor mask) => Tensors.EqualMask.Compare(Dense(a), Dense(b), Dense(mask));
 }

@@ -1,7 +1,7 @@
-// Parallel loops for the CPU backend: one place that decides how many threads run an op.
+// The CPU thread pool of a runtime and the parallel loops ops run on it: one place that decides how many threads run an op.
 using System.Runtime.ExceptionServices;
 
-namespace VcpNative.Tensors.Cpu;
+namespace VcpNative.Tensors;
 
 /// <summary>A loop body that a hot op keeps in a reused object, so a parallel loop allocates nothing per call.</summary>
 public interface IParallelLoopBody
