@@ -105,11 +105,5 @@ public static class GlobalOptions
         return backend;
     }
 
-    public static VcpNative.Tensors.IBackend ResolveBackend(string device, bool useCublas = true) => device switch
-    {
-        "cpu" => CpuBackend.Instance,
-        "cuda" => new GpuBackend(new CudaDriver(), ownsDriver: true, useCublas),
-        "emulated" => new GpuBackend(new PtxEmulator(), ownsDriver: true),
-        _ => throw new ArgumentException($"--device {device}: expected cpu, cuda or emulated"),
-    };
+    public static VcpNative.Tensors.IBackend ResolveBackend(string device, bool useCublas = true) => VcpNative.Tensors.DeviceBackends.Create(device, useCublas);
 }
