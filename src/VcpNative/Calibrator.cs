@@ -38,6 +38,10 @@ public sealed record CalibrationResult(ThresholdFile Threshold, IReadOnlyList<Im
 public static class Calibrator
 {
     /// <summary>Opens the detector from <see cref="CalibrationOptions.Detector"/> and calibrates on image files or folders (searched recursively).</summary>
+    /// <param name="clipPath">CLIP weights, as for <see cref="AnomalyDetector.Open(string, string, DetectorOptions?)"/>.</param>
+    /// <param name="headPath">The method's heads.</param>
+    /// <param name="normalImages">Files or folders of normal (defect-free) images; missing ones become failures.</param>
+    /// <param name="options">Percentile, margin, batch size, output folder and detector options.</param>
     /// <param name="onBatchDone">Called after each batch with the number of images it held (progress).</param>
     /// <exception cref="ArgumentException">No image could be scored.</exception>
     public static CalibrationResult Run(string clipPath, string headPath, IEnumerable<string> normalImages, CalibrationOptions? options = null, Action<int>? onBatchDone = null)
