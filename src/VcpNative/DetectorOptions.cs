@@ -41,7 +41,10 @@ public sealed record DetectorOptions
     /// <summary>GPU matmul/attention arithmetic; default <see cref="DetectorPrecision.Fp32"/>.</summary>
     public DetectorPrecision Precision { get; init; } = DetectorPrecision.Fp32;
 
-    /// <summary>CPU threads for tensor ops; null keeps the current setting (by default the number of cores).</summary>
+    /// <summary>
+    /// CPU threads for tensor ops; null keeps the current setting (by default the number of cores). Today the setting
+    /// is process-wide: a detector applies it when opened and before each call, so the last caller's value applies.
+    /// </summary>
     public int? Threads { get; init; }
 
     /// <summary>Square input size in pixels (a multiple of the CLIP patch size); default <see cref="DefaultImageSize"/>.</summary>
