@@ -77,11 +77,7 @@ public static class GlobalOptions
         {
             throw new ArgumentException("--gpu-matmul kernel chooses the GPU's fp32 matmul: use it with --device cuda or emulated");
         }
-        var backend = ResolveBackend(device, useCublas: !kernelMatMul);
-        if (bf16 && backend is GpuBackend gpu)
-        {
-            gpu.MatMulPrecision = MatMulPrecision.Bf16TensorCores;
-        }
+        var backend = VcpNative.Tensors.DeviceBackends.Create(device, useCublas: !kernelMatMul, bf16);
         if (parse.GetValue(Verbose) && backend is GpuBackend { Driver.Device.IsEmulated: false } real)
         {
             // --verbose: where the CUDA libraries came from and everything searched before them.
@@ -100,11 +96,5 @@ public static class GlobalOptions
         return backend;
     }
 
-    public static VcpNative.Tensors.IBackend ResolveBackend(string device, bool useCublas = true) => device switch
-    {
-        "cpu" => CpuBackend.Instance,
-        "cuda" => new GpuBackend(new CudaDriver(), ownsDriver: true, useCublas),
-        "emulated" => new GpuBackend(new PtxEmulator(), ownsDriver: true),
-        _ => throw new ArgumentException($"--device {device}: expected cpu, cuda or emulated"),
-    };
+    public static VcpNative.Tensors.IBackend ResolveBackend(string device, bool useCublas = true) => VcpNative.Tensors.DeviceBackends.Create(device, useCublas);
 }

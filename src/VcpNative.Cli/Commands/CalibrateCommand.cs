@@ -1,7 +1,5 @@
 // `vcp-native calibrate`: pick an image-score threshold from a folder of normal images.
 using System.CommandLine;
-using VcpNative.Anomaly.Inference;
-using VcpNative.IO.Results;
 
 namespace VcpNative.Cli.Commands;
 
@@ -12,7 +10,7 @@ public static class CalibrateCommand
         var clip = new Option<string>("--clip") { Description = "CLIP weights (as for infer)", Required = true };
         var head = MethodOptions.Head();
         var method = MethodOptions.Method();
-        var size = new Option<int>("--image-size") { Description = "Square input size", DefaultValueFactory = _ => 518 };
+        var size = new Option<int>("--image-size") { Description = "Square input size", DefaultValueFactory = _ => DetectorOptions.DefaultImageSize };
         var percentile = new Option<double>("--percentile") { Description = "Percentile of normal-image scores", DefaultValueFactory = _ => 99.0 };
         var margin = new Option<double>("--margin") { Description = "Added to that percentile (score units)", DefaultValueFactory = _ => 0.02 };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 1 };
@@ -29,22 +27,20 @@ public static class CalibrateCommand
             var backend = GlobalOptions.ResolveBackend(parse);
             var failures = new List<string>();
             var files = InferCommand.ExpandInputs(parse.GetValue(inputs)!, failures);
-            using var model = AnomalyModelLoader.Load(parse.GetValue(clip)!, parse.GetValue(head)!, parse.GetValue(size), backend, parse.GetValue(method));
-            var loop = new ImageInferenceLoop(model.Inference, backend, parse.GetValue(batch));
-            var records = new List<ImageResultRecord>();
-            var outDir = parse.GetValue(output)!;
+            using var detector = AnomalyDetector.Open(parse.GetValue(clip)!, parse.GetValue(head)!, backend,
+                new DetectorOptions { ImageSize = parse.GetValue(size), Method = parse.GetValue(method) });
+            var options = new CalibrationOptions
+            {
+                Percentile = parse.GetValue(percentile), Margin = parse.GetValue(margin), BatchSize = parse.GetValue(batch), OutputFolder = parse.GetValue(output)!,
+            };
+            CalibrationResult result;
             using (var progress = new ProgressReporter("calibrate", files.Count, err))
             {
-                loop.Run(files,
-                    (path, _, result) => records.Add(new ImageResultRecord(path, result.Score, null, null, null, null)),
-                    (path, e) => failures.Add($"{path}: {CliApp.OneLine(e)}"),
-                    done => progress.Advance(done));
+                result = Calibrator.Run(detector, files, options, done => progress.Advance(done));
             }
-            ResultsWriter.Write(outDir, records);
-            var threshold = ThresholdFile.FromScores(records.Select(r => r.Score).ToList(), parse.GetValue(percentile), parse.GetValue(margin));
-            var path = Path.Combine(outDir, "threshold.json");
-            threshold.Save(path);
-            o.WriteLine($"calibrate: {threshold.Images} normal images, scores {threshold.ScoreMin:F4}..{threshold.ScoreMax:F4}; threshold {threshold.Threshold:F4} (p{threshold.Percentile} + {threshold.Margin}) written to {path}");
+            var threshold = result.Threshold;
+            o.WriteLine($"calibrate: {threshold.Images} normal images, scores {threshold.ScoreMin:F4}..{threshold.ScoreMax:F4}; threshold {threshold.Threshold:F4} (p{threshold.Percentile} + {threshold.Margin}) written to {result.ThresholdPath}");
+            failures.AddRange(result.Failures.Select(f => $"{f.Input}: {CliApp.OneLine(f.Error)}"));
             foreach (var f in failures)
             {
                 err.WriteLine($"vcp-native: skipped {f}");

@@ -15,7 +15,7 @@ namespace VcpNative.Cli.Commands;
 /// </summary>
 public static class InferCommand
 {
-    public static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp"];
+    public static readonly string[] ImageExtensions = ImageFiles.Extensions;
 
     public static Command Create()
     {
@@ -126,26 +126,9 @@ public static class InferCommand
     /// <summary>Image files named by the arguments, folders searched recursively, in ordinal order; missing paths are failures.</summary>
     public static List<string> ExpandInputs(IEnumerable<string> inputs, List<string> failures)
     {
-        var files = new List<string>();
-        foreach (var input in inputs)
-        {
-            if (Directory.Exists(input))
-            {
-                var found = Directory.EnumerateFiles(input, "*", SearchOption.AllDirectories)
-                    .Where(f => ImageExtensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
-                    .ToList();
-                found.Sort(StringComparer.Ordinal);
-                files.AddRange(found);
-            }
-            else if (File.Exists(input))
-            {
-                files.Add(input);
-            }
-            else
-            {
-                failures.Add($"{input}: no such file or folder");
-            }
-        }
+        var missing = new List<string>();
+        var files = ImageFiles.Expand(inputs, missing);
+        failures.AddRange(missing.Select(m => $"{m}: no such file or folder"));
         return files;
     }
 }

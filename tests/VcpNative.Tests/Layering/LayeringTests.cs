@@ -1,5 +1,6 @@
 // The one-way flow IO -> Tensors -> Models -> Anomaly -> (public API) -> Cli, asserted on the compiled assemblies.
 using System.Reflection;
+using System.Text.RegularExpressions;
 using NetArchTest.Rules;
 using VcpNative.Tensors;
 using Xunit;
@@ -38,7 +39,8 @@ public sealed class LayeringTests
     [MemberData(nameof(Rules))]
     public void LayerDoesNotDependOnWhatIsAboveIt(string layer, string[] forbidden)
     {
-        var result = Types.InAssembly(Library).That().ResideInNamespace(layer)
+        // ResideInNamespace compares name prefixes (VcpNative.Anomaly would take in VcpNative.AnomalyDetector): match whole segments.
+        var result = Types.InAssembly(Library).That().ResideInNamespaceMatching($"^{Regex.Escape(layer)}(\\.|$)")
             .ShouldNot().HaveDependencyOnAny(forbidden).GetResult();
         Assert.True(result.IsSuccessful, Describe(layer, forbidden, result));
     }

@@ -33,7 +33,23 @@ public sealed class ImageInferenceLoop
         IReadOnlyList<string> files,
         Action<string, RgbImage, AnomalyImageResult> onResult,
         Action<string, Exception> onFailure,
-        Action<int>? onBatchDone = null)
+        Action<int>? onBatchDone = null) =>
+        Run(files.Select(ImageInput.FromFile),
+            (item, result) => onResult(item.Input.Name, item.Resized, result),
+            (input, e) => onFailure(input.Name, e),
+            onBatchDone);
+
+    /// <summary>
+    /// Runs every input (files, encoded bytes or decoded images; <paramref name="inputs"/> is enumerated on a decoder
+    /// thread). Results and failures are reported in input order; <paramref name="cancellationToken"/> stops the loop
+    /// between images with an <see cref="OperationCanceledException"/>.
+    /// </summary>
+    public void Run(
+        IEnumerable<ImageInput> inputs,
+        Action<ImageInferenceItem, AnomalyImageResult> onResult,
+        Action<ImageInput, Exception> onFailure,
+        Action<int>? onBatchDone = null,
+        CancellationToken cancellationToken = default)
     {
         var size = inference.ImageSize;
         var pending = new List<BatchItem>();
@@ -50,7 +66,7 @@ public sealed class ImageInferenceLoop
             }
             for (var i = 0; i < batch.Items.Length; i++)
             {
-                onResult(batch.Items[i].Path, batch.Items[i].Resized, results[i]);
+                onResult(batch.Items[i].Item, results[i]);
             }
             onBatchDone?.Invoke(batch.Items.Length);
         }
@@ -76,7 +92,7 @@ public sealed class ImageInferenceLoop
             var data = new float[items.Length * plane];
             for (var i = 0; i < items.Length; i++)
             {
-                items[i].Input.CopyTo(data, i * plane);
+                items[i].Tensor.CopyTo(data, i * plane);
             }
             int[] shape = [items.Length, 3, size, size];
             if (uploader is null)
@@ -105,7 +121,7 @@ public sealed class ImageInferenceLoop
         // Decoding and preprocessing run one batch ahead on another thread, so they overlap the model's compute
         // (on a GPU backend entirely; on the CPU they take a small share of the cores). Order is kept.
         using var decoded = new System.Collections.Concurrent.BlockingCollection<Decoded>(boundedCapacity: 2 * batchSize);
-        using var cancel = new CancellationTokenSource();
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var workers = DecodeWorkers(backend, batchSize);
         var threads = CpuThreadPool.Current; // the caller's CPU threads resize on the decoding thread too
         var producer = Task.Run(() =>
@@ -114,7 +130,7 @@ public sealed class ImageInferenceLoop
             try
             {
                 // Chunks of `workers` files decode in parallel and are handed on in order (memory stays bounded).
-                foreach (var chunk in files.Chunk(workers))
+                foreach (var chunk in inputs.Chunk(workers))
                 {
                     var results = new Decoded[chunk.Length];
                     Parallel.For(0, chunk.Length, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancel.Token },
@@ -135,14 +151,15 @@ public sealed class ImageInferenceLoop
         });
         try
         {
-            foreach (var item in decoded.GetConsumingEnumerable())
+            foreach (var item in decoded.GetConsumingEnumerable(cancellationToken))
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 if (item.Error is not null)
                 {
-                    onFailure(item.Path, item.Error);
+                    onFailure(item.Input, item.Error);
                     continue;
                 }
-                pending.Add(new BatchItem(item.Path, item.Resized!, item.Input!));
+                pending.Add(new BatchItem(item.Item!, item.Tensor!));
                 if (pending.Count == batchSize)
                 {
                     Flush();
@@ -160,7 +177,7 @@ public sealed class ImageInferenceLoop
         }
     }
 
-    private sealed record BatchItem(string Path, RgbImage Resized, float[] Input);
+    private sealed record BatchItem(ImageInferenceItem Item, float[] Tensor);
 
     private readonly record struct InFlightBatch(BatchItem[] Items, PendingAnomalyResults Results);
 
@@ -173,21 +190,20 @@ public sealed class ImageInferenceLoop
     public static int DecodeWorkers(IBackend backend, int batchSize) =>
         backend is IDeviceBackend ? Math.Clamp(Environment.ProcessorCount - 1, 1, Math.Max(1, batchSize)) : 1;
 
-    private sealed record Decoded(string Path, RgbImage? Resized, float[]? Input, Exception? Error);
+    private sealed record Decoded(ImageInput Input, ImageInferenceItem? Item, float[]? Tensor, Exception? Error);
 
-    private Decoded Decode(string file, int size)
+    private Decoded Decode(ImageInput input, int size)
     {
         try
         {
-            var bytes = File.ReadAllBytes(file);
-            limits.Check(ImageDecoder.ReadHeader(bytes, file), file);
-            var image = ImageDecoder.Decode(bytes, file, limits).ToRgb();
+            var image = input.Decode(limits).ToRgb();
             var resized = PillowResize.Resize(image, size, size, PillowFilter.Bicubic);
-            return new Decoded(file, resized, ClipPreprocess.ToTensorData(resized, size), null);
+            var item = new ImageInferenceItem(input, image.Width, image.Height, resized);
+            return new Decoded(input, item, ClipPreprocess.ToTensorData(resized, size), null);
         }
         catch (Exception e) when (e is ImageDecodeException or IOException or UnauthorizedAccessException or InvalidDataException or OutOfMemoryException)
         {
-            return new Decoded(file, null, null, e);
+            return new Decoded(input, null, null, e);
         }
     }
 }

@@ -58,10 +58,6 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
-    /// <summary>
-    /// True for a weight the CPU linear layer reads without widening it first: a contiguous 2-D BF16 matrix, or an I8
-    /// matrix with its channel scales. Every other non-F32 weight is widened to F32 by the op layer.
-    /// </summary>
     /// <summary>A compressed bf16 / int8 weight is widened while the sgemm packs it: never widened by the op layer.</summary>
     public bool ReadsLinearWeightInPlace(Tensor weight) => IsCompressedLinearWeight(weight);
 
@@ -71,6 +67,10 @@ public sealed unsafe partial class CpuBackend
     /// <summary>Weight files' bf16 / int8 linear weights stay compressed in memory (the sgemm widens them while packing).</summary>
     public LinearWeightPlacement LinearWeightPlacement => LinearWeightPlacement.CompressedAsStored;
 
+    /// <summary>
+    /// True for a weight the CPU linear layer reads without widening it first: a contiguous 2-D BF16 matrix, or an I8
+    /// matrix with its channel scales. Every other non-F32 weight is widened to F32 by the op layer.
+    /// </summary>
     public static bool IsCompressedLinearWeight(Tensor weight) =>
         weight.Storage is CpuStorage && weight.Rank == 2 && weight.IsContiguous
         && (weight.DType == DType.BF16 || (weight.DType == DType.I8 && weight.ChannelScales is { IsContiguous: true, DType: DType.F32 }));

@@ -7,15 +7,15 @@ namespace VcpNative.Tensors.Cuda;
 
 public sealed partial class GpuBackend
 {
+    /// <summary>BF16 device weights for the blocks' linear layers when the matmuls run on tensor cores.</summary>
+    public LinearWeightPlacement LinearWeightPlacement =>
+        MatMulPrecision == MatMulPrecision.Bf16TensorCores ? LinearWeightPlacement.Bf16 : LinearWeightPlacement.F32;
+
     /// <summary>
     /// True when MatMul's B operand (and LinearForward's weight) may be <paramref name="t"/> as it is: a BF16 tensor on
     /// this backend while <see cref="MatMulPrecision"/> is <see cref="MatMulPrecision.Bf16TensorCores"/> (gemm_tc_bf16_wb16
     /// reads its bits). With fp32 precision, or as an A operand, a BF16 tensor is widened on the device first.
     /// </summary>
-    /// <summary>BF16 device weights for the blocks' linear layers when the matmuls run on tensor cores.</summary>
-    public LinearWeightPlacement LinearWeightPlacement =>
-        MatMulPrecision == MatMulPrecision.Bf16TensorCores ? LinearWeightPlacement.Bf16 : LinearWeightPlacement.F32;
-
     public bool ReadsBf16Operand(Tensor t) =>
         MatMulPrecision == MatMulPrecision.Bf16TensorCores && t.DType == DType.BF16 && t.Storage is GpuStorage g && ReferenceEquals(g.Backend, this);
 
