@@ -54,14 +54,14 @@ public static class DemoCommand
         var clipParameters = RandomWeights.Clip(arch, seed, backend);
         clipParameters.Save(clipPath, new Dictionary<string, string> { ["format"] = "vcp-native/clip", ["source"] = "vcp-native demo: random tiny CLIP" });
         using var clip = new ClipModel(clipParameters, ClipActivation.Gelu, PositionResizeMode.BicubicAntialias);
-        using var model = TrainCommand.WithHeads(clip, null, seed, backend);
+        using var model = VcpModel.WithHeads(clip, null, seed, backend);
         var inference = new VcpInference(model, size);
 
         var before = DatasetEvaluation.Run(inference, backend, heldOut, 8);
         var aurocBefore = MetricsReport.Mean(before)["auroc_px"];
         stdout.WriteLine($"demo: held-out classes ({string.Join(", ", HeldOutClasses)}) before training: pixel AUROC {Percent(aurocBefore)} ({clock.Elapsed.TotalSeconds:F1} s)");
 
-        var settings = new TrainSettings
+        var settings = new TrainerOptions
         {
             Clip = clipPath,
             Data = data,
@@ -80,7 +80,11 @@ public static class DemoCommand
             EpochCheckpoints = false,
             Output = Path.Combine(output, "train"),
         };
-        var outcome = TrainCommand.Train(TrainCommand.VcpTrainerFor(model, settings), train, settings, backend, stdout, stderr);
+        TrainingOutcome outcome;
+        using (var observer = new ConsoleRunObserver(stdout, stderr))
+        {
+            outcome = new Trainer(backend, observer).Train(Trainer.VcpTrainerFor(model, settings), train, settings);
+        }
         stdout.WriteLine($"demo: trained {outcome.Steps} steps on {string.Join(", ", TrainClasses)} (last loss {outcome.LastLoss:F4}) ({clock.Elapsed.TotalSeconds:F1} s)");
 
         var overlays = Path.Combine(output, "overlays");

@@ -1,0 +1,229 @@
+// Public entry point of training: loads CLIP and heads for a method and runs the resumable training loop.
+using System.Globalization;
+using VcpNative.Anomaly.Datasets;
+using VcpNative.Anomaly.Inference;
+using VcpNative.Anomaly.Training;
+using VcpNative.Models.Clip;
+using VcpNative.Tensors;
+
+namespace VcpNative;
+
+/// <summary>What a training run did.</summary>
+/// <param name="Steps">Optimizer steps done in total (including those before a resume).</param>
+/// <param name="LastLoss">The last step's total loss (NaN when no step ran).</param>
+/// <param name="Failures">Images that could not be read (training and validation).</param>
+public sealed record TrainingOutcome(long Steps, float LastLoss, int Failures);
+
+/// <summary>
+/// Trains a method's heads on the test split of an auxiliary dataset (as the authors do): batches through the frozen
+/// image tower (features cached when the data are deterministic), optional validation after each epoch, checkpoints
+/// (last.safetensors, epoch_k.safetensors) and train_log.jsonl in the output folder; resumable from last.safetensors.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly IBackend backend;
+    private readonly IRunObserver observer;
+
+    /// <summary>A trainer running on <paramref name="backend"/>, reporting to <paramref name="observer"/> (none: silent).</summary>
+    /// <param name="backend">Backend of the model and the batches.</param>
+    /// <param name="observer">Receiver of progress, log lines, epochs and checkpoints.</param>
+    public Trainer(IBackend backend, IRunObserver? observer = null)
+    {
+        this.backend = backend;
+        this.observer = observer ?? SilentRunObserver.Instance;
+    }
+
+    /// <summary>Reads the dataset, loads CLIP and the initial heads for the method, and trains.</summary>
+    /// <param name="options">Data, model files, schedule and outputs.</param>
+    /// <returns>Steps done, the last loss and the number of unreadable images.</returns>
+    public TrainingOutcome Run(TrainerOptions options)
+    {
+        var samples = DatasetReader.Read(options.Data, options.Layout, DatasetSplit.Test, DatasetReader.ParseClassList(options.Classes));
+        if (samples.Count == 0)
+        {
+            throw new DatasetException($"{options.Data}: no images to train on");
+        }
+        var method = options.Method ?? (options.Init is null ? "vcp" : AnomalyModelLoader.DetectMethod(options.Init));
+        if (method == "vip2")
+        {
+            // ViP2's prompt buffers (token embeddings of its fixed prompts) come from the authors' checkpoint.
+            var init = options.Init ?? throw new RunSetupException(nameof(TrainerOptions.Init),
+                "method vip2 needs initial heads (the authors' ViP2-CLIP .pth or a vip2 head file): its prompt buffers are stored there");
+            using var model = Vip2Model.Load(options.Clip, init, backend);
+            return Train(new Vip2Trainer(model, new Vip2TrainingOptions { ImageSize = options.ImageSize, Seed = options.Seed }), samples, options);
+        }
+        var clip = ClipModel.Load(options.Clip, ClipActivation.Gelu, PositionResizeMode.BicubicAntialias, backend);
+        using var vcp = VcpModel.WithHeads(clip, options.Init, (int)(options.Seed & 0x7FFFFFFF), backend);
+        return Train(VcpTrainerFor(vcp, options), samples, options);
+    }
+
+    /// <summary>The VCP-CLIP trainer of <paramref name="model"/> with the options' learning rates, dropout and seed.</summary>
+    public static VcpTrainer VcpTrainerFor(VcpModel model, TrainerOptions options) => new(model, new VcpTrainingOptions
+    {
+        ImageSize = options.ImageSize,
+        LearningRate = options.LearningRate,
+        TemperatureLearningRate = options.TemperatureLearningRate,
+        Dropout = options.Dropout,
+        Seed = options.Seed,
+    });
+
+    /// <summary>The training loop on an already loaded model (the demo trains the model it evaluates).</summary>
+    /// <param name="trainer">The method's trainer, holding the model.</param>
+    /// <param name="samples">Training images.</param>
+    /// <param name="options">Schedule and outputs (<see cref="TrainerOptions.Clip"/> only fingerprints the feature cache).</param>
+    /// <returns>Steps done, the last loss and the number of unreadable images.</returns>
+    public TrainingOutcome Train(IHeadTrainer trainer, IReadOnlyList<DatasetSample> samples, TrainerOptions options)
+    {
+        var s = options;
+        Directory.CreateDirectory(s.Output);
+        var data = new TrainingData(samples, s.ImageSize, s.Augmentations(), s.Mosaic, s.Seed);
+        var cache = data.IsDeterministic
+            ? new FeatureCache(s.FeatureCache ?? Path.Combine(s.Output, "feature-cache"), trainer.Method + ":" + FeatureCache.Fingerprint(s.Clip), s.ImageSize)
+            : null;
+        var last = Path.Combine(s.Output, "last.safetensors");
+        var logPath = Path.Combine(s.Output, "train_log.jsonl");
+        StartOrResume(trainer, s, last, logPath);
+        // Read before the first step, so bad validation data fail at once rather than after an epoch of training.
+        var validation = ReadValidation(s);
+        var stepsPerEpoch = (data.Count + s.BatchSize - 1) / s.BatchSize;
+        var totalSteps = (long)stepsPerEpoch * s.Epochs;
+        if (s.Steps is long cap)
+        {
+            totalSteps = Math.Min(totalSteps, cap);
+        }
+        var loader = new TrainingBatchLoader(trainer, data, cache, backend, (path, e) => observer.OnInputFailed(new InputFailure(path, e), validation: false));
+        var failures = 0;
+        var lastLoss = float.NaN;
+        var firstStep = trainer.StepsDone;
+        using (var log = new TrainingLog(logPath))
+        {
+            while (trainer.StepsDone < totalSteps)
+            {
+                var epoch = (int)(trainer.StepsDone / stepsPerEpoch);
+                var loss = Step(trainer, data, loader, log, s, epoch, (int)(trainer.StepsDone % stepsPerEpoch), totalSteps, firstStep);
+                lastLoss = loss.Total;
+                var epochDone = trainer.StepsDone % stepsPerEpoch == 0;
+                var finished = (int)(trainer.StepsDone / stepsPerEpoch);
+                Dictionary<string, string>? validationMetadata = null;
+                if (epochDone && validation is not null)
+                {
+                    validationMetadata = Validate(trainer, validation, s, log, totalSteps, firstStep, ref failures);
+                }
+                if (epochDone && s.EpochCheckpoints)
+                {
+                    Save(trainer, Path.Combine(s.Output, $"epoch_{finished}.safetensors"), finished, validationMetadata);
+                    observer.OnEpoch(new EpochReport(finished, s.Epochs, trainer.StepsDone, loss));
+                    observer.OnLog($"train: epoch {finished}/{s.Epochs} done, loss {loss.Total:F4} ({loss.FirstName} {loss.First:F4}, {loss.SecondName} {loss.Second:F4})");
+                }
+                if (epochDone || trainer.StepsDone % s.CheckpointEvery == 0 || trainer.StepsDone == totalSteps)
+                {
+                    Save(trainer, last, finished, null);
+                }
+            }
+        }
+        observer.OnStageFinished("train");
+        if (cache is not null)
+        {
+            observer.OnLog($"train: feature cache {cache.Hits} hits, {cache.Misses} misses");
+        }
+        observer.OnLog($"train: {trainer.StepsDone} steps; heads in {last}; log in {logPath}");
+        return new TrainingOutcome(trainer.StepsDone, lastLoss, failures + loader.Failures);
+    }
+
+    private void StartOrResume(IHeadTrainer trainer, TrainerOptions s, string last, string logPath)
+    {
+        if (!s.Resume)
+        {
+            File.Delete(logPath);
+            return;
+        }
+        if (!File.Exists(last))
+        {
+            throw new RunSetupException(nameof(TrainerOptions.Resume), $"{last} does not exist (nothing to resume)");
+        }
+        trainer.RestoreCheckpoint(last);
+        TrainingLog.Trim(logPath, trainer.StepsDone);
+        observer.OnLog($"train: resumed at step {trainer.StepsDone} from {last}");
+    }
+
+    private static IReadOnlyList<DatasetSample>? ReadValidation(TrainerOptions s)
+    {
+        if (s.ValidationData is null)
+        {
+            return null;
+        }
+        IReadOnlyList<DatasetSample> validation;
+        try
+        {
+            validation = DatasetReader.Read(s.ValidationData, s.ValidationLayout, DatasetSplit.Test, DatasetReader.ParseClassList(s.ValidationClasses));
+        }
+        catch (DatasetException e)
+        {
+            throw new RunSetupException(nameof(TrainerOptions.ValidationData), e.Message, e);
+        }
+        return validation.Count == 0 ? throw new DatasetException($"{s.ValidationData}: no images to validate on") : validation;
+    }
+
+    /// <summary>One optimizer step: batch, gradients (dumped at step 1 when asked), update, log line, progress.</summary>
+    private TrainingLoss Step(IHeadTrainer trainer, TrainingData data, TrainingBatchLoader loader, TrainingLog log, TrainerOptions s,
+        int epoch, int batchIndex, long totalSteps, long firstStep)
+    {
+        var members = data.Order(epoch, s.Shuffle).Skip(batchIndex * s.BatchSize).Take(s.BatchSize).ToArray();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var scope = new TensorScope();
+        var batch = loader.Load(members, epoch);
+        if (batch.Count == 0)
+        {
+            throw new InvalidOperationException($"epoch {epoch + 1}, step {trainer.StepsDone + 1}: no image of the batch could be read");
+        }
+        var loss = trainer.ComputeGradients(batch.Features, batch.Masks, batch.Labels);
+        if (s.DumpGrads is not null && trainer.StepsDone == 0)
+        {
+            GradientDump.Write(s.DumpGrads, trainer, loss);
+        }
+        trainer.ApplyStep();
+        batch.Features.Dispose();
+        var imagesPerSecond = batch.Count / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
+        log.Step(trainer.StepsDone, epoch + 1, loss, s.LearningRate, imagesPerSecond);
+        observer.OnProgress("train", (int)(trainer.StepsDone - firstStep), (int)Math.Max(0, totalSteps - firstStep),
+            $"step {trainer.StepsDone}/{totalSteps}, loss {loss.Total:F4}, {imagesPerSecond:F2} img/s");
+        return loss;
+    }
+
+    /// <summary>
+    /// Evaluates the heads after an epoch: one log line, one printed line, and the same numbers for the epoch
+    /// checkpoint's metadata. Progress shows in the training stage's status (one live display at a time).
+    /// </summary>
+    private Dictionary<string, string> Validate(IHeadTrainer trainer, IReadOnlyList<DatasetSample> samples, TrainerOptions s, TrainingLog log,
+        long totalSteps, long firstStep, ref int failures)
+    {
+        var validated = 0;
+        var done = (int)(trainer.StepsDone - firstStep);
+        var total = (int)Math.Max(0, totalSteps - firstStep);
+        var summary = TrainingValidation.Run(trainer, backend, samples, s.BatchSize,
+            (path, e) => observer.OnInputFailed(new InputFailure(path, e), validation: true),
+            count =>
+            {
+                validated += count;
+                observer.OnProgress("train", done, total, $"step {trainer.StepsDone}, validating {validated}/{samples.Count}");
+            });
+        failures += summary.Failures;
+        log.Validation(trainer.StepsDone, summary);
+        observer.OnLog($"train: validation after step {trainer.StepsDone}: pixel AP {Percent(summary.PixelAp)}, pixel AUROC {Percent(summary.PixelAuroc)} " +
+            $"(class means over {summary.Classes} {(summary.Classes == 1 ? "class" : "classes")}, {summary.Images} images)");
+        return new Dictionary<string, string>
+        {
+            ["val.ap_px"] = summary.PixelAp.ToString("R", CultureInfo.InvariantCulture),
+            ["val.auroc_px"] = summary.PixelAuroc.ToString("R", CultureInfo.InvariantCulture),
+            ["val.data"] = s.ValidationData ?? "",
+        };
+    }
+
+    private void Save(IHeadTrainer trainer, string path, int epoch, IReadOnlyDictionary<string, string>? metadata)
+    {
+        trainer.SaveCheckpoint(path, epoch, metadata);
+        observer.OnCheckpoint(path);
+    }
+
+    private static string Percent(double value) => double.IsNaN(value) ? "n/a (no class with both labels)" : $"{100 * value:F2}";
+}
