@@ -2,6 +2,7 @@
 using VcpNative.Anomaly.Datasets;
 using VcpNative.Anomaly.Evaluation;
 using VcpNative.Anomaly.Inference;
+using VcpNative.Anomaly.Methods;
 using VcpNative.IO;
 using VcpNative.IO.Results;
 using VcpNative.Tensors;

@@ -2,8 +2,8 @@
 using System.Globalization;
 using VcpNative.Anomaly.Datasets;
 using VcpNative.Anomaly.Inference;
+using VcpNative.Anomaly.Methods;
 using VcpNative.Anomaly.Training;
-using VcpNative.Models.Clip;
 using VcpNative.Tensors;
 
 namespace VcpNative;
@@ -43,29 +43,16 @@ public sealed class Trainer
         {
             throw new DatasetException($"{options.Data}: no images to train on");
         }
-        var method = options.Method ?? (options.Init is null ? "vcp" : AnomalyModelLoader.DetectMethod(options.Init));
-        if (method == "vip2")
+        var method = options.Method is not null ? AnomalyMethods.ByName(options.Method, options.Init ?? options.Clip)
+            : options.Init is null ? AnomalyMethods.Default : AnomalyModelLoader.Detect(options.Init);
+        if (method.TrainingNeedsInitialHeads && options.Init is null)
         {
-            // ViP2's prompt buffers (token embeddings of its fixed prompts) come from the authors' checkpoint.
-            var init = options.Init ?? throw new RunSetupException(nameof(TrainerOptions.Init),
-                "method vip2 needs initial heads (the authors' ViP2-CLIP .pth or a vip2 head file): its prompt buffers are stored there");
-            using var model = Vip2Model.Load(options.Clip, init, backend);
-            return Train(new Vip2Trainer(model, new Vip2TrainingOptions { ImageSize = options.ImageSize, Seed = options.Seed }), samples, options);
+            throw new RunSetupException(nameof(TrainerOptions.Init),
+                $"method {method.Name} needs initial heads (the authors' {method.Title} .pth or a {method.Name} head file): its prompt buffers are stored there");
         }
-        var clip = ClipModel.Load(options.Clip, ClipActivation.Gelu, PositionResizeMode.BicubicAntialias, backend);
-        using var vcp = VcpModel.WithHeads(clip, options.Init, (int)(options.Seed & 0x7FFFFFFF), backend);
-        return Train(VcpTrainerFor(vcp, options), samples, options);
+        using var model = method.LoadForTraining(options.Clip, options.Init, (int)(options.Seed & 0x7FFFFFFF), options.ImageSize, backend);
+        return Train(method.CreateTrainer(model, options.HeadTraining), samples, options);
     }
-
-    /// <summary>The VCP-CLIP trainer of <paramref name="model"/> with the options' learning rates, dropout and seed.</summary>
-    public static VcpTrainer VcpTrainerFor(VcpModel model, TrainerOptions options) => new(model, new VcpTrainingOptions
-    {
-        ImageSize = options.ImageSize,
-        LearningRate = options.LearningRate,
-        TemperatureLearningRate = options.TemperatureLearningRate,
-        Dropout = options.Dropout,
-        Seed = options.Seed,
-    });
 
     /// <summary>The training loop on an already loaded model (the demo trains the model it evaluates).</summary>
     /// <param name="trainer">The method's trainer, holding the model.</param>

@@ -76,7 +76,7 @@ public sealed record TrainerOptions
     /// <summary>Output folder (checkpoints, train_log.jsonl).</summary>
     public required string Output { get; init; }
 
-    /// <summary>Method name ("vcp", "vip2"); null = from <see cref="Init"/>'s metadata or key names, else vcp.</summary>
+    /// <summary>Method name (see <see cref="Anomaly.Methods.AnomalyMethods"/>); null = from <see cref="Init"/>'s metadata or key names, else vcp.</summary>
     public string? Method { get; init; }
 
     /// <summary>Dataset whose test split is evaluated after each epoch; null = no validation.</summary>
@@ -97,6 +97,9 @@ public sealed record TrainerOptions
         GaussNoise = !AugmentSkip.Contains("noise"),
         BlurOrColourJitter = !AugmentSkip.Contains("blur-jitter"),
     };
+
+    /// <summary>The settings a method's trainer reads (see <see cref="Anomaly.Methods.IAnomalyMethod.CreateTrainer"/>).</summary>
+    public Anomaly.Methods.HeadTrainingSettings HeadTraining => new(ImageSize, LearningRate, TemperatureLearningRate, Dropout, Seed);
 
     /// <summary>The authors' 2x2 mosaic: MVTec only, when augmenting and not skipped.</summary>
     public bool Mosaic => Augment && Layout == DatasetLayout.MvtecAd && !AugmentSkip.Contains("mosaic");

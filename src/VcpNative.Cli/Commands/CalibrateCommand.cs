@@ -1,6 +1,7 @@
 // `vcp-native calibrate`: pick an image-score threshold from a folder of normal images.
 using System.CommandLine;
 using VcpNative.Anomaly.Inference;
+using VcpNative.Anomaly.Methods;
 using VcpNative.IO.Results;
 
 namespace VcpNative.Cli.Commands;

@@ -1,10 +1,11 @@
 // Reads one training batch: images (augmented or not), their masks and labels, and the frozen features, via the cache.
+using VcpNative.Anomaly.Features;
 using VcpNative.Tensors;
 
 namespace VcpNative.Anomaly.Training;
 
 /// <summary>A batch ready for <see cref="IHeadTrainer.ComputeGradients"/>; <see cref="Count"/> 0 when no image could be read.</summary>
-public sealed record TrainingBatch(VcpImageFeatures Features, Tensor Masks, int[] Labels, int Count);
+public sealed record TrainingBatch(ImageFeatures Features, Tensor Masks, int[] Labels, int Count);
 
 /// <summary>Builds batches for the training loop; unreadable images are reported and left out of their batch.</summary>
 public sealed class TrainingBatchLoader(IHeadTrainer trainer, TrainingData data, FeatureCache? cache, IBackend backend, Action<string, Exception> onFailure)
@@ -16,7 +17,7 @@ public sealed class TrainingBatchLoader(IHeadTrainer trainer, TrainingData data,
     public TrainingBatch Load(int[] members, int epoch)
     {
         var size = trainer.ImageSize;
-        var parts = new List<VcpImageFeatures>();
+        var parts = new List<ImageFeatures>();
         var maskData = new List<float>();
         var labels = new List<int>();
         foreach (var index in members)
@@ -40,7 +41,7 @@ public sealed class TrainingBatchLoader(IHeadTrainer trainer, TrainingData data,
         {
             return new TrainingBatch(null!, null!, [], 0);
         }
-        var stacked = parts.Count == 1 ? parts[0] : VcpImageFeatures.Stack(parts);
+        var stacked = parts.Count == 1 ? parts[0] : ImageFeatures.Stack(parts);
         if (parts.Count > 1)
         {
             foreach (var p in parts)
@@ -52,9 +53,9 @@ public sealed class TrainingBatchLoader(IHeadTrainer trainer, TrainingData data,
         return new TrainingBatch(stacked, masks, [.. labels], parts.Count);
     }
 
-    private VcpImageFeatures Features(TrainingExample example, int size)
+    private ImageFeatures Features(TrainingExample example, int size)
     {
-        VcpImageFeatures? features = null;
+        ImageFeatures? features = null;
         string? key = null;
         if (cache is not null)
         {
