@@ -27,18 +27,14 @@ public sealed record ComparisonOutcome(IReadOnlyList<ComparedHead> Heads, int Im
 /// Runs a method over a labelled dataset class by class with the authors' metrics (per-class normalisation only if the
 /// method's authors do it), writing results.json/csv and metrics.* as it goes, so an interrupted run keeps what it did.
 /// </summary>
-public sealed class Evaluator
+public sealed class Evaluator : PipelineRun
 {
-    private readonly IBackend backend;
-    private readonly IRunObserver observer;
-
     /// <summary>An evaluator running on <paramref name="backend"/>, reporting to <paramref name="observer"/> (none: silent).</summary>
     /// <param name="backend">Backend of the model.</param>
     /// <param name="observer">Receiver of progress and failed inputs.</param>
     public Evaluator(IBackend backend, IRunObserver? observer = null)
+        : base(backend, observer)
     {
-        this.backend = backend;
-        this.observer = observer ?? SilentRunObserver.Instance;
     }
 
     /// <summary>Reads the dataset and evaluates one head file on it.</summary>
@@ -105,7 +101,7 @@ public sealed class Evaluator
     /// <returns>The method, its rows, the images scored and the failed inputs.</returns>
     public EvaluationOutcome Evaluate(EvaluatorOptions options, IReadOnlyList<DatasetSample> samples)
     {
-        using var model = AnomalyModelLoader.Load(options.Clip, options.Head, options.ImageSize, backend, options.Method);
+        using var model = AnomalyModelLoader.Load(options.Clip, options.Head, options.ImageSize, Backend, options.Method);
         var output = options.Output;
         Directory.CreateDirectory(output);
         if (options.SaveMaps)
@@ -118,7 +114,7 @@ public sealed class Evaluator
         var finished = new List<ClassMetrics>();
         var stage = "eval " + model.Method;
         var done = 0;
-        var rows = DatasetEvaluation.Run(model.Inference, backend, samples, options.BatchSize, new EvaluationEvents
+        var rows = DatasetEvaluation.Run(model.Inference, Backend, samples, options.BatchSize, new EvaluationEvents
         {
             ImageDone = (sample, result) =>
             {
@@ -134,13 +130,13 @@ public sealed class Evaluator
             {
                 var failure = new InputFailure(path, e);
                 failures.Add(failure);
-                observer.OnInputFailed(failure, validation: false);
+                Observer.OnInputFailed(failure, validation: false);
             },
             BatchDone = count =>
             {
                 ResultsWriter.Write(output, records);
                 done += count;
-                observer.OnProgress(stage, done, samples.Count, null);
+                Observer.OnProgress(stage, done, samples.Count, null);
             },
             ClassDone = row =>
             {
@@ -149,7 +145,7 @@ public sealed class Evaluator
             },
         });
         ResultsWriter.Write(output, records);
-        observer.OnStageFinished(stage);
+        Observer.OnStageFinished(stage);
         MetricsReport.Write(output, rows);
         return new EvaluationOutcome(model.Method, rows, records.Count, failures);
     }

@@ -19,18 +19,14 @@ public sealed record TrainingOutcome(long Steps, float LastLoss, int Failures);
 /// image tower (features cached when the data are deterministic), optional validation after each epoch, checkpoints
 /// (last.safetensors, epoch_k.safetensors) and train_log.jsonl in the output folder; resumable from last.safetensors.
 /// </summary>
-public sealed class Trainer
+public sealed class Trainer : PipelineRun
 {
-    private readonly IBackend backend;
-    private readonly IRunObserver observer;
-
     /// <summary>A trainer running on <paramref name="backend"/>, reporting to <paramref name="observer"/> (none: silent).</summary>
     /// <param name="backend">Backend of the model and the batches.</param>
     /// <param name="observer">Receiver of progress, log lines, epochs and checkpoints.</param>
     public Trainer(IBackend backend, IRunObserver? observer = null)
+        : base(backend, observer)
     {
-        this.backend = backend;
-        this.observer = observer ?? SilentRunObserver.Instance;
     }
 
     /// <summary>Reads the dataset, loads CLIP and the initial heads for the method, and trains.</summary>
@@ -50,7 +46,7 @@ public sealed class Trainer
             throw new RunSetupException(nameof(TrainerOptions.Init),
                 $"method {method.Name} needs initial heads (the authors' {method.Title} .pth or a {method.Name} head file): its prompt buffers are stored there");
         }
-        using var model = method.LoadForTraining(options.Clip, options.Init, (int)(options.Seed & 0x7FFFFFFF), options.ImageSize, backend);
+        using var model = method.LoadForTraining(options.Clip, options.Init, (int)(options.Seed & 0x7FFFFFFF), options.ImageSize, Backend);
         return Train(method.CreateTrainer(model, options.HeadTraining), samples, options);
     }
 
@@ -78,7 +74,7 @@ public sealed class Trainer
         {
             totalSteps = Math.Min(totalSteps, cap);
         }
-        var loader = new TrainingBatchLoader(trainer, data, cache, backend, (path, e) => observer.OnInputFailed(new InputFailure(path, e), validation: false));
+        var loader = new TrainingBatchLoader(trainer, data, cache, Backend, (path, e) => Observer.OnInputFailed(new InputFailure(path, e), validation: false));
         var failures = 0;
         var lastLoss = float.NaN;
         var firstStep = trainer.StepsDone;
@@ -99,8 +95,8 @@ public sealed class Trainer
                 if (epochDone && s.EpochCheckpoints)
                 {
                     Save(trainer, Path.Combine(s.Output, $"epoch_{finished}.safetensors"), finished, validationMetadata);
-                    observer.OnEpoch(new EpochReport(finished, s.Epochs, trainer.StepsDone, loss));
-                    observer.OnLog($"train: epoch {finished}/{s.Epochs} done, loss {loss.Total:F4} ({loss.FirstName} {loss.First:F4}, {loss.SecondName} {loss.Second:F4})");
+                    Observer.OnEpoch(new EpochReport(finished, s.Epochs, trainer.StepsDone, loss));
+                    Observer.OnLog($"train: epoch {finished}/{s.Epochs} done, loss {loss.Total:F4} ({loss.FirstName} {loss.First:F4}, {loss.SecondName} {loss.Second:F4})");
                 }
                 if (epochDone || trainer.StepsDone % s.CheckpointEvery == 0 || trainer.StepsDone == totalSteps)
                 {
@@ -108,12 +104,12 @@ public sealed class Trainer
                 }
             }
         }
-        observer.OnStageFinished("train");
+        Observer.OnStageFinished("train");
         if (cache is not null)
         {
-            observer.OnLog($"train: feature cache {cache.Hits} hits, {cache.Misses} misses");
+            Observer.OnLog($"train: feature cache {cache.Hits} hits, {cache.Misses} misses");
         }
-        observer.OnLog($"train: {trainer.StepsDone} steps; heads in {last}; log in {logPath}");
+        Observer.OnLog($"train: {trainer.StepsDone} steps; heads in {last}; log in {logPath}");
         return new TrainingOutcome(trainer.StepsDone, lastLoss, failures + loader.Failures);
     }
 
@@ -130,7 +126,7 @@ public sealed class Trainer
         }
         trainer.RestoreCheckpoint(last);
         TrainingLog.Trim(logPath, trainer.StepsDone);
-        observer.OnLog($"train: resumed at step {trainer.StepsDone} from {last}");
+        Observer.OnLog($"train: resumed at step {trainer.StepsDone} from {last}");
     }
 
     private static IReadOnlyList<DatasetSample>? ReadValidation(TrainerOptions s)
@@ -172,7 +168,7 @@ public sealed class Trainer
         batch.Features.Dispose();
         var imagesPerSecond = batch.Count / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
         log.Step(trainer.StepsDone, epoch + 1, loss, s.LearningRate, imagesPerSecond);
-        observer.OnProgress("train", (int)(trainer.StepsDone - firstStep), (int)Math.Max(0, totalSteps - firstStep),
+        Observer.OnProgress("train", (int)(trainer.StepsDone - firstStep), (int)Math.Max(0, totalSteps - firstStep),
             $"step {trainer.StepsDone}/{totalSteps}, loss {loss.Total:F4}, {imagesPerSecond:F2} img/s");
         return loss;
     }
@@ -187,16 +183,16 @@ public sealed class Trainer
         var validated = 0;
         var done = (int)(trainer.StepsDone - firstStep);
         var total = (int)Math.Max(0, totalSteps - firstStep);
-        var summary = TrainingValidation.Run(trainer, backend, samples, s.BatchSize,
-            (path, e) => observer.OnInputFailed(new InputFailure(path, e), validation: true),
+        var summary = TrainingValidation.Run(trainer, Backend, samples, s.BatchSize,
+            (path, e) => Observer.OnInputFailed(new InputFailure(path, e), validation: true),
             count =>
             {
                 validated += count;
-                observer.OnProgress("train", done, total, $"step {trainer.StepsDone}, validating {validated}/{samples.Count}");
+                Observer.OnProgress("train", done, total, $"step {trainer.StepsDone}, validating {validated}/{samples.Count}");
             });
         failures += summary.Failures;
         log.Validation(trainer.StepsDone, summary);
-        observer.OnLog($"train: validation after step {trainer.StepsDone}: pixel AP {Percent(summary.PixelAp)}, pixel AUROC {Percent(summary.PixelAuroc)} " +
+        Observer.OnLog($"train: validation after step {trainer.StepsDone}: pixel AP {Percent(summary.PixelAp)}, pixel AUROC {Percent(summary.PixelAuroc)} " +
             $"(class means over {summary.Classes} {(summary.Classes == 1 ? "class" : "classes")}, {summary.Images} images)");
         return new Dictionary<string, string>
         {
@@ -209,7 +205,7 @@ public sealed class Trainer
     private void Save(IHeadTrainer trainer, string path, int epoch, IReadOnlyDictionary<string, string>? metadata)
     {
         trainer.SaveCheckpoint(path, epoch, metadata);
-        observer.OnCheckpoint(path);
+        Observer.OnCheckpoint(path);
     }
 
     private static string Percent(double value) => double.IsNaN(value) ? "n/a (no class with both labels)" : $"{100 * value:F2}";

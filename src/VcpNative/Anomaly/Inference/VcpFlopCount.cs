@@ -35,8 +35,7 @@ public static class VcpFlopCount
     /// <summary>FLOPs of one image through VCP-CLIP at <paramref name="imageSize"/>.</summary>
     public static VcpFlops PerImage(ClipConfig c, int promptLength, int deepPromptLength, int featureLayers, int imageSize)
     {
-        double g = imageSize / c.PatchSize;
-        var np = g * g;
+        var np = Patches(c, imageSize);
         double w = c.VisionWidth;
         double e = c.EmbedDim;
         var vision = ImageTower(c, imageSize) + (2 * w * e);
@@ -51,12 +50,18 @@ public static class VcpFlopCount
     /// <summary>Patch convolution and every transformer block of the image tower (no projection).</summary>
     public static double ImageTower(ClipConfig c, int imageSize)
     {
-        double g = imageSize / c.PatchSize;
-        var np = g * g;
+        var np = Patches(c, imageSize);
         var l = np + 1;
         double w = c.VisionWidth;
         double p = c.PatchSize;
         return (2 * np * (3 * p * p) * w) + (c.VisionLayers * ((24 * l * w * w) + (4 * l * l * w)));
+    }
+
+    /// <summary>Np = (S / P)^2, the patches of one image.</summary>
+    public static double Patches(ClipConfig c, int imageSize)
+    {
+        double g = imageSize / c.PatchSize;
+        return g * g;
     }
 
     /// <summary>One prompt through the text tower (full T x T attention, as PyTorch computes it) and its EOT row @ text_projection.</summary>

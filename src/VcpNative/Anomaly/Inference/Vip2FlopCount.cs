@@ -21,8 +21,7 @@ public static class Vip2FlopCount
     /// <summary>FLOPs of one image through ViP2-CLIP at <paramref name="imageSize"/>.</summary>
     public static VcpFlops PerImage(ClipConfig c, int genericTokens, int metaHidden, int featureLayers, int imageSize)
     {
-        double g = imageSize / c.PatchSize;
-        var np = g * g;
+        var np = VcpFlopCount.Patches(c, imageSize);
         double w = c.VisionWidth;
         double e = c.EmbedDim;
         var vision = VcpFlopCount.ImageTower(c, imageSize) + (featureLayers * 2 * (np + 1) * w * e) + (2 * w * e);

@@ -45,12 +45,13 @@ public static class AnomalyMethods
     }
 
     /// <summary>Builds the inference of a freshly loaded <paramref name="model"/>; disposes the model if that fails.</summary>
-    internal static LoadedAnomalyModel Wrap<TModel>(string name, TModel model, ClipModel clip, Func<TModel, IAnomalyInference> inference)
+    internal static LoadedAnomalyModel Wrap<TModel>(TModel model, ClipModel clip, Func<TModel, IAnomalyInference> inference)
         where TModel : IDisposable
     {
         try
         {
-            return new LoadedAnomalyModel(name, inference(model), model) { Clip = clip };
+            var built = inference(model);
+            return new LoadedAnomalyModel(built.Method, built, model) { Clip = clip };
         }
         catch
         {

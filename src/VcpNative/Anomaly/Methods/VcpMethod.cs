@@ -70,5 +70,5 @@ public sealed class VcpMethod : IAnomalyMethod
 
     /// <summary>Inference for <paramref name="model"/> (disposed if that fails).</summary>
     public static LoadedAnomalyModel Wrap(VcpModel model, int imageSize) =>
-        AnomalyMethods.Wrap("vcp", model, model.Clip, m => new VcpInference(m, imageSize));
+        AnomalyMethods.Wrap(model, model.Clip, m => new VcpInference(m, imageSize));
 }

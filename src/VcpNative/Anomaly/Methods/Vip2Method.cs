@@ -67,5 +67,5 @@ public sealed class Vip2Method : IAnomalyMethod
     }
 
     private static LoadedAnomalyModel Wrap(Vip2Model model, int imageSize) =>
-        AnomalyMethods.Wrap("vip2", model, model.Clip, m => new Vip2Inference(m, imageSize));
+        AnomalyMethods.Wrap(model, model.Clip, m => new Vip2Inference(m, imageSize));
 }
