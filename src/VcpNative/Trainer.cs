@@ -69,39 +69,19 @@ public sealed class Trainer : PipelineRun
         // Read before the first step, so bad validation data fail at once rather than after an epoch of training.
         var validation = ReadValidation(s);
         var stepsPerEpoch = (data.Count + s.BatchSize - 1) / s.BatchSize;
-        var totalSteps = (long)stepsPerEpoch * s.Epochs;
-        if (s.Steps is long cap)
-        {
-            totalSteps = Math.Min(totalSteps, cap);
-        }
+        var totalSteps = Math.Min((long)stepsPerEpoch * s.Epochs, s.Steps ?? long.MaxValue);
         var loader = new TrainingBatchLoader(trainer, data, cache, Backend, (path, e) => Observer.OnInputFailed(new InputFailure(path, e), validation: false));
-        var failures = 0;
         var lastLoss = float.NaN;
-        var firstStep = trainer.StepsDone;
+        var validationFailures = 0;
         using (var log = new TrainingLog(logPath))
         {
+            var run = new Schedule(trainer, s, log, stepsPerEpoch, totalSteps, trainer.StepsDone);
             while (trainer.StepsDone < totalSteps)
             {
                 var epoch = (int)(trainer.StepsDone / stepsPerEpoch);
-                var loss = Step(trainer, data, loader, log, s, epoch, (int)(trainer.StepsDone % stepsPerEpoch), totalSteps, firstStep);
+                var loss = Step(run, data, loader, epoch, (int)(trainer.StepsDone % stepsPerEpoch));
                 lastLoss = loss.Total;
-                var epochDone = trainer.StepsDone % stepsPerEpoch == 0;
-                var finished = (int)(trainer.StepsDone / stepsPerEpoch);
-                Dictionary<string, string>? validationMetadata = null;
-                if (epochDone && validation is not null)
-                {
-                    validationMetadata = Validate(trainer, validation, s, log, totalSteps, firstStep, ref failures);
-                }
-                if (epochDone && s.EpochCheckpoints)
-                {
-                    Save(trainer, Path.Combine(s.Output, $"epoch_{finished}.safetensors"), finished, validationMetadata);
-                    Observer.OnEpoch(new EpochReport(finished, s.Epochs, trainer.StepsDone, loss));
-                    Observer.OnLog($"train: epoch {finished}/{s.Epochs} done, loss {loss.Total:F4} ({loss.FirstName} {loss.First:F4}, {loss.SecondName} {loss.Second:F4})");
-                }
-                if (epochDone || trainer.StepsDone % s.CheckpointEvery == 0 || trainer.StepsDone == totalSteps)
-                {
-                    Save(trainer, last, finished, null);
-                }
+                validationFailures += EndStep(run, loss, validation, last);
             }
         }
         Observer.OnStageFinished("train");
@@ -110,7 +90,42 @@ public sealed class Trainer : PipelineRun
             Observer.OnLog($"train: feature cache {cache.Hits} hits, {cache.Misses} misses");
         }
         Observer.OnLog($"train: {trainer.StepsDone} steps; heads in {last}; log in {logPath}");
-        return new TrainingOutcome(trainer.StepsDone, lastLoss, failures + loader.Failures);
+        return new TrainingOutcome(trainer.StepsDone, lastLoss, validationFailures + loader.Failures);
+    }
+
+    /// <summary>One run's fixed facts: trainer, options, log, steps per epoch, the last step, the step it started at.</summary>
+    private sealed record Schedule(IHeadTrainer Trainer, TrainerOptions Options, TrainingLog Log, int StepsPerEpoch, long TotalSteps, long FirstStep)
+    {
+        /// <summary>Steps done in this run, and to do in it, for progress.</summary>
+        public (int Done, int Total) Progress => ((int)(Trainer.StepsDone - FirstStep), (int)Math.Max(0, TotalSteps - FirstStep));
+    }
+
+    /// <summary>After a step: at an epoch's end validation, the epoch event and checkpoint; last.safetensors when due. Returns validation failures.</summary>
+    private int EndStep(Schedule run, TrainingLoss loss, IReadOnlyList<DatasetSample>? validation, string last)
+    {
+        var (trainer, s) = (run.Trainer, run.Options);
+        var epochDone = trainer.StepsDone % run.StepsPerEpoch == 0;
+        var finished = (int)(trainer.StepsDone / run.StepsPerEpoch);
+        var failures = 0;
+        Dictionary<string, string>? validationMetadata = null;
+        if (epochDone && validation is not null)
+        {
+            (validationMetadata, failures) = Validate(run, validation);
+        }
+        if (epochDone)
+        {
+            Observer.OnEpoch(new EpochReport(finished, s.Epochs, trainer.StepsDone, loss));
+        }
+        if (epochDone && s.EpochCheckpoints)
+        {
+            Save(trainer, Path.Combine(s.Output, $"epoch_{finished}.safetensors"), finished, validationMetadata);
+            Observer.OnLog($"train: epoch {finished}/{s.Epochs} done, loss {loss.Total:F4} ({loss.FirstName} {loss.First:F4}, {loss.SecondName} {loss.Second:F4})");
+        }
+        if (epochDone || trainer.StepsDone % s.CheckpointEvery == 0 || trainer.StepsDone == run.TotalSteps)
+        {
+            Save(trainer, last, finished, null);
+        }
+        return failures;
     }
 
     private void StartOrResume(IHeadTrainer trainer, TrainerOptions s, string last, string logPath)
@@ -148,9 +163,9 @@ public sealed class Trainer : PipelineRun
     }
 
     /// <summary>One optimizer step: batch, gradients (dumped at step 1 when asked), update, log line, progress.</summary>
-    private TrainingLoss Step(IHeadTrainer trainer, TrainingData data, TrainingBatchLoader loader, TrainingLog log, TrainerOptions s,
-        int epoch, int batchIndex, long totalSteps, long firstStep)
+    private TrainingLoss Step(Schedule run, TrainingData data, TrainingBatchLoader loader, int epoch, int batchIndex)
     {
+        var (trainer, s) = (run.Trainer, run.Options);
         var members = data.Order(epoch, s.Shuffle).Skip(batchIndex * s.BatchSize).Take(s.BatchSize).ToArray();
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var scope = new TensorScope();
@@ -167,9 +182,9 @@ public sealed class Trainer : PipelineRun
         trainer.ApplyStep();
         batch.Features.Dispose();
         var imagesPerSecond = batch.Count / Math.Max(1e-9, clock.Elapsed.TotalSeconds);
-        log.Step(trainer.StepsDone, epoch + 1, loss, s.LearningRate, imagesPerSecond);
-        Observer.OnProgress("train", (int)(trainer.StepsDone - firstStep), (int)Math.Max(0, totalSteps - firstStep),
-            $"step {trainer.StepsDone}/{totalSteps}, loss {loss.Total:F4}, {imagesPerSecond:F2} img/s");
+        run.Log.Step(trainer.StepsDone, epoch + 1, loss, s.LearningRate, imagesPerSecond);
+        var (done, total) = run.Progress;
+        Observer.OnProgress("train", done, total, $"step {trainer.StepsDone}/{run.TotalSteps}, loss {loss.Total:F4}, {imagesPerSecond:F2} img/s");
         return loss;
     }
 
@@ -177,12 +192,11 @@ public sealed class Trainer : PipelineRun
     /// Evaluates the heads after an epoch: one log line, one printed line, and the same numbers for the epoch
     /// checkpoint's metadata. Progress shows in the training stage's status (one live display at a time).
     /// </summary>
-    private Dictionary<string, string> Validate(IHeadTrainer trainer, IReadOnlyList<DatasetSample> samples, TrainerOptions s, TrainingLog log,
-        long totalSteps, long firstStep, ref int failures)
+    private (Dictionary<string, string> Metadata, int Failures) Validate(Schedule run, IReadOnlyList<DatasetSample> samples)
     {
+        var (trainer, s) = (run.Trainer, run.Options);
         var validated = 0;
-        var done = (int)(trainer.StepsDone - firstStep);
-        var total = (int)Math.Max(0, totalSteps - firstStep);
+        var (done, total) = run.Progress;
         var summary = TrainingValidation.Run(trainer, Backend, samples, s.BatchSize,
             (path, e) => Observer.OnInputFailed(new InputFailure(path, e), validation: true),
             count =>
@@ -190,16 +204,16 @@ public sealed class Trainer : PipelineRun
                 validated += count;
                 Observer.OnProgress("train", done, total, $"step {trainer.StepsDone}, validating {validated}/{samples.Count}");
             });
-        failures += summary.Failures;
-        log.Validation(trainer.StepsDone, summary);
+        run.Log.Validation(trainer.StepsDone, summary);
         Observer.OnLog($"train: validation after step {trainer.StepsDone}: pixel AP {Percent(summary.PixelAp)}, pixel AUROC {Percent(summary.PixelAuroc)} " +
             $"(class means over {summary.Classes} {(summary.Classes == 1 ? "class" : "classes")}, {summary.Images} images)");
-        return new Dictionary<string, string>
+        var metadata = new Dictionary<string, string>
         {
             ["val.ap_px"] = summary.PixelAp.ToString("R", CultureInfo.InvariantCulture),
             ["val.auroc_px"] = summary.PixelAuroc.ToString("R", CultureInfo.InvariantCulture),
             ["val.data"] = s.ValidationData ?? "",
         };
+        return (metadata, summary.Failures);
     }
 
     private void Save(IHeadTrainer trainer, string path, int epoch, IReadOnlyDictionary<string, string>? metadata)
