@@ -74,7 +74,7 @@ public sealed class Evaluator : PipelineRun
             heads.Add(new ComparedHead(head, label, result.Method, result.Images, result.Rows));
             failures.AddRange(result.Failures);
         }
-        var markdown = ComparisonReport.Markdown(heads, options.PerClass);
+        var markdown = ComparisonReport.Markdown(heads, options.PerClass, [.. AnomalyMethods.All.Select(m => (m.Title, m.Normalisation))]);
         ResultsWriter.WriteAtomically(Path.Combine(options.Output, "compare.md"), markdown);
         ResultsWriter.WriteAtomically(Path.Combine(options.Output, "compare.json"), ComparisonReport.Json(heads, options.ImageSize));
         return new ComparisonOutcome(heads, samples.Count, markdown, failures);

@@ -25,11 +25,13 @@ public static class ComparisonReport
     /// <summary>A metric-per-row table of class means (x100, 1 decimal, as ViP2-CLIP prints), one column per head.</summary>
     /// <param name="evaluations">The heads, in column order.</param>
     /// <param name="perClass">Also one table per class.</param>
+    /// <param name="normalisations">Each method's title and how its maps are normalised, for the table's heading.</param>
     /// <returns>The compare.md text.</returns>
-    public static string Markdown(IReadOnlyList<ComparedHead> evaluations, bool perClass)
+    public static string Markdown(IReadOnlyList<ComparedHead> evaluations, bool perClass, IReadOnlyList<(string Title, Inference.ClassNormalisation Rule)> normalisations)
     {
         var sb = new StringBuilder();
-        sb.Append("Mean over classes (x100). Maps: VCP-CLIP min-max per class, ViP2-CLIP raw (each as its authors evaluate).\n\n");
+        var maps = string.Join(", ", normalisations.Select(n => $"{n.Title} {(n.Rule == Inference.ClassNormalisation.MinMaxPerClass ? "min-max per class" : "raw")}"));
+        sb.Append("Mean over classes (x100). Maps: ").Append(maps).Append(" (each as its authors evaluate).\n\n");
         AppendTable(sb, evaluations, e => MetricsReport.Mean(e.Rows));
         if (perClass)
         {

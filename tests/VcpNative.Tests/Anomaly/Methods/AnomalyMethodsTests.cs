@@ -42,4 +42,11 @@ public class AnomalyMethodsTests
         }
         Assert.Equal(name, AnomalyModelLoader.DetectMethod(path));
     }
+
+    [Fact]
+    public void CompareHeadingStatesEachMethodsNormalisationAsBefore()
+    {
+        var md = VcpNative.Anomaly.Evaluation.ComparisonReport.Markdown([], false, [.. AnomalyMethods.All.Select(m => (m.Title, m.Normalisation))]);
+        Assert.StartsWith("Mean over classes (x100). Maps: VCP-CLIP min-max per class, ViP2-CLIP raw (each as its authors evaluate).\n\n", md);
+    }
 }
