@@ -60,17 +60,7 @@ public sealed class Evaluator : PipelineRun
             var head = options.Heads[i];
             var method = AnomalyModelLoader.DetectMethod(head);
             var label = $"{i + 1}-{method}";
-            var result = Evaluate(new EvaluatorOptions
-            {
-                Clip = options.Clip,
-                Head = head,
-                Method = method,
-                Root = options.Root,
-                Layout = options.Layout,
-                ImageSize = options.ImageSize,
-                BatchSize = options.BatchSize,
-                Output = Path.Combine(options.Output, label),
-            }, samples);
+            var result = Evaluate(new EvaluatorOptions(options, head) { Method = method, Output = Path.Combine(options.Output, label) }, samples);
             heads.Add(new ComparedHead(head, label, result.Method, result.Images, result.Rows));
             failures.AddRange(result.Failures);
         }

@@ -1,10 +1,11 @@
 // What an evaluation (one head) or a comparison (several heads) runs on and where it writes.
+using System.Diagnostics.CodeAnalysis;
 using VcpNative.Anomaly.Datasets;
 
 namespace VcpNative;
 
 /// <summary>What every dataset run reads and where it writes: CLIP, the dataset's test split, sizes, the output folder.</summary>
-public abstract record DatasetRunOptions
+public record DatasetRunOptions
 {
     /// <summary>CLIP weights; each method builds its CLIP variant from them.</summary>
     public required string Clip { get; init; }
@@ -31,6 +32,21 @@ public abstract record DatasetRunOptions
 /// <summary>Options of <see cref="Evaluator.Run"/>: one head file over a labelled dataset's test split; writes results.json, results.csv and metrics.* to <see cref="DatasetRunOptions.Output"/>.</summary>
 public sealed record EvaluatorOptions : DatasetRunOptions
 {
+    /// <summary>Options to be set member by member.</summary>
+    public EvaluatorOptions()
+    {
+    }
+
+    /// <summary>The CLIP, dataset, sizes and output of <paramref name="common"/>, evaluating <paramref name="head"/>.</summary>
+    /// <param name="common">What every dataset run reads and where it writes.</param>
+    /// <param name="head">Head file.</param>
+    [SetsRequiredMembers]
+    public EvaluatorOptions(DatasetRunOptions common, string head)
+        : base(common)
+    {
+        Head = head;
+    }
+
     /// <summary>Head file (VCP-CLIP or ViP2-CLIP, ours or the authors').</summary>
     public required string Head { get; init; }
 
@@ -47,6 +63,21 @@ public sealed record EvaluatorOptions : DatasetRunOptions
 /// </summary>
 public sealed record ComparisonOptions : DatasetRunOptions
 {
+    /// <summary>Options to be set member by member.</summary>
+    public ComparisonOptions()
+    {
+    }
+
+    /// <summary>The CLIP, dataset, sizes and output of <paramref name="common"/>, comparing <paramref name="heads"/>.</summary>
+    /// <param name="common">What every dataset run reads and where it writes.</param>
+    /// <param name="heads">Two or more head files.</param>
+    [SetsRequiredMembers]
+    public ComparisonOptions(DatasetRunOptions common, IReadOnlyList<string> heads)
+        : base(common)
+    {
+        Heads = heads;
+    }
+
     /// <summary>Two or more head files; the method is detected per file.</summary>
     public required IReadOnlyList<string> Heads { get; init; }
 

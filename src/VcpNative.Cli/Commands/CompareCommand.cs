@@ -13,7 +13,8 @@ public static class CompareCommand
 {
     public static Command Create()
     {
-        var clip = new Option<string>("--clip") { Description = "CLIP weights (as for infer); each method builds its CLIP variant from it", Required = true };
+        var run = new DatasetRunOptionSet("CLIP weights (as for infer); each method builds its CLIP variant from it",
+            "Output folder (compare.md, compare.json, one eval folder per head)");
         var heads = new Option<string[]>("--heads")
         {
             Description = "Two or more head files (VCP-CLIP and/or ViP2-CLIP; method detected per file)",
@@ -21,29 +22,13 @@ public static class CompareCommand
             AllowMultipleArgumentsPerToken = true,
             Arity = ArgumentArity.OneOrMore,
         };
-        var dataset = DatasetOptions.Dataset();
-        var root = DatasetOptions.Root();
-        var classes = DatasetOptions.Classes();
-        var size = new Option<int>("--image-size") { Description = "Square input size", DefaultValueFactory = _ => 518 };
-        var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 1 };
         var perClass = new Option<bool>("--per-class") { Description = "Also list every class's metrics per head in compare.md" };
-        var output = new Option<string>("--output", "-o") { Description = "Output folder (compare.md, compare.json, one eval folder per head)", Required = true };
         var command = new Command("compare", "Evaluate several heads (e.g. VCP-CLIP vs ViP2-CLIP) on one dataset and print their metrics side by side")
         {
-            clip, heads, dataset, root, classes, size, batch, perClass, output,
+            run.Clip, heads, run.Dataset, run.Root, run.Classes, run.ImageSize, run.BatchSize, perClass, run.Output,
         };
-        command.SetAction(parse => Run(new ComparisonOptions
-        {
-            Clip = parse.GetValue(clip)!,
-            Heads = parse.GetValue(heads)!,
-            Layout = DatasetOptions.Layout(parse.GetValue(dataset)!),
-            Root = parse.GetValue(root)!,
-            Classes = parse.GetValue(classes),
-            ImageSize = parse.GetValue(size),
-            BatchSize = parse.GetValue(batch),
-            PerClass = parse.GetValue(perClass),
-            Output = parse.GetValue(output)!,
-        }, GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+        command.SetAction(parse => Run(new ComparisonOptions(run.Read(parse), parse.GetValue(heads)!) { PerClass = parse.GetValue(perClass) },
+            GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
 

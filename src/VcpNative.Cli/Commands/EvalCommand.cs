@@ -8,32 +8,18 @@ public static class EvalCommand
 {
     public static Command Create()
     {
-        var clip = new Option<string>("--clip") { Description = "CLIP weights (as for infer)", Required = true };
+        var run = new DatasetRunOptionSet("CLIP weights (as for infer)", "Output folder");
         var head = MethodOptions.Head();
         var method = MethodOptions.Method();
-        var dataset = DatasetOptions.Dataset();
-        var root = DatasetOptions.Root();
-        var classes = DatasetOptions.Classes();
-        var size = new Option<int>("--image-size") { Description = "Square input size", DefaultValueFactory = _ => 518 };
-        var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 1 };
         var saveMaps = new Option<bool>("--save-maps") { Description = "Write maps/<stem>.npy before per-class normalisation" };
-        var output = new Option<string>("--output", "-o") { Description = "Output folder", Required = true };
         var command = new Command("eval", "Evaluate VCP-CLIP or ViP2-CLIP on a dataset: pixel/image AUROC, AUPRO, AP, F1-max, IoU per class")
         {
-            clip, head, method, dataset, root, classes, size, batch, saveMaps, output,
+            run.Clip, head, method, run.Dataset, run.Root, run.Classes, run.ImageSize, run.BatchSize, saveMaps, run.Output,
         };
-        command.SetAction(parse => Run(new EvaluatorOptions
+        command.SetAction(parse => Run(new EvaluatorOptions(run.Read(parse), parse.GetValue(head)!)
         {
-            Clip = parse.GetValue(clip)!,
-            Head = parse.GetValue(head)!,
             Method = parse.GetValue(method),
-            Layout = DatasetOptions.Layout(parse.GetValue(dataset)!),
-            Root = parse.GetValue(root)!,
-            Classes = parse.GetValue(classes),
-            ImageSize = parse.GetValue(size),
-            BatchSize = parse.GetValue(batch),
             SaveMaps = parse.GetValue(saveMaps),
-            Output = parse.GetValue(output)!,
         }, GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
