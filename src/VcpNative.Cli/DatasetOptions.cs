@@ -1,4 +1,4 @@
-// The --dataset/--root/--classes options shared by eval and train.
+// The --dataset/--root/--classes options shared by eval, compare and train, and the whole set of a dataset run.
 using System.CommandLine;
 using VcpNative.Anomaly.Datasets;
 
@@ -28,5 +28,42 @@ public static class DatasetOptions
         "meta" => DatasetLayout.MetaJson,
         "folder" => DatasetLayout.Folder,
         _ => throw new ArgumentException($"unknown dataset '{name}'; expected one of {string.Join(", ", Names)}"),
+    };
+}
+
+/// <summary>The options of a verb that runs over a dataset's test split (eval, compare), read into <see cref="DatasetRunOptions"/>.</summary>
+public sealed class DatasetRunOptionSet(string clipDescription, string outputDescription)
+{
+    /// <summary>--clip, with the verb's description.</summary>
+    public Option<string> Clip { get; } = new("--clip") { Description = clipDescription, Required = true };
+
+    /// <summary>--dataset (layout).</summary>
+    public Option<string> Dataset { get; } = DatasetOptions.Dataset();
+
+    /// <summary>--root.</summary>
+    public Option<string> Root { get; } = DatasetOptions.Root();
+
+    /// <summary>--classes.</summary>
+    public Option<string?> Classes { get; } = DatasetOptions.Classes();
+
+    /// <summary>--image-size.</summary>
+    public Option<int> ImageSize { get; } = new("--image-size") { Description = "Square input size", DefaultValueFactory = _ => 518 };
+
+    /// <summary>--batch-size.</summary>
+    public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 1 };
+
+    /// <summary>--output / -o, with the verb's description.</summary>
+    public Option<string> Output { get; } = new("--output", "-o") { Description = outputDescription, Required = true };
+
+    /// <summary>The values given, as the library's common options.</summary>
+    public DatasetRunOptions Read(ParseResult parse) => new()
+    {
+        Clip = parse.GetValue(Clip)!,
+        Layout = DatasetOptions.Layout(parse.GetValue(Dataset)!),
+        Root = parse.GetValue(Root)!,
+        Classes = parse.GetValue(Classes),
+        ImageSize = parse.GetValue(ImageSize),
+        BatchSize = parse.GetValue(BatchSize),
+        Output = parse.GetValue(Output)!,
     };
 }

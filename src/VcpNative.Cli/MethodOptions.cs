@@ -1,6 +1,6 @@
 // The --method option of every verb that loads heads: explicit, or detected from the head file.
 using System.CommandLine;
-using VcpNative.Anomaly.Inference;
+using VcpNative.Anomaly.Methods;
 
 namespace VcpNative.Cli;
 
@@ -8,8 +8,8 @@ public static class MethodOptions
 {
     public static Option<string?> Method() => new Option<string?>("--method")
     {
-        Description = "vcp or vip2 (default: detected from the head file's metadata or tensor names)",
-    }.AcceptOnlyFromAmong(AnomalyModelLoader.Methods);
+        Description = string.Join(" or ", AnomalyMethods.Names) + " (default: detected from the head file's metadata or tensor names)",
+    }.AcceptOnlyFromAmong(AnomalyMethods.Names);
 
     public static Option<string> Head() => new("--head")
     {

@@ -1,6 +1,7 @@
 // The public entry point for C# users: open a CLIP + head pair once, then score images (one, or a stream in batches).
 using System.Runtime.ExceptionServices;
 using VcpNative.Anomaly.Inference;
+using VcpNative.Anomaly.Methods;
 using VcpNative.IO.Images;
 using VcpNative.Tensors;
 using VcpNative.Tensors.Cpu;

@@ -1,6 +1,7 @@
-// `vcp-native convert clip|vcp|vip2`: turn downloaded checkpoints into one canonical safetensors file.
+// `vcp-native convert clip|<method>`: turn downloaded checkpoints into one canonical safetensors file.
 using System.CommandLine;
 using System.Text.Json;
+using VcpNative.Anomaly.Methods;
 using VcpNative.Models.Clip;
 using VcpNative.WeightsConverter;
 using VcpNative.WeightsConverter.Clip;
@@ -12,23 +13,6 @@ namespace VcpNative.Cli.Commands;
 /// <summary>Canonical weight files: CLIP with OpenAI key names and its config in the metadata; VCP-CLIP / ViP2-CLIP heads verbatim.</summary>
 public static class ConvertCommand
 {
-    /// <summary>Keys every VCP-CLIP head file has (method-spec 2.8); a file without them is not a VCP checkpoint.</summary>
-    public static readonly string[] VcpRequiredKeys =
-    [
-        "trainable_linearlayer.fc.0.weight", "New_Lan_Embed.prompt_query", "New_Lan_Embed.prompt_linear1.fc.weight",
-        "Zero_try.q_proj_pre.weight", "prompt_embeddings", "deep_prompt_embeddings", "prompt_proj.weight", "prompt_norm.weight",
-    ];
-
-    /// <summary>Keys every ViP2-CLIP checkpoint has (method-spec 3.7: ICA parameters and buffers, FGP).</summary>
-    public static readonly string[] Vip2RequiredKeys =
-    [
-        "prompt_learner.ctx_pos", "prompt_learner.ctx_neg", "prompt_learner.cls_ctx", "prompt_learner.cls_prompter.bias",
-        "prompt_learner.cls_prompter.fc.0.0.weight", "prompt_learner.token_prefix_pos", "prompt_learner.token_middle_pos",
-        "prompt_learner.token_suffix_pos", "prompt_learner.token_prefix_neg", "prompt_learner.token_middle_neg",
-        "prompt_learner.token_suffix_neg", "prompt_learner.tokenized_prompts_pos", "prompt_learner.tokenized_prompts_neg",
-        "Zero_try.q_proj_pre.weight", "Zero_try.k_proj_pre_1.weight", "Zero_try.v_proj_pre_1.weight", "Zero_try.proj_post_t.weight",
-    ];
-
     public static Command Create()
     {
         var command = new Command("convert", "Convert downloaded weights to vcp-native's safetensors files");
@@ -40,8 +24,10 @@ public static class ConvertCommand
             (src, dst, parse) => ConvertClip(src, dst, WeightsFormatOption.Parse(parse.GetValue(weightsFormat))));
         clip.Add(weightsFormat);
         command.Add(clip);
-        command.Add(HeadsVerb("vcp", "VCP-CLIP", VcpRequiredKeys));
-        command.Add(HeadsVerb("vip2", "ViP2-CLIP", Vip2RequiredKeys));
+        foreach (var method in AnomalyMethods.All)
+        {
+            command.Add(HeadsVerb(method));
+        }
         return command;
     }
 
@@ -80,22 +66,22 @@ public static class ConvertCommand
     }
 
     /// <summary>Heads verbatim (keys flattened with '.', dtypes kept: the ViP2 token-id buffers stay integers), metadata method=name.</summary>
-    private static Command HeadsVerb(string name, string title, string[] requiredKeys) => ConversionVerb(
-        name, $"Write {title} heads with the authors' keys flattened with '.'",
-        $"The authors' {title} checkpoint (.pth), or a vcp-native head file",
+    private static Command HeadsVerb(IAnomalyMethod method) => ConversionVerb(
+        method.Name, $"Write {method.Title} heads with the authors' keys flattened with '.'",
+        $"The authors' {method.Title} checkpoint (.pth), or a vcp-native head file",
         (src, dst, _) =>
         {
             using var weights = WeightLoader.LoadVerbatim(src);
-            foreach (var key in requiredKeys)
+            foreach (var key in method.RequiredKeys)
             {
                 if (!weights.Contains(key))
                 {
-                    throw new ModelFormatException(src, null, key, $"missing tensor: not a {title} checkpoint");
+                    throw new ModelFormatException(src, null, key, $"missing tensor: not a {method.Title} checkpoint");
                 }
             }
-            var metadata = new Dictionary<string, string> { ["format"] = "vcp-native/heads", ["method"] = name, ["source"] = Path.GetFileName(src) };
+            var metadata = new Dictionary<string, string> { ["format"] = "vcp-native/heads", ["method"] = method.Name, ["source"] = Path.GetFileName(src) };
             SafetensorsWriter.Write(dst, weights, metadata);
-            return $"wrote {dst}: {weights.Count} tensors ({title} heads)";
+            return $"wrote {dst}: {weights.Count} tensors ({method.Title} heads)";
         });
 }
 

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using VcpNative.Anomaly.Datasets;
 using VcpNative.Anomaly.Evaluation;
 using VcpNative.Anomaly.Inference;
+using VcpNative.Anomaly.Methods;
 using VcpNative.Anomaly.Synthetic;
 using VcpNative.Anomaly.Visualization;
 using VcpNative.IO.Images;
@@ -54,14 +55,15 @@ public static class DemoCommand
         var clipParameters = RandomWeights.Clip(arch, seed, backend);
         clipParameters.Save(clipPath, new Dictionary<string, string> { ["format"] = "vcp-native/clip", ["source"] = "vcp-native demo: random tiny CLIP" });
         using var clip = new ClipModel(clipParameters, ClipActivation.Gelu, PositionResizeMode.BicubicAntialias);
-        using var model = TrainCommand.WithHeads(clip, null, seed, backend);
-        var inference = new VcpInference(model, size);
+        var method = AnomalyMethods.Default;
+        using var model = VcpMethod.Wrap(VcpModel.WithHeads(clip, null, seed, backend), size);
+        var inference = model.Inference;
 
         var before = DatasetEvaluation.Run(inference, backend, heldOut, 8);
         var aurocBefore = MetricsReport.Mean(before)["auroc_px"];
         stdout.WriteLine($"demo: held-out classes ({string.Join(", ", HeldOutClasses)}) before training: pixel AUROC {Percent(aurocBefore)} ({clock.Elapsed.TotalSeconds:F1} s)");
 
-        var settings = new TrainSettings
+        var settings = new TrainerOptions
         {
             Clip = clipPath,
             Data = data,
@@ -80,7 +82,11 @@ public static class DemoCommand
             EpochCheckpoints = false,
             Output = Path.Combine(output, "train"),
         };
-        var outcome = TrainCommand.Train(TrainCommand.VcpTrainerFor(model, settings), train, settings, backend, stdout, stderr);
+        TrainingOutcome outcome;
+        using (var observer = new ConsoleRunObserver(stdout, stderr))
+        {
+            outcome = new Trainer(backend, observer).Train(method.CreateTrainer(model, settings.HeadTraining), train, settings);
+        }
         stdout.WriteLine($"demo: trained {outcome.Steps} steps on {string.Join(", ", TrainClasses)} (last loss {outcome.LastLoss:F4}) ({clock.Elapsed.TotalSeconds:F1} s)");
 
         var overlays = Path.Combine(output, "overlays");

@@ -1,6 +1,7 @@
 // `vcp-native infer`: a folder of images in; anomaly maps, overlays, masks and scores out.
 using System.CommandLine;
 using VcpNative.Anomaly.Inference;
+using VcpNative.Anomaly.Methods;
 using VcpNative.Anomaly.Visualization;
 using VcpNative.IO;
 using VcpNative.IO.Images;

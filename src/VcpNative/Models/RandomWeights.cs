@@ -120,6 +120,61 @@ public static class RandomWeights
         return Build($"random:{arch.Name}:vcp:seed{seed}", specs, seed ^ 0x5A5A5A5A, backend);
     }
 
+    /// <summary>ViP2-CLIP's state-specific prompt tokens in random heads (n_ctx of the authors' scripts).</summary>
+    public const int Vip2StateTokens = 7;
+
+    /// <summary>ViP2-CLIP's image-conditioned generic tokens in random heads (n_cls of the authors' scripts).</summary>
+    public const int Vip2GenericTokens = 3;
+
+    /// <summary>
+    /// ViP2-CLIP head weights for <paramref name="arch"/> (benchmarks, tests): ICA prompts, Meta-Nets (hidden width E / 2),
+    /// prompt buffers and the FGP at the embed width. The token-id buffers hold start and end of text where the
+    /// authors' tokenizer puts them for 7 + 3 learnable tokens; their other ids play no part in the forward pass.
+    /// </summary>
+    public static ParameterSet Vip2Heads(ModelArchitecture arch, int seed, IBackend? backend = null)
+    {
+        var c = arch.Clip;
+        var (e, w, ctx) = (c.EmbedDim, c.TextWidth, c.ContextLength);
+        var (states, generic, hidden) = (Vip2StateTokens, Vip2GenericTokens, c.EmbedDim / 2);
+        var specs = new List<Spec>
+        {
+            new("prompt_learner.ctx_pos", [states, w], 0.02),
+            new("prompt_learner.ctx_neg", [states, w], 0.02),
+            new("prompt_learner.cls_ctx", [generic, w], 0.02),
+            new("prompt_learner.cls_prompter.bias", [1, e], 0.02),
+        };
+        for (var k = 0; k < generic; k++)
+        {
+            specs.Add(new($"prompt_learner.cls_prompter.fc.{k}.0.weight", [hidden, e], DefaultStd(e)));
+            specs.Add(new($"prompt_learner.cls_prompter.fc.{k}.0.bias", [hidden], DefaultStd(e)));
+            specs.Add(new($"prompt_learner.cls_prompter.fc.{k}.2.weight", [w, hidden], DefaultStd(hidden)));
+            specs.Add(new($"prompt_learner.cls_prompter.fc.{k}.2.bias", [w], DefaultStd(hidden)));
+        }
+        foreach (var state in new[] { "pos", "neg" })
+        {
+            specs.Add(new($"prompt_learner.token_prefix_{state}", [1, 1, w], 0.02));
+            specs.Add(new($"prompt_learner.token_middle_{state}", [1, 1, w], 0.02));
+            specs.Add(new($"prompt_learner.token_suffix_{state}", [1, ctx - 2 - states - generic, w], 0.02));
+        }
+        foreach (var name in new[] { "q_proj_pre", "k_proj_pre_1", "v_proj_pre_1", "proj_post_t" })
+        {
+            specs.Add(new($"Zero_try.{name}.weight", [e, e, 1], DefaultStd(e)));
+            specs.Add(new($"Zero_try.{name}.bias", [e], DefaultStd(e)));
+        }
+        var set = Build($"random:{arch.Name}:vip2:seed{seed}", specs, seed ^ 0x3C3C3C3C, backend);
+        var ids = new float[ctx];
+        ids[0] = Text.ClipTokenizer.StartOfText;
+        for (var i = 1; i < 2 + states + generic; i++)
+        {
+            ids[i] = 343; // any word token: only the end-of-text position matters
+        }
+        ids[2 + states + generic] = Text.ClipTokenizer.EndOfText;
+        using var noScope = TensorScope.Suspend();
+        set.Add("prompt_learner.tokenized_prompts_pos", Tensor.FromArray(ids, [1, ctx], backend));
+        set.Add("prompt_learner.tokenized_prompts_neg", Tensor.FromArray(ids, [1, ctx], backend));
+        return set;
+    }
+
     /// <summary>PyTorch's default Linear/Conv init U(+-1/sqrt(fan_in)) has std 1/sqrt(3 fan_in).</summary>
     private static double DefaultStd(int fanIn) => 1.0 / Math.Sqrt(3.0 * fanIn);
 

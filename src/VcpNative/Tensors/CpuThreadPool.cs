@@ -68,6 +68,7 @@ public sealed class CpuThreadPool : IDisposable
     /// <summary>Restores the thread's previous pool.</summary>
     public readonly struct Scope(CpuThreadPool? previous) : IDisposable
     {
+        /// <summary>Makes the pool that was entered before this scope current again.</summary>
         public void Dispose() => current = previous;
     }
 

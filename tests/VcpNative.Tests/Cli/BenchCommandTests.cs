@@ -66,4 +66,16 @@ public class BenchCommandTests
         var e = Assert.Throws<ArgumentException>(() => ModelArchitecture.ByName("vit-h"));
         Assert.Contains("vit-l-14-336", e.Message);
     }
+
+    [Fact]
+    public void BenchTimesVip2OnRandomWeights()
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var code = CliApp.Run(["bench", "--method", "vip2", "--random-weights", "--arch", "tiny", "--image-size", "56", "--iterations", "1", "--warmup", "0", "--json"], stdout, stderr);
+        Assert.True(code == ExitCodes.Ok, stderr.ToString());
+        using var json = System.Text.Json.JsonDocument.Parse(stdout.ToString());
+        Assert.Equal("vip2", json.RootElement.GetProperty("method").GetString());
+        Assert.True(json.RootElement.GetProperty("gflop_per_image").GetDouble() > 0);
+    }
 }

@@ -1,6 +1,7 @@
 // End-to-end tests of ViP2-CLIP through the CLI: convert vip2, method detection in infer, and compare of both methods.
 using System.Text.Json;
 using VcpNative.Anomaly.Inference;
+using VcpNative.Anomaly.Methods;
 using VcpNative.Cli;
 using VcpNative.WeightsConverter;
 using Xunit;

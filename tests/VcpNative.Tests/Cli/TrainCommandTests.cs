@@ -212,7 +212,7 @@ public class TrainVip2CommandTests
         Assert.Contains("\"loss_image\"", line);
         using var heads = WeightLoader.LoadVerbatim(Path.Combine(output, "last.safetensors"));
         Assert.True(heads.Contains("prompt_learner.ctx_pos"));
-        Assert.Equal("vip2", VcpNative.Anomaly.Inference.AnomalyModelLoader.DetectMethod(Path.Combine(output, "last.safetensors")));
+        Assert.Equal("vip2", VcpNative.Anomaly.Methods.AnomalyModelLoader.DetectMethod(Path.Combine(output, "last.safetensors")));
     }
 
     [Fact]

@@ -32,27 +32,52 @@ public readonly record struct VcpFlops(double Vision, double TextAndHeads)
 /// </summary>
 public static class VcpFlopCount
 {
+    /// <summary>FLOPs of one image through VCP-CLIP at <paramref name="imageSize"/>.</summary>
     public static VcpFlops PerImage(ClipConfig c, int promptLength, int deepPromptLength, int featureLayers, int imageSize)
     {
-        double g = imageSize / c.PatchSize;
-        var np = g * g;
-        var l = np + 1;
+        var np = Patches(c, imageSize);
         double w = c.VisionWidth;
         double e = c.EmbedDim;
-        double p = c.PatchSize;
-        var vision = 2 * np * (3 * p * p) * w
-            + c.VisionLayers * ((24 * l * w * w) + (4 * l * l * w))
-            + (2 * w * e);
+        var vision = ImageTower(c, imageSize) + (2 * w * e);
         double wt = c.TextWidth;
-        double t = c.ContextLength;
-        const double prompts = 2;
-        var text = prompts * ((c.TextLayers * ((24 * t * wt * wt) + (4 * t * t * wt)))
-            + (c.TextLayers * 2 * deepPromptLength * wt * wt)
-            + (2 * wt * e));
+        var text = 2 * (TextTower(c) + (c.TextLayers * 2 * deepPromptLength * wt * wt));
         var preVcp = 2 * promptLength * e * 3;
-        var wp = w;
-        var postVcp = (2 * 2 * e * wp) + (2 * 2 * np * w * wp) + (4 * 2 * np * wp) + (2 * 2 * wp * wp) + (2 * 2 * np * w);
+        var postVcp = CrossAttention(np, 2, e, w, w);
         var linear = (2 * np * w * e) + (2 * 2 * np * e);
         return new VcpFlops(vision, text + preVcp + (featureLayers * (postVcp + linear)));
     }
+
+    /// <summary>Patch convolution and every transformer block of the image tower (no projection).</summary>
+    public static double ImageTower(ClipConfig c, int imageSize)
+    {
+        var np = Patches(c, imageSize);
+        var l = np + 1;
+        double w = c.VisionWidth;
+        double p = c.PatchSize;
+        return (2 * np * (3 * p * p) * w) + (c.VisionLayers * ((24 * l * w * w) + (4 * l * l * w)));
+    }
+
+    /// <summary>Np = (S / P)^2, the patches of one image.</summary>
+    public static double Patches(ClipConfig c, int imageSize)
+    {
+        double g = imageSize / c.PatchSize;
+        return g * g;
+    }
+
+    /// <summary>One prompt through the text tower (full T x T attention, as PyTorch computes it) and its EOT row @ text_projection.</summary>
+    public static double TextTower(ClipConfig c)
+    {
+        double wt = c.TextWidth;
+        double t = c.ContextLength;
+        return (c.TextLayers * ((24 * t * wt * wt) + (4 * t * t * wt))) + (2 * wt * c.EmbedDim);
+    }
+
+    /// <summary>
+    /// The shared text-to-patch cross-attention (Post-VCP, FGP) for <paramref name="texts"/> queries of width
+    /// <paramref name="textWidth"/> over Np patches of width <paramref name="patchWidth"/> at output width
+    /// <paramref name="width"/>, plus the logits of the patches against the refined texts.
+    /// </summary>
+    public static double CrossAttention(double patches, int texts, double textWidth, double patchWidth, double width) =>
+        (2 * texts * textWidth * width) + (2 * 2 * patches * patchWidth * width) + (4 * texts * patches * width)
+        + (2 * texts * width * width) + (2 * texts * patches * patchWidth);
 }

@@ -9,7 +9,7 @@ namespace VcpNative.Anomaly.Inference;
 /// Runs the frozen model without a tape. Post-processing as the authors' test.py: map = gaussian(0.2 raw + 0.8 new,
 /// sigma 8); score = mean of the top-2000 pixels of the unsmoothed raw map + the same for the new map.
 /// </summary>
-public sealed class VcpInference : IAnomalyInference
+public sealed class VcpInference : IStageTimedInference
 {
     public const float RawWeight = 0.2f;
     public const float GaussianSigma = 8f;
@@ -21,7 +21,7 @@ public sealed class VcpInference : IAnomalyInference
     {
         if (imageSize % model.Clip.Config.PatchSize != 0)
         {
-            throw new ArgumentException($"--image-size {imageSize} must be a multiple of the CLIP patch size {model.Clip.Config.PatchSize}");
+            throw new ArgumentException($"image size {imageSize} must be a multiple of the CLIP patch size {model.Clip.Config.PatchSize}");
         }
         this.model = model;
         ImageSize = imageSize;
@@ -33,40 +33,29 @@ public sealed class VcpInference : IAnomalyInference
 
     public int ImageSize { get; }
 
-    /// <summary>
-    /// Per-stage host time of the last <see cref="Launch"/> (seconds): image tower, text tower + heads, post-processing.
-    /// On the CPU backend this is the compute time; on a GPU it is the time to issue the kernels, and the device time
-    /// shows up where the host next waits (<see cref="PendingAnomalyResults.Collect"/>).
-    /// </summary>
+    /// <inheritdoc/>
     public (double Vision, double Heads, double Post) LastTimings { get; private set; }
 
-    /// <summary>
-    /// When set, <see cref="Launch"/> waits for the device at each stage boundary (an <see cref="IDeviceBackend"/>), so
-    /// <see cref="LastTimings"/> are device times: for benchmarks; it removes the overlap of host and device work.
-    /// </summary>
+    /// <inheritdoc/>
     public bool SynchronizeStages { get; set; }
 
     public PendingAnomalyResults Launch(Tensor images)
     {
         using var noGrad = Tape.NoGrad();
         using var scope = new TensorScope();
-        var device = SynchronizeStages ? images.Backend as IDeviceBackend : null;
-        device?.Synchronize();
-        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var clock = new StageClock(images, SynchronizeStages);
         var heads = model.Heads;
         var vision = model.Clip.Vision.Forward(images, heads.DefaultBlocks());
         var global = model.Clip.Vision.GlobalEmbedding(vision.FinalTokens, applyLnPost: true);
-        device?.Synchronize();
-        var tVision = sw.Elapsed.TotalSeconds;
+        clock.Mark();
         var z = heads.PreVcp(global);
         var text = heads.EncodePrompts(model.Clip.Text, z);
         using var maps = heads.Maps(vision.BlockOutputs, text, ImageSize);
         vision.Dispose();
-        device?.Synchronize();
-        var tHeads = sw.Elapsed.TotalSeconds;
+        clock.Mark();
         var (smooth, scores) = PostProcess(maps.Raw, maps.New, ImageSize);
-        device?.Synchronize();
-        LastTimings = (tVision, tHeads - tVision, sw.Elapsed.TotalSeconds - tHeads);
+        clock.Mark();
+        LastTimings = clock.Timings;
         return new PendingAnomalyResults(scope.Detach(smooth), scope.Detach(scores), ImageSize);
     }
 

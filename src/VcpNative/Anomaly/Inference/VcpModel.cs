@@ -30,6 +30,17 @@ public sealed class VcpModel : IDisposable
     }
 
     /// <summary>
+    /// VCP heads on an already built <paramref name="clip"/> (taken over: disposed if the heads do not fit): read from
+    /// <paramref name="init"/>, or the authors' random initialisation with <paramref name="seed"/> when it is null.
+    /// </summary>
+    public static VcpModel WithHeads(ClipModel clip, string? init, int seed, IBackend backend) =>
+        clip.BuildOrDispose(c => new VcpModel(c, new VcpHeads(
+            init is not null
+                ? ParameterSet.Load(init, backend)
+                : RandomWeights.VcpHeads(new ModelArchitecture("train", c.Config, 2, 1, 4), seed, backend),
+            c.Config)));
+
+    /// <summary>
     /// A model of the named architecture with seeded random weights (benchmarks, tests); no files are read. The CLIP
     /// blocks' linear weights are stored in <paramref name="weightsFormat"/> (see <see cref="RandomWeights.Clip"/>).
     /// </summary>

@@ -9,7 +9,7 @@ namespace VcpNative.Anomaly.Inference;
 /// Runs the frozen model without a tape. Post-processing as the authors' test.py: per layer (P1 + 1 - P0) / 2, mean over
 /// layers, Gaussian sigma 8, no per-class normalisation; score = softmax(m / 0.07)[1].
 /// </summary>
-public sealed class Vip2Inference : IAnomalyInference
+public sealed class Vip2Inference : IStageTimedInference
 {
     public const float GaussianSigma = 8f;
 
@@ -19,7 +19,7 @@ public sealed class Vip2Inference : IAnomalyInference
     {
         if (imageSize % model.Clip.Config.PatchSize != 0)
         {
-            throw new ArgumentException($"--image-size {imageSize} must be a multiple of the CLIP patch size {model.Clip.Config.PatchSize}");
+            throw new ArgumentException($"image size {imageSize} must be a multiple of the CLIP patch size {model.Clip.Config.PatchSize}");
         }
         this.model = model;
         ImageSize = imageSize;
@@ -31,14 +31,25 @@ public sealed class Vip2Inference : IAnomalyInference
 
     public ClassNormalisation Normalisation => ClassNormalisation.None;
 
+    /// <inheritdoc/>
+    public (double Vision, double Heads, double Post) LastTimings { get; private set; }
+
+    /// <inheritdoc/>
+    public bool SynchronizeStages { get; set; }
+
     public PendingAnomalyResults Launch(Tensor images)
     {
         using var noGrad = Tape.NoGrad();
         using var scope = new TensorScope();
+        var clock = new StageClock(images, SynchronizeStages);
         using var features = model.ComputeFeatures(images);
+        clock.Mark();
         var text = model.Heads.EncodePrompts(model.Clip.Text, features.Global);
         using var outputs = model.Heads.Forward(features.BlockOutputs, text, ImageSize);
+        clock.Mark();
         var (maps, scores) = PostProcess(outputs);
+        clock.Mark();
+        LastTimings = clock.Timings;
         return new PendingAnomalyResults(scope.Detach(maps), scope.Detach(scores), ImageSize);
     }
 

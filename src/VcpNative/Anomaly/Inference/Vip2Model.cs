@@ -1,5 +1,5 @@
 // A loaded ViP2-CLIP model: the unmodified CLIP towers (QuickGELU, bilinear position resize) plus the ICA/FGP heads.
-using VcpNative.Anomaly.Training;
+using VcpNative.Anomaly.Features;
 using VcpNative.Models;
 using VcpNative.Models.Clip;
 using VcpNative.Models.Vip2;
@@ -35,7 +35,7 @@ public sealed class Vip2Model : IDisposable
     /// Frozen image tower, no tape: per feature layer ln_post(block) @ proj [B, 1 + g^2, E], and the global feature
     /// normalize(cls_final @ proj) [B, E] (no ln_post, as the authors' encode_image).
     /// </summary>
-    public VcpImageFeatures ComputeFeatures(Tensor images)
+    public ImageFeatures ComputeFeatures(Tensor images)
     {
         using var noGrad = Tape.NoGrad();
         using var scope = new TensorScope();
@@ -46,7 +46,7 @@ public sealed class Vip2Model : IDisposable
         {
             projected[l] = scope.Keep(Clip.Vision.ProjectTokens(vision.BlockOutputs[l]));
         }
-        return new VcpImageFeatures(projected, global);
+        return new ImageFeatures(projected, global);
     }
 
     public void Dispose()

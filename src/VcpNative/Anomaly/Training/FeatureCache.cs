@@ -1,6 +1,7 @@
 // On-disk cache of frozen image-tower features (fp16), content-addressed by image bytes, model and size.
 using System.Security.Cryptography;
 using System.Text;
+using VcpNative.Anomaly.Features;
 using VcpNative.Tensors;
 
 namespace VcpNative.Anomaly.Training;
@@ -55,7 +56,7 @@ public sealed class FeatureCache
     private string PathOf(string key) => Path.Combine(directory, key[..2], key + ".f16");
 
     /// <summary>Features of one image, or null when absent or unreadable.</summary>
-    public VcpImageFeatures? TryLoad(string key)
+    public ImageFeatures? TryLoad(string key)
     {
         var path = PathOf(key);
         if (!File.Exists(path))
@@ -89,7 +90,7 @@ public sealed class FeatureCache
                 tensors[t] = Tensor.FromArray(values, shape);
             }
             Hits++;
-            return new VcpImageFeatures(tensors[..^1], tensors[^1]);
+            return new ImageFeatures(tensors[..^1], tensors[^1]);
         }
         catch (Exception e) when (e is IOException or EndOfStreamException or ArgumentException)
         {
@@ -98,7 +99,7 @@ public sealed class FeatureCache
         }
     }
 
-    public void Save(string key, VcpImageFeatures features)
+    public void Save(string key, ImageFeatures features)
     {
         var path = PathOf(key);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);

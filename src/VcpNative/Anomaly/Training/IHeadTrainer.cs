@@ -1,4 +1,5 @@
 // What the train loop needs from a method's trainer (VCP-CLIP, ViP2-CLIP): features, a step, gradients, checkpoints.
+using VcpNative.Anomaly.Features;
 using VcpNative.Anomaly.Inference;
 using VcpNative.Tensors;
 
@@ -17,10 +18,10 @@ public interface IHeadTrainer
     long StepsDone { get; }
 
     /// <summary>Frozen image tower on [B, 3, S, S]; cacheable.</summary>
-    VcpImageFeatures ComputeFeatures(Tensor images);
+    ImageFeatures ComputeFeatures(Tensor images);
 
     /// <summary>Forward and backward; labels are the image anomaly flags (0/1).</summary>
-    TrainingLoss ComputeGradients(VcpImageFeatures features, Tensor masks, IReadOnlyList<int> labels);
+    TrainingLoss ComputeGradients(ImageFeatures features, Tensor masks, IReadOnlyList<int> labels);
 
     /// <summary>The optimizer step after <see cref="ComputeGradients"/>; counts the step.</summary>
     void ApplyStep();

@@ -1,5 +1,6 @@
 // One VCP-CLIP training step as the authors' train.py: frozen image tower, heads with a tape, focal + dice losses, Adam.
 using System.Globalization;
+using VcpNative.Anomaly.Features;
 using VcpNative.Anomaly.Inference;
 using VcpNative.Tensors;
 using VcpNative.Tensors.Autograd;
@@ -35,7 +36,7 @@ public sealed class VcpTrainer : IHeadTrainer
 
     int IHeadTrainer.ImageSize => Options.ImageSize;
 
-    TrainingLoss IHeadTrainer.ComputeGradients(VcpImageFeatures features, Tensor masks, IReadOnlyList<int> labels)
+    TrainingLoss IHeadTrainer.ComputeGradients(ImageFeatures features, Tensor masks, IReadOnlyList<int> labels)
     {
         var loss = ComputeGradients(features, masks);
         return new TrainingLoss(loss.Loss, "loss_raw", loss.LossRaw, "loss_new", loss.LossNew);
@@ -77,7 +78,7 @@ public sealed class VcpTrainer : IHeadTrainer
     public long StepsDone { get; private set; }
 
     /// <summary>Frozen image tower on preprocessed images [B, 3, S, S]: block outputs at the heads' layers and the global embedding.</summary>
-    public VcpImageFeatures ComputeFeatures(Tensor images)
+    public ImageFeatures ComputeFeatures(Tensor images)
     {
         using var noGrad = Tape.NoGrad();
         using var scope = new TensorScope();
@@ -91,7 +92,7 @@ public sealed class VcpTrainer : IHeadTrainer
         {
             vision.FinalTokens.Dispose();
         }
-        return new VcpImageFeatures(vision.BlockOutputs, global);
+        return new ImageFeatures(vision.BlockOutputs, global);
     }
 
     /// <summary>A full step: features, forward, backward, Adam. masks: [B, S, S], anomalous where > 0.5.</summary>
@@ -102,7 +103,7 @@ public sealed class VcpTrainer : IHeadTrainer
     }
 
     /// <summary>Forward, backward and one Adam step on cached features.</summary>
-    public VcpStepLoss TrainOnFeatures(VcpImageFeatures features, Tensor masks)
+    public VcpStepLoss TrainOnFeatures(ImageFeatures features, Tensor masks)
     {
         var loss = ComputeGradients(features, masks);
         Optimizer.Step();
@@ -114,7 +115,7 @@ public sealed class VcpTrainer : IHeadTrainer
     /// Forward and backward only: afterwards every head parameter that received a gradient has it in
     /// <see cref="Gradients"/> (for --dump-grads and tests). Earlier gradients are cleared first.
     /// </summary>
-    public VcpStepLoss ComputeGradients(VcpImageFeatures features, Tensor masks)
+    public VcpStepLoss ComputeGradients(ImageFeatures features, Tensor masks)
     {
         var s = Options.ImageSize;
         var b = features.Count;

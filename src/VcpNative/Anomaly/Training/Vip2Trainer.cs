@@ -1,4 +1,5 @@
 // One ViP2-CLIP training step as the authors' train.py: frozen image tower, ICA + FGP with a tape, UTPA losses, Adam.
+using VcpNative.Anomaly.Features;
 using VcpNative.Anomaly.Inference;
 using VcpNative.Tensors;
 using VcpNative.Tensors.Autograd;
@@ -32,7 +33,7 @@ public sealed class Vip2Trainer : IHeadTrainer
 
     int IHeadTrainer.ImageSize => Options.ImageSize;
 
-    TrainingLoss IHeadTrainer.ComputeGradients(VcpImageFeatures features, Tensor masks, IReadOnlyList<int> labels)
+    TrainingLoss IHeadTrainer.ComputeGradients(ImageFeatures features, Tensor masks, IReadOnlyList<int> labels)
     {
         var loss = ComputeGradients(features, masks, labels);
         return new TrainingLoss(loss.Loss, "loss_seg", loss.LossSegmentation, "loss_image", loss.LossImage);
@@ -70,7 +71,7 @@ public sealed class Vip2Trainer : IHeadTrainer
     public long StepsDone { get; private set; }
 
     /// <summary>Frozen image tower: projected tokens of the feature layers and the normalised global feature.</summary>
-    public VcpImageFeatures ComputeFeatures(Tensor images) => Model.ComputeFeatures(images);
+    public ImageFeatures ComputeFeatures(Tensor images) => Model.ComputeFeatures(images);
 
     /// <summary>A full step. masks [B, S, S] (anomalous where > 0.5); labels: image anomaly flags (0/1).</summary>
     public Vip2StepLoss Step(Tensor images, Tensor masks, IReadOnlyList<int> labels)
@@ -79,7 +80,7 @@ public sealed class Vip2Trainer : IHeadTrainer
         return TrainOnFeatures(features, masks, labels);
     }
 
-    public Vip2StepLoss TrainOnFeatures(VcpImageFeatures features, Tensor masks, IReadOnlyList<int> labels)
+    public Vip2StepLoss TrainOnFeatures(ImageFeatures features, Tensor masks, IReadOnlyList<int> labels)
     {
         var loss = ComputeGradients(features, masks, labels);
         Optimizer.Step();
@@ -88,7 +89,7 @@ public sealed class Vip2Trainer : IHeadTrainer
     }
 
     /// <summary>Forward and backward only (gradients in <see cref="Gradients"/>); earlier gradients are cleared first.</summary>
-    public Vip2StepLoss ComputeGradients(VcpImageFeatures features, Tensor masks, IReadOnlyList<int> labels)
+    public Vip2StepLoss ComputeGradients(ImageFeatures features, Tensor masks, IReadOnlyList<int> labels)
     {
         var s = Options.ImageSize;
         var b = features.Count;

@@ -51,6 +51,6 @@ public sealed record ThresholdFile(double Threshold, double Percentile, double M
         {
             return Load(value).Threshold;
         }
-        throw new ArgumentException($"--threshold '{value}' is neither a number nor an existing threshold.json");
+        throw new ArgumentException($"threshold '{value}' is neither a number nor an existing threshold.json");
     }
 }

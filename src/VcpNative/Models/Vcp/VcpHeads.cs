@@ -1,5 +1,6 @@
 // VCP-CLIP's learnable modules (Pre-VCP, deep text prompts, Post-VCP, per-layer linear layers) and their forward pass.
 using VcpNative.Models.Clip;
+using VcpNative.Models.Heads;
 using VcpNative.Models.Text;
 using VcpNative.Tensors;
 
@@ -49,13 +50,13 @@ public sealed class VcpMaps : IDisposable
 public sealed class VcpHeads
 {
     /// <summary>Post-VCP attention heads (fixed in the authors' code).</summary>
-    public const int PostVcpHeads = PostVcpCrossAttention.Heads;
+    public const int PostVcpHeads = TextPatchCrossAttention.Heads;
 
     /// <summary>The unified prompts, normal first (index 0 = normal, 1 = abnormal).</summary>
     public static readonly string[] StatePrompts = ["a photo of a good <|class|>", "a photo of a damaged <|class|>"];
 
     private readonly ParameterSet p;
-    private readonly PostVcpCrossAttention postVcp;
+    private readonly TextPatchCrossAttention postVcp;
     private readonly int[][] promptTokens;
 
     public VcpHeads(ParameterSet parameters, ClipConfig clip)
@@ -86,7 +87,7 @@ public sealed class VcpHeads
         p.Get("prompt_proj.bias", wt);
         p.Get("prompt_norm.weight", wt);
         p.Get("prompt_norm.bias", wt);
-        postVcp = new PostVcpCrossAttention(p, "Zero_try", e, wv);
+        postVcp = new TextPatchCrossAttention(p, "Zero_try", e, wv);
         PostWidth = postVcp.OutputWidth;
         if (PostWidth != wv)
         {

@@ -1,6 +1,6 @@
 // ViP2-CLIP's learnable modules (ICA prompts with the Meta-Net, the shared FGP) and the UTPA forward of method-spec 3.4.
 using VcpNative.Models.Clip;
-using VcpNative.Models.Vcp;
+using VcpNative.Models.Heads;
 using VcpNative.Tensors;
 using VcpNative.Tensors.Autograd;
 using VcpNative.WeightsConverter;
@@ -59,7 +59,7 @@ public sealed class Vip2Heads
     ];
 
     private readonly ParameterSet p;
-    private readonly PostVcpCrossAttention fgp;
+    private readonly TextPatchCrossAttention fgp;
     private readonly int eotNormal;
     private readonly int eotAnomalous;
 
@@ -101,7 +101,7 @@ public sealed class Vip2Heads
         }
         eotNormal = EndOfText("tokenized_prompts_pos");
         eotAnomalous = EndOfText("tokenized_prompts_neg");
-        fgp = new PostVcpCrossAttention(p, FgpPrefix, e, e);
+        fgp = new TextPatchCrossAttention(p, FgpPrefix, e, e);
         if (fgp.OutputWidth != e)
         {
             throw new ModelFormatException(p.Source, null, $"{FgpPrefix}.q_proj_pre.weight", $"FGP output width {fgp.OutputWidth} must equal the CLIP embed dim {e}");
@@ -124,7 +124,7 @@ public sealed class Vip2Heads
     public ParameterSet Parameters => p;
 
     /// <summary>The FGP module (shared across layers).</summary>
-    public PostVcpCrossAttention Fgp => fgp;
+    public TextPatchCrossAttention Fgp => fgp;
 
     /// <summary>Whether a checkpoint name is one of the ICA buffers (not a trainable parameter).</summary>
     public static bool IsBuffer(string name)

@@ -1,4 +1,5 @@
 // Training N steps at once equals k steps, a checkpoint, fresh objects and N - k more steps, bit for bit.
+using VcpNative.Anomaly.Features;
 using VcpNative.Anomaly.Inference;
 using VcpNative.Anomaly.Training;
 using VcpNative.Tensors;
@@ -19,7 +20,7 @@ public sealed class CheckpointResumeTests : IDisposable
     private static readonly VcpTrainingOptions Options = new() { ImageSize = TrainingFixtures.Size, Dropout = 0.1f, Seed = 333 };
 
     /// <summary>Alternates two batches (image 0, image 1) of the fixture; dropout on, so the random state matters.</summary>
-    private static List<VcpStepLoss> Train(VcpTrainer trainer, VcpImageFeatures[] batches, Tensor[] masks, int from, int to)
+    private static List<VcpStepLoss> Train(VcpTrainer trainer, ImageFeatures[] batches, Tensor[] masks, int from, int to)
     {
         var losses = new List<VcpStepLoss>();
         for (var s = from; s < to; s++)

@@ -1,5 +1,6 @@
 // Golden test of one ViP2-CLIP training step (loss, every ICA/FGP gradient, Adam update) against the authors' train.py in PyTorch.
 using VcpNative.Anomaly.Inference;
+using VcpNative.Anomaly.Methods;
 using VcpNative.Anomaly.Training;
 using VcpNative.Tensors;
 using Xunit;

@@ -19,7 +19,7 @@ public class CudaDriverTests
         var ex = Assert.Throws<CudaUnavailableException>(() => new CudaDriver());
         // The places tried depend on the machine (toolkit folders, VCP_CUDA_LIBRARY_PATH), so only the frame is fixed.
         Assert.StartsWith("libcuda.so.1 not found: no NVIDIA driver on this machine (tried libcuda.so.1", ex.Message);
-        Assert.EndsWith("); use --device cpu or --device emulated", ex.Message);
+        Assert.EndsWith("); use the cpu or emulated device", ex.Message);
         Assert.DoesNotContain('\n', ex.Message);
         // The emulator keeps working in the same process.
         using var emu = new VcpNative.Tensors.Cuda.Emulator.PtxEmulator();

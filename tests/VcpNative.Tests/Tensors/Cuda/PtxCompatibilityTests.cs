@@ -44,7 +44,7 @@ public class PtxCompatibilityTests
         var message = PtxCompatibility.UnsupportedPtxMessage("gemm", ptx, 10020);
         Assert.Equal(
             "PTX module gemm is PTX ISA 7.0 (.target sm_80) but the driver is CUDA 10.2 (cuDriverGetVersion 10020), which compiles PTX up to ISA 6.5; "
-            + "PTX ISA 7.0 needs a CUDA 11.0+ driver (JetPack 5 ships CUDA 11.4, JetPack 6 CUDA 12.2+): update the NVIDIA driver or use --device cpu",
+            + "PTX ISA 7.0 needs a CUDA 11.0+ driver (JetPack 5 ships CUDA 11.4, JetPack 6 CUDA 12.2+): update the NVIDIA driver or use the cpu device",
             message);
         Assert.DoesNotContain('\n', message);
         // As the CLI prints it: the call, the code's name and number, then the detail, still one line.
@@ -58,7 +58,7 @@ public class PtxCompatibilityTests
     {
         var message = PtxCompatibility.UnsupportedPtxMessage("mystery", ".entry f(\n", 0);
         Assert.Equal(
-            "PTX module mystery is PTX ISA ? (.target ?) but the driver did not report its version (cuDriverGetVersion failed); update the NVIDIA driver or use --device cpu",
+            "PTX module mystery is PTX ISA ? (.target ?) but the driver did not report its version (cuDriverGetVersion failed); update the NVIDIA driver or use the cpu device",
             message);
     }
 }

@@ -100,7 +100,7 @@ internal sealed unsafe class CudaApi
     {
         if (_instance is not null) return _instance;
         if (!NativeLibraryLoader.TryLoad("libcuda", [LibraryName, "libcuda.so"], NativeLibraryLoader.CudaFolders("cuda_runtime"), out nint lib, out var search))
-            throw new CudaUnavailableException($"{LibraryName} not found: no NVIDIA driver on this machine (tried {string.Join(", ", search.Tried)}); use --device cpu or --device emulated");
+            throw new CudaUnavailableException($"{LibraryName} not found: no NVIDIA driver on this machine (tried {string.Join(", ", search.Tried)}); use the cpu or emulated device");
         Search = search;
         return _instance = new CudaApi(lib);
     }

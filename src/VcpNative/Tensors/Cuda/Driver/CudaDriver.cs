@@ -26,14 +26,14 @@ public sealed unsafe class CudaDriver : IGpuDriver
     {
         _api = CudaApi.Load();
         int r = _api.cuInit(0);
-        if (r == 100) throw new CudaUnavailableException("CUDA driver found but no CUDA-capable device (CUDA_ERROR_NO_DEVICE); use --device cpu or --device emulated");
+        if (r == 100) throw new CudaUnavailableException("CUDA driver found but no CUDA-capable device (CUDA_ERROR_NO_DEVICE); use the cpu or emulated device");
         _api.Check(r, "cuInit");
         int driverVersion;
         DriverVersion = _api.cuDriverGetVersion(&driverVersion) == 0 ? driverVersion : 0;
         int count;
         _api.Check(_api.cuDeviceGetCount(&count), "cuDeviceGetCount");
         if (ordinal < 0 || ordinal >= count)
-            throw new CudaUnavailableException($"CUDA device {ordinal} requested but {count} device(s) present; use --device cpu or --device emulated");
+            throw new CudaUnavailableException($"CUDA device {ordinal} requested but {count} device(s) present; use the cpu or emulated device");
         int dev;
         _api.Check(_api.cuDeviceGet(&dev, ordinal), "cuDeviceGet");
         byte* name = stackalloc byte[256];
@@ -45,7 +45,7 @@ public sealed unsafe class CudaDriver : IGpuDriver
         _api.Check(_api.cuDeviceGetAttribute(&minor, CudaApi.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, dev), "cuDeviceGetAttribute");
         _api.Check(_api.cuDeviceGetAttribute(&sms, CudaApi.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev), "cuDeviceGetAttribute");
         Device = new GpuDeviceInfo(Marshal.PtrToStringUTF8((nint)name) ?? "?", (long)total, major, minor, sms, IsEmulated: false);
-        if (major < 8) throw new CudaUnavailableException($"{Device.Name} is sm_{major}{minor}; the shipped PTX targets sm_80+; use --device cpu or --device emulated");
+        if (major < 8) throw new CudaUnavailableException($"{Device.Name} is sm_{major}{minor}; the shipped PTX targets sm_80+; use the cpu or emulated device");
         nint ctx;
         _api.Check(_api.cuCtxCreate_v2(&ctx, 0, dev), "cuCtxCreate_v2");
         _context = ctx;

@@ -140,5 +140,5 @@ internal static class NativeLibraryLoader
     public static nint Export(nint library, string libraryName, string symbol) =>
         NativeLibrary.TryGetExport(library, symbol, out nint address)
             ? address
-            : throw new CudaUnavailableException($"{libraryName} has no symbol {symbol}: driver/library too old for vcp-native; use --device cpu or --device emulated");
+            : throw new CudaUnavailableException($"{libraryName} has no symbol {symbol}: driver/library too old for vcp-native; use the cpu or emulated device");
 }

@@ -101,6 +101,6 @@ public static class PtxCompatibility
         var fix = needed is null
             ? "update the NVIDIA driver"
             : $"PTX ISA {isa} needs a CUDA {needed}+ driver (JetPack 5 ships CUDA 11.4, JetPack 6 CUDA 12.2+): update the NVIDIA driver";
-        return $"PTX module {module} is PTX ISA {isa} (.target {target ?? "?"}) but {driver}; {fix} or use --device cpu";
+        return $"PTX module {module} is PTX ISA {isa} (.target {target ?? "?"}) but {driver}; {fix} or use the cpu device";
     }
 }

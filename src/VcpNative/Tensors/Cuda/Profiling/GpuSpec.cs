@@ -32,6 +32,6 @@ public sealed record GpuSpec(string Key, string Name, double Fp32Tflops, double 
                 return g;
             }
         }
-        throw new ArgumentException($"--gpu {key}: expected one of a100, h100, orin");
+        throw new ArgumentException($"GPU {key}: expected one of a100, h100, orin");
     }
 }

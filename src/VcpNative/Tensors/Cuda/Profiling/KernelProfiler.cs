@@ -81,12 +81,12 @@ public static class KernelProfiler
         {
             if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out shape[i]) || shape[i] <= 0)
             {
-                throw new ArgumentException($"--shape {text}: expected positive integers as {target.ShapeFormat}");
+                throw new ArgumentException($"shape {text}: expected positive integers as {target.ShapeFormat}");
             }
         }
         if (shape.Length != target.DefaultShape.Length)
         {
-            throw new ArgumentException($"--shape {text}: {target.Name} takes {target.ShapeFormat}, found {shape.Length} dimensions");
+            throw new ArgumentException($"shape {text}: {target.Name} takes {target.ShapeFormat}, found {shape.Length} dimensions");
         }
         return shape;
     }

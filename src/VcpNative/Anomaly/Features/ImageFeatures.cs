@@ -1,16 +1,16 @@
-// The frozen image tower's outputs that VCP-CLIP training reads, kept apart so they can be computed once and reused.
+// The frozen image tower's outputs that the heads read (training, the feature cache, ViP2-CLIP inference), computed once and reusable.
 using VcpNative.Tensors;
 
-namespace VcpNative.Anomaly.Training;
+namespace VcpNative.Anomaly.Features;
 
 /// <summary>
 /// The per-layer tokens the heads read and the global feature of a batch: for VCP-CLIP raw block outputs
 /// ([B, 1 + g^2, Wv]) and ln_post(cls) @ proj; for ViP2-CLIP ln_post(block) @ proj ([B, 1 + g^2, E]) and
 /// normalize(cls @ proj) (see Vip2Model.ComputeFeatures). They carry no tape history: the image tower is frozen.
 /// </summary>
-public sealed class VcpImageFeatures : IDisposable
+public sealed class ImageFeatures : IDisposable
 {
-    public VcpImageFeatures(IReadOnlyList<Tensor> blockOutputs, Tensor global)
+    public ImageFeatures(IReadOnlyList<Tensor> blockOutputs, Tensor global)
     {
         if (blockOutputs.Count == 0 || global.Rank != 2)
         {
@@ -34,7 +34,7 @@ public sealed class VcpImageFeatures : IDisposable
     public int Count => Global.Shape[0];
 
     /// <summary>Images [start, start + count) as dense copies (for caching per image or re-batching).</summary>
-    public VcpImageFeatures Slice(int start, int count)
+    public ImageFeatures Slice(int start, int count)
     {
         using var noGrad = Tensors.Autograd.Tape.NoGrad();
         var blocks = new Tensor[BlockOutputs.Count];
@@ -44,11 +44,11 @@ public sealed class VcpImageFeatures : IDisposable
             blocks[l] = Ops.CopyOf(view);
         }
         using var g = Ops.Narrow(Global, 0, start, count);
-        return new VcpImageFeatures(blocks, Ops.CopyOf(g));
+        return new ImageFeatures(blocks, Ops.CopyOf(g));
     }
 
     /// <summary>Joins cached features of several images (or batches) along the batch axis.</summary>
-    public static VcpImageFeatures Stack(IReadOnlyList<VcpImageFeatures> parts)
+    public static ImageFeatures Stack(IReadOnlyList<ImageFeatures> parts)
     {
         if (parts.Count == 0)
         {
@@ -70,7 +70,7 @@ public sealed class VcpImageFeatures : IDisposable
         {
             pieces[i] = parts[i].Global;
         }
-        return new VcpImageFeatures(blocks, Ops.Concat(pieces, 0));
+        return new ImageFeatures(blocks, Ops.Concat(pieces, 0));
     }
 
     public void Dispose()

@@ -2,14 +2,14 @@
 using VcpNative.Tensors;
 using VcpNative.WeightsConverter;
 
-namespace VcpNative.Models.Vcp;
+namespace VcpNative.Models.Heads;
 
 /// <summary>
 /// q = Conv1x1(text), k/v = Conv1x1(patches), 8 heads with NO 1/sqrt(d) scaling (beta_t = 1), softmax over patches,
 /// output projection, L2-normalised. VCP-CLIP runs it at the vision width (1024), ViP2-CLIP at the joint width (768);
 /// both read the same checkpoint names <c>{prefix}.q_proj_pre</c>, <c>k_proj_pre_1</c>, <c>v_proj_pre_1</c>, <c>proj_post_t</c>.
 /// </summary>
-public sealed class PostVcpCrossAttention
+public sealed class TextPatchCrossAttention
 {
     /// <summary>Attention heads (fixed in the authors' code).</summary>
     public const int Heads = 8;
@@ -18,7 +18,7 @@ public sealed class PostVcpCrossAttention
     private readonly string prefix;
 
     /// <summary>Validates the four projections: q from <paramref name="textWidth"/>, k/v from <paramref name="patchWidth"/>.</summary>
-    public PostVcpCrossAttention(ParameterSet parameters, string prefix, int textWidth, int patchWidth)
+    public TextPatchCrossAttention(ParameterSet parameters, string prefix, int textWidth, int patchWidth)
     {
         p = parameters;
         this.prefix = prefix;

@@ -1,0 +1,54 @@
+// The one place that decides which method a head file belongs to and loads CLIP the way that method needs it.
+using VcpNative.Anomaly.Inference;
+using VcpNative.Tensors;
+using VcpNative.WeightsConverter;
+
+namespace VcpNative.Anomaly.Methods;
+
+/// <summary>
+/// Method detection and loading for infer, eval, calibrate and compare. Each method builds its CLIP from the same file
+/// (VCP-CLIP: exact GELU and antialiased bicubic position resizing; ViP2-CLIP: the original QuickGELU and bilinear).
+/// </summary>
+public static class AnomalyModelLoader
+{
+    /// <summary>VCP-CLIP's method name.</summary>
+    public const string Vcp = "vcp";
+
+    /// <summary>ViP2-CLIP's method name.</summary>
+    public const string Vip2 = "vip2";
+
+    /// <summary>Every method name, as <see cref="AnomalyMethods.Names"/>.</summary>
+    public static string[] Methods => AnomalyMethods.Names;
+
+    /// <summary>
+    /// The method of a head file: its safetensors metadata <c>method</c> when present, else its key names
+    /// (the first tensor some method recognises, e.g. <c>prompt_learner.*</c> is ViP2-CLIP, <c>trainable_linearlayer.*</c> VCP-CLIP).
+    /// </summary>
+    public static string DetectMethod(string headPath) => Detect(headPath).Name;
+
+    /// <summary>The method descriptor of a head file, as <see cref="DetectMethod"/>.</summary>
+    public static IAnomalyMethod Detect(string headPath)
+    {
+        using var weights = WeightLoader.LoadVerbatim(headPath);
+        if (weights.Metadata.TryGetValue("method", out var declared))
+        {
+            return AnomalyMethods.ByName(declared, headPath);
+        }
+        foreach (var name in weights.Names)
+        {
+            if (AnomalyMethods.Recognising(name) is { } method)
+            {
+                return method;
+            }
+        }
+        throw new ModelFormatException(headPath, null, null,
+            $"cannot tell the method: expected metadata 'method' or tensors named {string.Join(" or ", AnomalyMethods.All.Select(m => $"{m.TensorPrefix}* ({m.Title})"))}, found neither");
+    }
+
+    /// <summary>Loads CLIP and heads for <paramref name="method"/> (detected from the head file when null) at one input size.</summary>
+    public static LoadedAnomalyModel Load(string clipPath, string headPath, int imageSize, IBackend? backend = null, string? method = null)
+    {
+        var m = method is null ? Detect(headPath) : AnomalyMethods.ByName(method, headPath);
+        return m.Load(clipPath, headPath, imageSize, backend);
+    }
+}

@@ -1,0 +1,142 @@
+// Public entry point of evaluation: a head file over a labelled dataset, or several heads side by side.
+using VcpNative.Anomaly.Datasets;
+using VcpNative.Anomaly.Evaluation;
+using VcpNative.Anomaly.Inference;
+using VcpNative.Anomaly.Methods;
+using VcpNative.IO;
+using VcpNative.IO.Results;
+using VcpNative.Tensors;
+
+namespace VcpNative;
+
+/// <summary>One head's evaluation.</summary>
+/// <param name="Method">The method it ran as.</param>
+/// <param name="Rows">Metrics per class.</param>
+/// <param name="Images">Images scored.</param>
+/// <param name="Failures">Inputs that could not be read or scored.</param>
+public sealed record EvaluationOutcome(string Method, IReadOnlyList<ClassMetrics> Rows, int Images, IReadOnlyList<InputFailure> Failures);
+
+/// <summary>Several heads' evaluations on one dataset.</summary>
+/// <param name="Heads">Per head: file, label (&lt;n&gt;-&lt;method&gt;), method and rows, in the given order.</param>
+/// <param name="Images">Test images of the dataset.</param>
+/// <param name="Markdown">The compare.md table, as written.</param>
+/// <param name="Failures">Inputs that failed, over all heads.</param>
+public sealed record ComparisonOutcome(IReadOnlyList<ComparedHead> Heads, int Images, string Markdown, IReadOnlyList<InputFailure> Failures);
+
+/// <summary>
+/// Runs a method over a labelled dataset class by class with the authors' metrics (per-class normalisation only if the
+/// method's authors do it), writing results.json/csv and metrics.* as it goes, so an interrupted run keeps what it did.
+/// </summary>
+public sealed class Evaluator : PipelineRun
+{
+    /// <summary>An evaluator running on <paramref name="backend"/>, reporting to <paramref name="observer"/> (none: silent).</summary>
+    /// <param name="backend">Backend of the model.</param>
+    /// <param name="observer">Receiver of progress and failed inputs.</param>
+    public Evaluator(IBackend backend, IRunObserver? observer = null)
+        : base(backend, observer)
+    {
+    }
+
+    /// <summary>Reads the dataset and evaluates one head file on it.</summary>
+    /// <param name="options">Files, dataset, sizes and output folder.</param>
+    /// <returns>The method, its rows, the images scored and the failed inputs.</returns>
+    public EvaluationOutcome Run(EvaluatorOptions options) => Evaluate(options, ReadSamples(options.Layout, options.Root, options.Classes));
+
+    /// <summary>Evaluates every head of <paramref name="options"/> into OUT/&lt;n&gt;-&lt;method&gt;/, then writes compare.md and compare.json.</summary>
+    /// <param name="options">CLIP, heads, dataset, sizes and output folder.</param>
+    /// <returns>Every head's rows, the compare.md text and the failed inputs.</returns>
+    public ComparisonOutcome Compare(ComparisonOptions options)
+    {
+        if (options.Heads.Count < 2)
+        {
+            throw new RunSetupException(nameof(ComparisonOptions.Heads), $"needs at least two head files to compare, got {options.Heads.Count}");
+        }
+        var samples = ReadSamples(options.Layout, options.Root, options.Classes);
+        Directory.CreateDirectory(options.Output);
+        var heads = new List<ComparedHead>();
+        var failures = new List<InputFailure>();
+        for (var i = 0; i < options.Heads.Count; i++)
+        {
+            var head = options.Heads[i];
+            var method = AnomalyModelLoader.DetectMethod(head);
+            var label = $"{i + 1}-{method}";
+            var result = Evaluate(new EvaluatorOptions(options, head) { Method = method, Output = Path.Combine(options.Output, label) }, samples);
+            heads.Add(new ComparedHead(head, label, result.Method, result.Images, result.Rows));
+            failures.AddRange(result.Failures);
+        }
+        var markdown = ComparisonReport.Markdown(heads, options.PerClass, [.. AnomalyMethods.All.Select(m => (m.Title, m.Normalisation))]);
+        ResultsWriter.WriteAtomically(Path.Combine(options.Output, "compare.md"), markdown);
+        ResultsWriter.WriteAtomically(Path.Combine(options.Output, "compare.json"), ComparisonReport.Json(heads, options.ImageSize));
+        return new ComparisonOutcome(heads, samples.Count, markdown, failures);
+    }
+
+    /// <summary>The test samples of a dataset; none is an error naming the root, layout and class filter.</summary>
+    /// <param name="layout">Dataset layout.</param>
+    /// <param name="root">Dataset root.</param>
+    /// <param name="classFilter">Comma-separated classes, or null for all.</param>
+    /// <returns>The samples, in the reader's order.</returns>
+    public static IReadOnlyList<DatasetSample> ReadSamples(DatasetLayout layout, string root, string? classFilter)
+    {
+        var samples = DatasetReader.Read(root, layout, DatasetSplit.Test, DatasetReader.ParseClassList(classFilter));
+        if (samples.Count == 0)
+        {
+            throw new DatasetException($"{root}: no test images found for layout {layout}{(classFilter is null ? "" : $" and classes {classFilter}")}");
+        }
+        return samples;
+    }
+
+    /// <summary>Runs one head file (method detected unless given) over <paramref name="samples"/>, writing results and metrics to the options' output.</summary>
+    /// <param name="options">Files, sizes and output folder (<see cref="DatasetRunOptions.Root"/> is not read again).</param>
+    /// <param name="samples">The images to score.</param>
+    /// <returns>The method, its rows, the images scored and the failed inputs.</returns>
+    public EvaluationOutcome Evaluate(EvaluatorOptions options, IReadOnlyList<DatasetSample> samples)
+    {
+        using var model = AnomalyModelLoader.Load(options.Clip, options.Head, options.ImageSize, Backend, options.Method);
+        var output = options.Output;
+        Directory.CreateDirectory(output);
+        if (options.SaveMaps)
+        {
+            Directory.CreateDirectory(Path.Combine(output, "maps"));
+        }
+        var stems = new UniqueStems();
+        var records = new List<ImageResultRecord>();
+        var failures = new List<InputFailure>();
+        var finished = new List<ClassMetrics>();
+        var stage = "eval " + model.Method;
+        var done = 0;
+        var rows = DatasetEvaluation.Run(model.Inference, Backend, samples, options.BatchSize, new EvaluationEvents
+        {
+            ImageDone = (sample, result) =>
+            {
+                string? mapPath = null;
+                if (options.SaveMaps)
+                {
+                    mapPath = Path.Combine("maps", stems.For(sample.ImagePath) + ".npy");
+                    NpyWriter.Write(Path.Combine(output, mapPath), result.Map, options.ImageSize, options.ImageSize);
+                }
+                records.Add(new ImageResultRecord(sample.ImagePath, result.Score, null, mapPath, null, null));
+            },
+            ImageFailed = (path, e) =>
+            {
+                var failure = new InputFailure(path, e);
+                failures.Add(failure);
+                Observer.OnInputFailed(failure, validation: false);
+            },
+            BatchDone = count =>
+            {
+                ResultsWriter.Write(output, records);
+                done += count;
+                Observer.OnProgress(stage, done, samples.Count, null);
+            },
+            ClassDone = row =>
+            {
+                finished.Add(row);
+                MetricsReport.Write(output, finished);
+            },
+        });
+        ResultsWriter.Write(output, records);
+        Observer.OnStageFinished(stage);
+        MetricsReport.Write(output, rows);
+        return new EvaluationOutcome(model.Method, rows, records.Count, failures);
+    }
+}
