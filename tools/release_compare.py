@@ -7,27 +7,14 @@ map tests/VcpNative.Tests/Fixtures/vcp/expected.safetensors:final). Standard lib
     tools/release_compare.py A.npy B.npy --atol 1e-5 --what "arm64 vs x64"
 """
 import argparse
-import ast
 import json
+import os
 import struct
 import sys
 
-
-def load_npy(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    if data[:6] != b"\x93NUMPY":
-        raise ValueError(f"{path}: not a .npy file")
-    major = data[6]
-    if major == 1:
-        header_len, offset = struct.unpack("<H", data[8:10])[0], 10
-    else:
-        header_len, offset = struct.unpack("<I", data[8:12])[0], 12
-    header = ast.literal_eval(data[offset:offset + header_len].decode("latin1"))
-    if header["descr"] != "<f4" or header.get("fortran_order"):
-        raise ValueError(f"{path}: expected little-endian float32 in C order, found {header}")
-    body = data[offset + header_len:]
-    return tuple(header["shape"]), struct.unpack(f"<{len(body) // 4}f", body)
+# The .npy reader of the GPU check's comparison (one reader for both scripts).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "device"))
+from compare_infer import read_npy  # noqa: E402
 
 
 def load_safetensors(path, name):
@@ -49,7 +36,7 @@ def load(spec):
     if ".safetensors:" in spec:
         path, name = spec.rsplit(":", 1)
         return load_safetensors(path, name)
-    return load_npy(spec)
+    return read_npy(spec)
 
 
 def main():
