@@ -5,6 +5,7 @@ using System.Diagnostics;
 using VcpNative.Tensors;
 using VcpNative.Tensors.Cuda;
 using VcpNative.Tensors.Cuda.Profiling;
+using VcpNative.Verification;
 
 namespace VcpNative.Cli.Commands;
 

@@ -3,7 +3,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json.Nodes;
-using VcpNative.Anomaly.Verification;
+using VcpNative.Verification;
 using VcpNative.Tensors;
 using VcpNative.Tensors.Cpu;
 

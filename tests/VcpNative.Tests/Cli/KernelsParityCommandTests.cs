@@ -1,6 +1,6 @@
 // `vcp-native kernels parity` and `kernels registers` (the GPU check's golden and register steps) on the PTX emulator.
 using System.Text.Json;
-using VcpNative.Anomaly.Verification;
+using VcpNative.Verification;
 using VcpNative.Cli;
 using VcpNative.Tensors.Cpu;
 using VcpNative.Tensors.Cuda;

@@ -2,6 +2,7 @@
 using VcpNative.Tensors;
 using VcpNative.Tensors.Cuda;
 using Xunit;
+using VcpNative.Verification;
 
 namespace VcpNative.Tests.Tensors.Cuda;
 

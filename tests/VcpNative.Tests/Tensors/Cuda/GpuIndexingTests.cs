@@ -8,6 +8,7 @@ using VcpNative.Tensors.Cuda;
 using VcpNative.Tensors.Cuda.Emulator;
 using Xunit;
 using Xunit.Abstractions;
+using VcpNative.Verification;
 
 namespace VcpNative.Tests.Tensors.Cuda;
 

@@ -7,6 +7,7 @@ using VcpNative.Tensors.Cpu;
 using VcpNative.Tensors.Cuda;
 using VcpNative.Tensors.Cuda.Emulator;
 using Xunit;
+using VcpNative.Verification;
 
 namespace VcpNative.Tests.Tensors.Cuda;
 

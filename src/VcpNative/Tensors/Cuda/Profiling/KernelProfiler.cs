@@ -221,7 +221,7 @@ public static class KernelProfiler
 
     private static string Us(double seconds) => (seconds * 1e6).ToString("F1", CultureInfo.InvariantCulture) + " us";
 
-    private static Tensor Input(IBackend b, int[] shape, int seed) => KernelVerification.Input(b, shape, seed);
+    private static Tensor Input(IBackend b, int[] shape, int seed) => SeededInputs.Tensor(b, shape, seed);
 
     private static ProfileTarget Gemm(string name, string description, int kStep, MatMulPrecision precision, bool transA = false, bool transB = false)
     {

@@ -73,8 +73,8 @@ public static class KernelTimings
                                                            KernelTimingOptions o, bool emulated)
     {
         var flops = 2.0 * m * n * k;
-        var xData = KernelVerification.Values(m * k, 11, -1f, 1f);
-        var wData = KernelVerification.Values(n * k, 12, -0.05f, 0.05f);
+        var xData = SeededInputs.Values(m * k, 11, -1f, 1f);
+        var wData = SeededInputs.Values(n * k, 12, -0.05f, 0.05f);
         using var scope = new TensorScope();
         var x = Tensor.FromArray(xData, [m, k], gpu);
         var w = Tensor.FromArray(wData, [n, k], gpu);
@@ -143,7 +143,7 @@ public static class KernelTimings
         var flops = 4.0 * batch * heads * tokens * (double)tokens * headDim;
         var count = batch * heads * tokens * headDim;
         using var scope = new TensorScope();
-        var data = new[] { KernelVerification.Values(count, 21, -1f, 1f), KernelVerification.Values(count, 22, -1f, 1f), KernelVerification.Values(count, 23, -1f, 1f) };
+        var data = new[] { SeededInputs.Values(count, 21, -1f, 1f), SeededInputs.Values(count, 22, -1f, 1f), SeededInputs.Values(count, 23, -1f, 1f) };
         int[] shape = [batch, heads, tokens, headDim];
         var q = Tensor.FromArray(data[0], shape, gpu);
         var k = Tensor.FromArray(data[1], shape, gpu);

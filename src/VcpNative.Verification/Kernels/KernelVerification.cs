@@ -1,5 +1,9 @@
 // The table of kernel-backed ops that `kernels verify` and the emulator tests run on a GPU backend and on the CPU.
-namespace VcpNative.Tensors.Cuda;
+using VcpNative.Tensors;
+using VcpNative.Tensors.Autograd;
+using VcpNative.Tensors.Cpu;
+using VcpNative.Tensors.Cuda;
+namespace VcpNative.Verification;
 
 /// <summary>One check: an op (forward and, where it has one, backward) on inputs of a given shape.</summary>
 /// <param name="Op">What runs, e.g. "layernorm fwd+bwd".</param>
@@ -14,7 +18,7 @@ public sealed record KernelCaseResult(KernelCase Case, double MaxAbsError, bool 
 
 /// <summary>
 /// Runs every kernel-backed op on odd shapes (primes, sizes that are not multiples of the 64-wide GEMM tile or the
-/// 32-lane warp) on a GPU backend and on <see cref="Cpu.CpuBackend"/>, and compares element by element.
+/// 32-lane warp) on a GPU backend and on <see cref="CpuBackend"/>, and compares element by element.
 /// Tolerances: the kernels use fp32 with a different summation order (warp trees vs. the CPU's double
 /// accumulators) and ex2/lg2-based exp/log, so they agree with the CPU to ~1e-6 relative per element; the
 /// bounds below leave room for reductions over a few hundred terms and for gradients that chain several ops.
@@ -31,7 +35,7 @@ public static partial class KernelVerification
         float[][] expected, actual;
         try
         {
-            expected = Evaluate(c, Cpu.CpuBackend.Instance);
+            expected = Evaluate(c, CpuBackend.Instance);
             actual = Evaluate(c, gpu);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
@@ -76,30 +80,16 @@ public static partial class KernelVerification
         return arrays;
     }
 
-    /// <summary>A seeded uniform tensor on <paramref name="backend"/> (same values on every backend).</summary>
-    public static Tensor Input(IBackend backend, int[] shape, int seed, float lo = -1f, float hi = 1f, bool grad = false)
-    {
-        var t = Tensor.FromArray(Values(checked((int)Shapes.Numel(shape)), seed, lo, hi), shape, backend);
-        t.RequiresGrad = grad;
-        return t;
-    }
+    public static Tensor Input(IBackend backend, int[] shape, int seed, float lo = -1f, float hi = 1f, bool grad = false) =>
+        SeededInputs.Tensor(backend, shape, seed, lo, hi, grad);
 
     /// <summary><paramref name="count"/> seeded uniform values in [lo, hi).</summary>
-    public static float[] Values(int count, int seed, float lo = -1f, float hi = 1f)
-    {
-        var rng = new Random(seed);
-        var data = new float[count];
-        for (var i = 0; i < data.Length; i++)
-        {
-            data[i] = lo + (float)rng.NextDouble() * (hi - lo);
-        }
-        return data;
-    }
+    public static float[] Values(int count, int seed, float lo = -1f, float hi = 1f) => SeededInputs.Values(count, seed, lo, hi);
 
     /// <summary>Back-propagates sum(y · w) for a seeded w, so every output element carries a distinct weight.</summary>
     private static void BackwardWeighted(Tensor y, int seed)
     {
-        var w = Input(y.Backend, y.ShapeArray, seed);
+        var w = Input(y.Backend, y.Shape.ToArray(), seed);
         Ops.Sum(Ops.Mul(y, w)).Backward();
     }
 

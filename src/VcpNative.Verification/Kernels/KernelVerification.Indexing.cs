@@ -1,5 +1,9 @@
 // Verification cases of the gather/scatter, resampling, top-k and Adam kernels (odd shapes, repeated ids, ties, NaN).
-namespace VcpNative.Tensors.Cuda;
+using VcpNative.Tensors;
+using VcpNative.Tensors.Autograd;
+using VcpNative.Tensors.Cpu;
+using VcpNative.Tensors.Cuda;
+namespace VcpNative.Verification;
 
 public static partial class KernelVerification
 {

@@ -1,5 +1,9 @@
 // Verification cases of bf16 weights on the GPU: gemm_tc_bf16_wb16 (B as bf16 bits) and widen_bf16_f32.
-namespace VcpNative.Tensors.Cuda;
+using VcpNative.Tensors;
+using VcpNative.Tensors.Autograd;
+using VcpNative.Tensors.Cpu;
+using VcpNative.Tensors.Cuda;
+namespace VcpNative.Verification;
 
 public static partial class KernelVerification
 {
@@ -30,14 +34,14 @@ public static partial class KernelVerification
         yield return new("linear + matmul, bf16 weight, tensor cores", "x[37,70] . W[45,70]^T + b, GELU; g[37,45] @ W",
             "gemm_tc_bf16_wb16, widen_bf16_f32", 0.07, 1e-2, b => WithTensorCores(b, () =>
             {
-                using var noTape = Autograd.Tape.NoGrad();
+                using var noTape = Tape.NoGrad();
                 var w = Bf16Input(b, [45, 70], 81);
                 return [Ops.Linear(Input(b, [37, 70], 80), w, Input(b, [45], 82), LinearActivation.Gelu), Ops.MatMul(Input(b, [37, 45], 83), w)];
             }));
         // fp32 precision: the BF16 weight is widened exactly on the device, then the fp32 linear kernel runs.
         yield return new("linear, bf16 weight widened (fp32 precision)", "x[33,13] . W[129,13]^T", "widen_bf16_f32, linear_f32", Atol, Rtol, b =>
         {
-            using var noTape = Autograd.Tape.NoGrad();
+            using var noTape = Tape.NoGrad();
             return [Ops.Linear(Input(b, [33, 13], 84), Bf16Input(b, [129, 13], 85), null, LinearActivation.QuickGelu)];
         });
     }
@@ -52,7 +56,7 @@ public static partial class KernelVerification
             bits[i] = DTypes.SingleToBFloat16(-1f + ((float)rng.NextDouble() * 2f));
         }
         var host = Tensor.WrapBFloat16(bits, shape);
-        if (backend is Cpu.CpuBackend)
+        if (backend is CpuBackend)
         {
             return host;
         }

@@ -9,7 +9,7 @@ using VcpNative.Tensors;
 using VcpNative.Tensors.Autograd;
 using VcpNative.WeightsConverter;
 
-namespace VcpNative.Anomaly.Verification;
+namespace VcpNative.Verification;
 
 /// <summary>
 /// One compared quantity: the largest error against the PyTorch fixture and against the CPU backend, and the bound.
@@ -116,13 +116,13 @@ public static class GoldenParity
     private static CaseResult VcpInference(FixturePaths f, IBackend backend)
     {
         using var model = VcpModel.Load(f.Path("clip", "tiny_clip.pt"), f.Path("vcp", "vcp_head.pth"), backend);
-        return Infer(new Inference.VcpInference(model, InferenceSize), f, backend);
+        return Infer(new Anomaly.Inference.VcpInference(model, InferenceSize), f, backend);
     }
 
     private static CaseResult Vip2Inference(FixturePaths f, IBackend backend)
     {
         using var model = Vip2Model.Load(f.Path("clip", "tiny_clip.pt"), f.Path("vip2", "vip2_head.pth"), backend);
-        return Infer(new Inference.Vip2Inference(model, InferenceSize), f, backend);
+        return Infer(new Anomaly.Inference.Vip2Inference(model, InferenceSize), f, backend);
     }
 
     private static CaseResult Infer(IAnomalyInference inference, FixturePaths f, IBackend backend)
