@@ -143,6 +143,22 @@ public class AnomalyDetectorTests
     }
 
     [Fact]
+    public async Task TwoDetectorsWithDifferentThreadCountsRunSideBySide()
+    {
+        // Each detector owns its runtime's thread pool: no process-wide setting for one to change under the other.
+        using var one = AnomalyDetector.Open(Clip, VcpHead, new DetectorOptions { ImageSize = 56, Threads = 1 });
+        using var two = AnomalyDetector.Open(Clip, Vip2Head, new DetectorOptions { ImageSize = 56, Threads = 2 });
+        var images = Enumerable.Range(0, 4).Select(i => Pattern(50 + i, 45, 10 + i)).ToArray();
+        var alone = (One: images.Select(i => one.Detect(i).Score).ToArray(), Two: images.Select(i => two.Detect(i).Score).ToArray());
+        var a = Task.Run(() => Enumerable.Range(0, 3).SelectMany(_ => images.Select(i => one.Detect(i).Score)).ToArray());
+        var b = Task.Run(() => Enumerable.Range(0, 3).SelectMany(_ => images.Select(i => two.Detect(i).Score)).ToArray());
+        var both = await Task.WhenAll(a, b);
+        Assert.Equal(Enumerable.Repeat(alone.One, 3).SelectMany(x => x), both[0]);
+        Assert.Equal(Enumerable.Repeat(alone.Two, 3).SelectMany(x => x), both[1]);
+        Assert.Equal(Environment.ProcessorCount, VcpNative.Tensors.CpuThreadPool.Current.Threads); // the test thread's pool is untouched
+    }
+
+    [Fact]
     public void BadInputsThrowTypedExceptionsAndDisposalIsSafe()
     {
         using var temp = new TempDirectory("api");
