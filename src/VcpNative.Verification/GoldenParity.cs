@@ -5,8 +5,6 @@ using VcpNative.Anomaly.Inference;
 using VcpNative.Anomaly.Preprocessing;
 using VcpNative.Anomaly.Training;
 using VcpNative.IO.Images;
-using VcpNative.Tensors;
-using VcpNative.Tensors.Autograd;
 using VcpNative.WeightsConverter;
 
 namespace VcpNative.Verification;

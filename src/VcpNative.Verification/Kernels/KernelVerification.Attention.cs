@@ -1,8 +1,4 @@
 // Verification cases of the fused attention kernels (kernels/attention.cu) for `kernels verify` and the emulator tests.
-using VcpNative.Tensors;
-using VcpNative.Tensors.Autograd;
-using VcpNative.Tensors.Cpu;
-using VcpNative.Tensors.Cuda;
 namespace VcpNative.Verification;
 
 public static partial class KernelVerification

@@ -1,8 +1,4 @@
 // Verification cases of bf16 weights on the GPU: gemm_tc_bf16_wb16 (B as bf16 bits) and widen_bf16_f32.
-using VcpNative.Tensors;
-using VcpNative.Tensors.Autograd;
-using VcpNative.Tensors.Cpu;
-using VcpNative.Tensors.Cuda;
 namespace VcpNative.Verification;
 
 public static partial class KernelVerification

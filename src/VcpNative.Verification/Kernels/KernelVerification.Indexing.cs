@@ -1,8 +1,4 @@
 // Verification cases of the gather/scatter, resampling, top-k and Adam kernels (odd shapes, repeated ids, ties, NaN).
-using VcpNative.Tensors;
-using VcpNative.Tensors.Autograd;
-using VcpNative.Tensors.Cpu;
-using VcpNative.Tensors.Cuda;
 namespace VcpNative.Verification;
 
 public static partial class KernelVerification

@@ -1,8 +1,4 @@
 // Verification cases of the fused linear layer (linear_f32: bias and activation in the GEMM epilogue).
-using VcpNative.Tensors.Autograd;
-using VcpNative.Tensors;
-using VcpNative.Tensors.Cpu;
-using VcpNative.Tensors.Cuda;
 
 namespace VcpNative.Verification;
 

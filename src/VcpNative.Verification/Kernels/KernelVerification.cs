@@ -1,8 +1,4 @@
 // The table of kernel-backed ops that `kernels verify` and the emulator tests run on a GPU backend and on the CPU.
-using VcpNative.Tensors;
-using VcpNative.Tensors.Autograd;
-using VcpNative.Tensors.Cpu;
-using VcpNative.Tensors.Cuda;
 namespace VcpNative.Verification;
 
 /// <summary>One check: an op (forward and, where it has one, backward) on inputs of a given shape.</summary>
