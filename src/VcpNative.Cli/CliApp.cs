@@ -32,6 +32,12 @@ public static class CliApp
         var root = Build();
         var parse = root.Parse(args);
         var verbose = parse.GetValue(GlobalOptions.Verbose);
+        if (UnknownOptions.Find(parse) is string unknown)
+        {
+            error.WriteLine($"vcp-native: {unknown}");
+            error.WriteLine($"Run 'vcp-native {parse.CommandResult.Command.Name} --help' for usage.");
+            return ExitCodes.Usage;
+        }
         if (parse.Errors.Count > 0)
         {
             foreach (var e in parse.Errors)

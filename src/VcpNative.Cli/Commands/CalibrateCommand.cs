@@ -10,10 +10,10 @@ public static class CalibrateCommand
         var clip = new Option<string>("--clip") { Description = "CLIP weights (as for infer)", Required = true };
         var head = MethodOptions.Head();
         var method = MethodOptions.Method();
-        var size = new Option<int>("--image-size") { Description = "Square input size", DefaultValueFactory = _ => DetectorOptions.DefaultImageSize };
-        var percentile = new Option<double>("--percentile") { Description = "Percentile of normal-image scores", DefaultValueFactory = _ => 99.0 };
+        var size = new Option<int>("--image-size") { Description = "Square input size", DefaultValueFactory = _ => DetectorOptions.DefaultImageSize }.InRange(1, 4096);
+        var percentile = new Option<double>("--percentile") { Description = "Percentile of normal-image scores", DefaultValueFactory = _ => 99.0 }.InRange(0.0, 100.0);
         var margin = new Option<double>("--margin") { Description = "Added to that percentile (score units)", DefaultValueFactory = _ => 0.02 };
-        var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 1 };
+        var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 1 }.InRange(1, 65536);
         var output = new Option<string>("--output", "-o") { Description = "Output folder (threshold.json, results.json)", Required = true };
         var inputs = new Argument<string[]>("normal-images") { Description = "Files or folders of normal (defect-free) images", Arity = ArgumentArity.OneOrMore };
         var command = new Command("calibrate", "Choose an image-score threshold from normal images: percentile + margin; use it with infer --threshold OUT/threshold.json")

@@ -21,10 +21,10 @@ public static class InferCommand
         var clip = new Option<string>("--clip") { Description = "CLIP weights: clip.safetensors from 'convert clip', or OpenAI's ViT-L-14-336px.pt", Required = true };
         var head = MethodOptions.Head();
         var method = MethodOptions.Method();
-        var size = new Option<int>("--image-size") { Description = "Square input size in pixels (multiple of the patch size)", DefaultValueFactory = _ => 518 };
+        var size = new Option<int>("--image-size") { Description = "Square input size in pixels (multiple of the patch size)", DefaultValueFactory = _ => 518 }.InRange(1, 4096);
         var threshold = new Option<string?>("--threshold") { Description = "Image-score threshold (a number, or threshold.json from calibrate): marks images anomalous and writes masks" };
         var pixelThreshold = new Option<float>("--pixel-threshold") { Description = "Map value above which a pixel is anomalous in masks/ (used with --threshold)", DefaultValueFactory = _ => 0.5f };
-        var batch = new Option<int>("--batch-size") { Description = "Images per forward pass (and per journal flush)", DefaultValueFactory = _ => 1 };
+        var batch = new Option<int>("--batch-size") { Description = "Images per forward pass (and per journal flush)", DefaultValueFactory = _ => 1 }.InRange(1, 65536);
         var saveMaps = new Option<bool>("--save-maps") { Description = "Write maps/<stem>.npy (float32 [H,W], before any normalisation)" };
         var output = new Option<string>("--output", "-o") { Description = "Output folder (must be empty unless --resume or --overwrite)", Required = true };
         var resume = new Option<bool>("--resume") { Description = "Continue the run that wrote --output: skip inputs whose record in results.jsonl matches path, size and mtime" };
@@ -63,10 +63,6 @@ public static class InferCommand
     /// <summary>Runs the job with SIGINT/SIGTERM wired to its cancellation; prints the summary; returns the exit code.</summary>
     public static int Run(BatchInferenceOptions options, IBackend backend, TextWriter output, TextWriter error)
     {
-        if (options.ImageSize is < 1 or > 4096)
-        {
-            throw new UsageException($"--image-size {options.ImageSize} is out of range (1..4096)");
-        }
         using var cancel = new CancellationTokenSource();
         var signal = 0;
         void Stop(PosixSignalContext context)
