@@ -42,7 +42,8 @@ public sealed class BatchInference : PipelineRun
         var unsupported = new List<string>();
         var files = Expand(options, unsupported);
         var earlier = PrepareOutput(options);
-        using var model = AnomalyModelLoader.Load(options.Clip, options.Head, options.ImageSize, Backend, options.Method);
+        var imageSize = options.ImageSize ?? AnomalyModelLoader.TrainedImageSize(options.Head) ?? DetectorOptions.DefaultImageSize;
+        using var model = AnomalyModelLoader.Load(options.Clip, options.Head, imageSize, Backend, options.Method);
         CreateFolders(options);
 
         // Stems follow input order over all inputs, so names do not depend on which inputs failed or were resumed.
@@ -135,7 +136,7 @@ public sealed class BatchInference : PipelineRun
             }
         }
         processed = entries.Count - resumed;
-        return new BatchInferenceOutcome(model.Method, files.Count, succeeded, failures, resumed, processed, flagged, unsupported, interrupted,
+        return new BatchInferenceOutcome(model.Method, imageSize, files.Count, succeeded, failures, resumed, processed, flagged, unsupported, interrupted,
             clock.Elapsed, Path.Combine(options.Output, "results.json"));
     }
 

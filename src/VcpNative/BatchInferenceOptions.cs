@@ -26,8 +26,11 @@ public sealed record BatchInferenceOptions
     /// <summary>Method name ("vcp", "vip2"); null = detected from the head file.</summary>
     public string? Method { get; init; }
 
-    /// <summary>Square input size in pixels.</summary>
-    public int ImageSize { get; init; } = 518;
+    /// <summary>
+    /// Square input size in pixels; null = the size the head was trained at when its file records it
+    /// (<c>train.image_size</c>), else <see cref="DetectorOptions.DefaultImageSize"/>.
+    /// </summary>
+    public int? ImageSize { get; init; }
 
     /// <summary>Image-score threshold: marks images anomalous and writes masks; null = neither.</summary>
     public double? Threshold { get; init; }
@@ -63,7 +66,8 @@ public sealed record BatchInferenceOptions
 /// <param name="Interrupted">True when the job stopped on cancellation before every input was finished.</param>
 /// <param name="Elapsed">Wall time of this run's inference.</param>
 /// <param name="ResultsPath">results.json.</param>
-public sealed record BatchInferenceOutcome(string Method, int Inputs, int Succeeded, IReadOnlyList<FailedInput> Failures, int Resumed, int Processed,
+/// <param name="ImageSize">The input size the job ran at.</param>
+public sealed record BatchInferenceOutcome(string Method, int ImageSize, int Inputs, int Succeeded, IReadOnlyList<FailedInput> Failures, int Resumed, int Processed,
     int Flagged, IReadOnlyList<string> Unsupported, bool Interrupted, TimeSpan Elapsed, string ResultsPath);
 
 /// <summary>An input of a batch job that failed, with its one-line error (also the error of a resumed run's record).</summary>

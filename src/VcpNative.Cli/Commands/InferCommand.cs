@@ -21,7 +21,7 @@ public static class InferCommand
         var clip = new Option<string>("--clip") { Description = "CLIP weights: clip.safetensors from 'convert clip', or OpenAI's ViT-L-14-336px.pt", Required = true };
         var head = MethodOptions.Head();
         var method = MethodOptions.Method();
-        var size = new Option<int>("--image-size") { Description = "Square input size in pixels (multiple of the patch size)", DefaultValueFactory = _ => 518 }.InRange(1, 4096);
+        var size = new Option<int>("--image-size") { Description = "Square input size in pixels (multiple of the patch size); default: the size the head was trained at when its file records it, else 518", DefaultValueFactory = _ => DetectorOptions.DefaultImageSize }.InRange(1, 4096);
         var threshold = new Option<string?>("--threshold") { Description = "Image-score threshold (a number, or threshold.json from calibrate): marks images anomalous and writes masks" };
         var pixelThreshold = new Option<float>("--pixel-threshold") { Description = "Map value above which a pixel is anomalous in masks/ (used with --threshold)", DefaultValueFactory = _ => 0.5f };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward pass (and per journal flush)", DefaultValueFactory = _ => 1 }.InRange(1, 65536);
@@ -46,7 +46,7 @@ public static class InferCommand
                 Clip = parse.GetValue(clip)!,
                 Head = parse.GetValue(head)!,
                 Method = parse.GetValue(method),
-                ImageSize = parse.GetValue(size),
+                ImageSize = parse.GetResult(size) is { Implicit: false } ? parse.GetValue(size) : null,
                 Threshold = parse.GetValue(threshold) is string t ? ThresholdFile.Parse(t) : null,
                 PixelThreshold = parse.GetValue(pixelThreshold),
                 BatchSize = parse.GetValue(batch),
@@ -90,6 +90,10 @@ public static class InferCommand
             return ExitCodes.Failure;
         }
         var rate = outcome.Processed / Math.Max(1e-9, outcome.Elapsed.TotalSeconds);
+        if (options.ImageSize is null && outcome.ImageSize != DetectorOptions.DefaultImageSize)
+        {
+            output.WriteLine($"infer: --image-size {outcome.ImageSize}, the size {options.Head} was trained at");
+        }
         output.WriteLine($"infer ({outcome.Method}): {outcome.Succeeded} images in {outcome.Elapsed.TotalSeconds:F1} s ({rate:F2} img/s); results in {outcome.ResultsPath}");
         if (outcome.Resumed > 0)
         {

@@ -140,6 +140,24 @@ public class InferBatchJobTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void ImageSizeDefaultsToTheSizeTheHeadWasTrainedAtWhenItsFileRecordsIt()
+    {
+        using var temp = new TempDirectory("infer-job");
+        var inputs = Images(temp.Path, 1);
+        var head = Path.Combine(temp.Path, "trained.safetensors");
+        HeadFiles.Rewrite(Fixtures.Path("vcp", "vcp_head.pth"), head, new Dictionary<string, string> { ["method"] = "vcp", ["train.image_size"] = "224" });
+        string[] Run(string output, params string[] more) =>
+            ["infer", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--head", head, "-o", output, .. more, inputs];
+        var trained = Cli(Run(Path.Combine(temp.Path, "a")));
+        Assert.Equal(ExitCodes.Ok, trained.Code);
+        Assert.Contains("--image-size 224, the size", trained.Out);
+        Assert.Equal(224, ImageDecoder.DecodeRgb(Path.Combine(temp.Path, "a", "overlays", "img000.png")).Width);
+        // An explicit --image-size wins.
+        Assert.Equal(ExitCodes.Ok, Cli(Run(Path.Combine(temp.Path, "b"), "--image-size", "112")).Code);
+        Assert.Equal(112, ImageDecoder.DecodeRgb(Path.Combine(temp.Path, "b", "overlays", "img000.png")).Width);
+    }
+
+    [Fact]
     public void FilesFromReadsOnePathPerLine()
     {
         using var temp = new TempDirectory("infer-job");

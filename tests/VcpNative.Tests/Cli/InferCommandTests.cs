@@ -105,23 +105,9 @@ public class HeadWidthMismatchTests
     {
         using var temp = new TempDirectory("infer-width");
         // The fixture heads with prompt_query of width 32 instead of the CLIP's embed width 64.
-        using var heads = VcpNative.WeightsConverter.WeightLoader.LoadVerbatim(Fixtures.Path("vcp", "vcp_head.pth"));
-        var entries = new List<(string, VcpNative.WeightsConverter.WeightDType, long[], ReadOnlyMemory<byte>)>();
-        foreach (var t in heads.Tensors)
-        {
-            var values = t.ToFloat32();
-            var shape = t.Shape;
-            if (t.Name == "New_Lan_Embed.prompt_query")
-            {
-                shape = [1, 2, 32];
-                values = values[..64];
-            }
-            var bytes = new byte[values.Length * 4];
-            Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
-            entries.Add((t.Name, VcpNative.WeightsConverter.WeightDType.F32, shape, bytes));
-        }
         var bad = Path.Combine(temp.Path, "bad.safetensors");
-        VcpNative.WeightsConverter.Safetensors.SafetensorsWriter.Write(bad, entries, new Dictionary<string, string> { ["method"] = "vcp" });
+        HeadFiles.Rewrite(Fixtures.Path("vcp", "vcp_head.pth"), bad, new Dictionary<string, string> { ["method"] = "vcp" },
+            (name, shape, values) => name == "New_Lan_Embed.prompt_query" ? ([1, 2, 32], values[..64]) : (shape, values));
         // The "image" is not an image at all: if it were read, the error would be about it.
         var notAnImage = Path.Combine(temp.Path, "x.png");
         File.WriteAllText(notAnImage, "not a png");
