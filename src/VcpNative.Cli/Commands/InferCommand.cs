@@ -67,6 +67,10 @@ public static class InferCommand
         var signal = 0;
         void Stop(PosixSignalContext context)
         {
+            if (cancel.IsCancellationRequested)
+            {
+                return; // a second signal ends the process at once (the journal holds every flushed batch)
+            }
             context.Cancel = true; // the job ends itself after the batch in flight
             Interlocked.CompareExchange(ref signal, context.Signal == PosixSignal.SIGTERM ? ExitCodes.Terminated : ExitCodes.Interrupted, 0);
             error.WriteLine($"vcp-native: {context.Signal}: finishing the batch in flight...");
