@@ -166,6 +166,19 @@ public class InferBatchJobTests(ITestOutputHelper log)
         var output = Path.Combine(temp.Path, "out");
         Assert.Equal(ExitCodes.Ok, Cli(Args(output, "--files-from", list)).Code);
         Assert.Equal(["img001.png", "img003.png"], ResultsWriter.ReadJson(Path.Combine(output, "results.json")).Select(r => Path.GetFileName(r.Input)));
+
+        // "-" reads the list from standard input (no other test reads it, so swapping Console.In is safe here).
+        var stdin = Console.In;
+        Console.SetIn(new StringReader(Path.Combine(inputs, "img002.png") + "\n"));
+        try
+        {
+            Assert.Equal(ExitCodes.Ok, Cli(Args(Path.Combine(temp.Path, "out2"), "--files-from", "-")).Code);
+        }
+        finally
+        {
+            Console.SetIn(stdin);
+        }
+        Assert.Equal("img002.png", Path.GetFileName(Assert.Single(ResultsWriter.ReadJson(Path.Combine(temp.Path, "out2", "results.json"))).Input));
     }
 
     private static string WriteList(string dir, string[] lines)
