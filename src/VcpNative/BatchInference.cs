@@ -43,6 +43,11 @@ public sealed class BatchInference : PipelineRun
         var files = Expand(options, unsupported);
         var earlier = PrepareOutput(options);
         var imageSize = options.ImageSize ?? AnomalyModelLoader.TrainedImageSize(options.Head) ?? DetectorOptions.DefaultImageSize;
+        if (options.Calibration is { } calibration
+            && calibration.Mismatch(options.Method ?? AnomalyModelLoader.DetectMethod(options.Head), imageSize, ModelFingerprint.Of(options.Clip, options.Head)) is string why)
+        {
+            throw new RunSetupException(nameof(options.Threshold), $"the threshold file does not fit: {why}; calibrate again with these settings");
+        }
         using var model = AnomalyModelLoader.Load(options.Clip, options.Head, imageSize, Backend, options.Method);
         CreateFolders(options);
 

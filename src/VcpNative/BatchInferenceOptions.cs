@@ -35,6 +35,12 @@ public sealed record BatchInferenceOptions
     /// <summary>Image-score threshold: marks images anomalous and writes masks; null = neither.</summary>
     public double? Threshold { get; init; }
 
+    /// <summary>
+    /// The threshold.json <see cref="Threshold"/> came from, if any: the method, image size and CLIP/head fingerprint
+    /// it records must be the job's, else the job is refused (<see cref="RunSetupException"/> naming Threshold).
+    /// </summary>
+    public IO.Results.ThresholdFile? Calibration { get; init; }
+
     /// <summary>Map value above which a mask pixel is anomalous (with <see cref="Threshold"/>).</summary>
     public float PixelThreshold { get; init; } = 0.5f;
 

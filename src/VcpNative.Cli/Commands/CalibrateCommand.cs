@@ -1,5 +1,6 @@
 // `vcp-native calibrate`: pick an image-score threshold from a folder of normal images.
 using System.CommandLine;
+using VcpNative.IO.Results;
 
 namespace VcpNative.Cli.Commands;
 
@@ -32,6 +33,7 @@ public static class CalibrateCommand
             var options = new CalibrationOptions
             {
                 Percentile = parse.GetValue(percentile), Margin = parse.GetValue(margin), BatchSize = parse.GetValue(batch), OutputFolder = parse.GetValue(output)!,
+                ModelFingerprint = ModelFingerprint.Of(parse.GetValue(clip)!, parse.GetValue(head)!),
             };
             CalibrationResult result;
             using (var progress = new ProgressReporter("calibrate", files.Count, err))

@@ -37,6 +37,8 @@ public static class InferCommand
         };
         command.SetAction(parse =>
         {
+            var calibration = parse.GetValue(threshold) is string t && !double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _) && File.Exists(t)
+                ? ThresholdFile.Load(t) : null;
             if (parse.GetValue(resume) && parse.GetValue(overwrite))
             {
                 throw new UsageException("--resume and --overwrite exclude each other");
@@ -47,7 +49,8 @@ public static class InferCommand
                 Head = parse.GetValue(head)!,
                 Method = parse.GetValue(method),
                 ImageSize = parse.GetResult(size) is { Implicit: false } ? parse.GetValue(size) : null,
-                Threshold = parse.GetValue(threshold) is string t ? ThresholdFile.Parse(t) : null,
+                Threshold = calibration?.Threshold ?? (parse.GetValue(threshold) is string value ? ThresholdFile.Parse(value) : null),
+                Calibration = calibration,
                 PixelThreshold = parse.GetValue(pixelThreshold),
                 BatchSize = parse.GetValue(batch),
                 SaveMaps = parse.GetValue(saveMaps),
@@ -139,6 +142,7 @@ public static class InferCommand
         [nameof(BatchInferenceOptions.Output)] = "--output",
         [nameof(BatchInferenceOptions.BatchSize)] = "--batch-size",
         [nameof(BatchInferenceOptions.ImageSize)] = "--image-size",
+        [nameof(BatchInferenceOptions.Threshold)] = "--threshold",
     };
 
     /// <summary>Paths from a list file (or standard input for "-"), one per line; blank lines are ignored.</summary>

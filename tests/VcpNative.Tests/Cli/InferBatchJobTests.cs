@@ -158,6 +158,32 @@ public class InferBatchJobTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void ThresholdFileRecordsMethodSizeAndWeightsAndIsRefusedWithOthers()
+    {
+        using var temp = new TempDirectory("infer-job");
+        var inputs = Images(temp.Path, 2);
+        var clip = Fixtures.Path("clip", "tiny_clip.pt");
+        var head = Fixtures.Path("vcp", "vcp_head.pth");
+        var cal = Path.Combine(temp.Path, "cal");
+        Assert.Equal(ExitCodes.Ok, Cli("calibrate", "--clip", clip, "--head", head, "--image-size", "112", "-o", cal, inputs).Code);
+        var thresholdFile = Path.Combine(cal, "threshold.json");
+        var recorded = ThresholdFile.Load(thresholdFile);
+        Assert.Equal(("vcp", 112, ModelFingerprint.Of(clip, head)), (recorded.Method, recorded.ImageSize, recorded.Fingerprint));
+
+        string[] Infer(string output, string headFile, string size) => ["infer", "--clip", clip, "--head", headFile, "--image-size", size, "--threshold", thresholdFile, "-o", output, inputs];
+        Assert.Equal(ExitCodes.Ok, Cli(Infer(Path.Combine(temp.Path, "ok"), head, "112")).Code);
+        var otherSize = Cli(Infer(Path.Combine(temp.Path, "size"), head, "56"));
+        Assert.Equal(ExitCodes.Usage, otherSize.Code);
+        Assert.Contains("--threshold: the threshold file does not fit: it was calibrated at image size 112, not 56", otherSize.Err);
+        var otherHead = Path.Combine(temp.Path, "other.safetensors");
+        HeadFiles.Rewrite(head, otherHead, new Dictionary<string, string> { ["method"] = "vcp" });
+        var otherWeights = Cli(Infer(Path.Combine(temp.Path, "head"), otherHead, "112"));
+        Assert.Equal(ExitCodes.Usage, otherWeights.Code);
+        Assert.Contains("calibrated with other CLIP/head files", otherWeights.Err);
+        Assert.False(Directory.Exists(Path.Combine(temp.Path, "head")), "refused before any output was written");
+    }
+
+    [Fact]
     public void FilesFromReadsOnePathPerLine()
     {
         using var temp = new TempDirectory("infer-job");
