@@ -15,6 +15,10 @@ if (args.Length > 0 && args[0] == "metrics")
     MetricsBenchmark.RunQuick(Console.Out);
     return 0;
 }
+if (args.Length > 0 && args[0] == "batch-job")
+{
+    return BatchJobBench.Run(args[1..]);
+}
 if (args.Length > 0 && args[0] == "bdn")
 {
     BenchmarkSwitcher.FromAssembly(typeof(GemmBenchmark).Assembly).Run(args[1..]);
@@ -23,5 +27,6 @@ if (args.Length > 0 && args[0] == "bdn")
 Console.WriteLine("usage: VcpNative.Bench gemm [--threads N] [--repeats R] [--m M] [--sizes 1024,3072,4096] [--kernel avx2|avx512|vector128|scalar] [--blocking KC,MC,NC]");
 Console.WriteLine("       VcpNative.Bench gemm-kernels");
 Console.WriteLine("       VcpNative.Bench metrics      (pixel metrics of one 200-image class at 518 px, against Array.Sort in the same run)");
+Console.WriteLine("       VcpNative.Bench batch-job --images N [--batch-size B] [--image-size S]   (infer as a batch job: last/first tenth img/s, resume skip time)");
 Console.WriteLine("       VcpNative.Bench bdn --filter *Gemm*");
 return 1;

@@ -13,7 +13,14 @@ public static class ExitCodes
     public const int Usage = 2;
     /// <summary>A batch finished but some inputs failed (their errors are listed at the end).</summary>
     public const int PartialFailure = 3;
+    /// <summary>Stopped by SIGINT (Ctrl+C) after writing what finished; rerun with --resume.</summary>
+    public const int Interrupted = 130;
+    /// <summary>Stopped by SIGTERM after writing what finished; rerun with --resume.</summary>
+    public const int Terminated = 143;
 }
+
+/// <summary>A command line that cannot run as given (exit code 2): the message names the option.</summary>
+public sealed class UsageException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>The root command, global options and the error policy.</summary>
 public static class CliApp
@@ -25,6 +32,12 @@ public static class CliApp
         var root = Build();
         var parse = root.Parse(args);
         var verbose = parse.GetValue(GlobalOptions.Verbose);
+        if (UnknownOptions.Find(parse) is string unknown)
+        {
+            error.WriteLine($"vcp-native: {unknown}");
+            error.WriteLine($"Run 'vcp-native {parse.CommandResult.Command.Name} --help' for usage.");
+            return ExitCodes.Usage;
+        }
         if (parse.Errors.Count > 0)
         {
             foreach (var e in parse.Errors)
@@ -39,7 +52,14 @@ public static class CliApp
             // The command's CPU threads (--threads): this run's pool, entered on this thread for the whole command.
             using var threads = new CpuThreadPool(parse.GetValue(GlobalOptions.Threads));
             using var threadScope = threads.Enter();
-            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, Output = output, Error = error });
+            // No ProcessTerminationTimeout: commands that can stop early (infer) handle SIGINT/SIGTERM themselves.
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null, Output = output, Error = error });
+        }
+        catch (UsageException ex)
+        {
+            error.WriteLine($"vcp-native: {ex.Message}");
+            error.WriteLine($"Run 'vcp-native {parse.CommandResult.Command.Name} --help' for usage.");
+            return ExitCodes.Usage;
         }
         catch (Exception ex)
         {
@@ -53,19 +73,7 @@ public static class CliApp
     }
 
     /// <summary>The exception's message on one line (inner exceptions appended), never a stack trace.</summary>
-    public static string OneLine(Exception ex)
-    {
-        var message = ex.Message;
-        if (ex is AggregateException agg && agg.InnerExceptions.Count == 1)
-        {
-            return OneLine(agg.InnerExceptions[0]);
-        }
-        if (ex.InnerException is not null && !message.Contains(ex.InnerException.Message, StringComparison.Ordinal))
-        {
-            message += ": " + ex.InnerException.Message;
-        }
-        return message.ReplaceLineEndings(" ");
-    }
+    public static string OneLine(Exception ex) => ErrorText.OneLine(ex);
 
     public static RootCommand Build()
     {

@@ -20,6 +20,12 @@ public sealed record CalibrationOptions
     /// <summary>When set, results.json/results.csv and threshold.json are written there (the folder is created).</summary>
     public string? OutputFolder { get; init; }
 
+    /// <summary>
+    /// <see cref="IO.Results.ModelFingerprint"/> of the detector's CLIP and head files, recorded in threshold.json (set
+    /// by <see cref="Calibrator.Run(string, string, IEnumerable{string}, CalibrationOptions?, Action{int}?)"/>; null = not recorded).
+    /// </summary>
+    public string? ModelFingerprint { get; init; }
+
     /// <summary>How the detector is opened by <see cref="Calibrator.Run(string, string, IEnumerable{string}, CalibrationOptions?, Action{int}?)"/>.</summary>
     public DetectorOptions Detector { get; init; } = new();
 }
@@ -51,7 +57,7 @@ public static class Calibrator
         var missing = new List<string>();
         var files = ImageFiles.Expand(normalImages, missing);
         using var detector = AnomalyDetector.Open(clipPath, headPath, options.Detector);
-        var result = Run(detector, files, options, onBatchDone);
+        var result = Run(detector, files, options with { ModelFingerprint = ModelFingerprint.Of(clipPath, headPath) }, onBatchDone);
         var failures = missing.Select(m => new ImageFailure(m, new FileNotFoundException("no such file or folder", m))).Concat(result.Failures).ToList();
         return result with { Failures = failures };
     }
@@ -73,7 +79,8 @@ public static class Calibrator
         {
             ResultsWriter.Write(folder, records);
         }
-        var threshold = ThresholdFile.FromScores(records.Select(r => r.Score).ToList(), options.Percentile, options.Margin);
+        var threshold = ThresholdFile.FromScores(records.Select(r => r.Score).ToList(), options.Percentile, options.Margin)
+            with { Method = detector.Method, ImageSize = detector.ImageSize, Fingerprint = options.ModelFingerprint };
         string? path = null;
         if (options.OutputFolder is { } output)
         {

@@ -1,5 +1,6 @@
 // `vcp-native calibrate`: pick an image-score threshold from a folder of normal images.
 using System.CommandLine;
+using VcpNative.IO.Results;
 
 namespace VcpNative.Cli.Commands;
 
@@ -10,10 +11,10 @@ public static class CalibrateCommand
         var clip = new Option<string>("--clip") { Description = "CLIP weights (as for infer)", Required = true };
         var head = MethodOptions.Head();
         var method = MethodOptions.Method();
-        var size = new Option<int>("--image-size") { Description = "Square input size", DefaultValueFactory = _ => DetectorOptions.DefaultImageSize };
-        var percentile = new Option<double>("--percentile") { Description = "Percentile of normal-image scores", DefaultValueFactory = _ => 99.0 };
+        var size = new Option<int>("--image-size") { Description = "Square input size", DefaultValueFactory = _ => DetectorOptions.DefaultImageSize }.InRange(1, 4096);
+        var percentile = new Option<double>("--percentile") { Description = "Percentile of normal-image scores", DefaultValueFactory = _ => 99.0 }.InRange(0.0, 100.0);
         var margin = new Option<double>("--margin") { Description = "Added to that percentile (score units)", DefaultValueFactory = _ => 0.02 };
-        var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 1 };
+        var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 1 }.InRange(1, 65536);
         var output = new Option<string>("--output", "-o") { Description = "Output folder (threshold.json, results.json)", Required = true };
         var inputs = new Argument<string[]>("normal-images") { Description = "Files or folders of normal (defect-free) images", Arity = ArgumentArity.OneOrMore };
         var command = new Command("calibrate", "Choose an image-score threshold from normal images: percentile + margin; use it with infer --threshold OUT/threshold.json")
@@ -32,6 +33,7 @@ public static class CalibrateCommand
             var options = new CalibrationOptions
             {
                 Percentile = parse.GetValue(percentile), Margin = parse.GetValue(margin), BatchSize = parse.GetValue(batch), OutputFolder = parse.GetValue(output)!,
+                ModelFingerprint = ModelFingerprint.Of(parse.GetValue(clip)!, parse.GetValue(head)!),
             };
             CalibrationResult result;
             using (var progress = new ProgressReporter("calibrate", files.Count, err))

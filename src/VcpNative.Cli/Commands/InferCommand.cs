@@ -1,8 +1,6 @@
-// `vcp-native infer`: a folder of images in; anomaly maps, overlays, masks and scores out.
+// `vcp-native infer`: images in; anomaly maps, overlays, masks, scores and a resumable journal out.
 using System.CommandLine;
-using VcpNative.Anomaly.Inference;
-using VcpNative.Anomaly.Methods;
-using VcpNative.Anomaly.Visualization;
+using System.Runtime.InteropServices;
 using VcpNative.IO;
 using VcpNative.IO.Images;
 using VcpNative.IO.Results;
@@ -11,8 +9,8 @@ using VcpNative.Tensors;
 namespace VcpNative.Cli.Commands;
 
 /// <summary>
-/// Batch inference that carries on past bad inputs: each failure is one line, finished results are written
-/// after every batch, and the exit code is 3 when any input failed.
+/// The CLI face of <see cref="BatchInference"/>: options in, one library call, a summary out. SIGINT/SIGTERM finish the
+/// batch in flight and exit 130/143 with the command that resumes; a failed input is a record, not the end of the run.
 /// </summary>
 public static class InferCommand
 {
@@ -23,105 +21,143 @@ public static class InferCommand
         var clip = new Option<string>("--clip") { Description = "CLIP weights: clip.safetensors from 'convert clip', or OpenAI's ViT-L-14-336px.pt", Required = true };
         var head = MethodOptions.Head();
         var method = MethodOptions.Method();
-        var size = new Option<int>("--image-size") { Description = "Square input size in pixels (multiple of the patch size)", DefaultValueFactory = _ => 518 };
+        var size = new Option<int>("--image-size") { Description = "Square input size in pixels (multiple of the patch size); default: the size the head was trained at when its file records it, else 518", DefaultValueFactory = _ => DetectorOptions.DefaultImageSize }.InRange(1, 4096);
         var threshold = new Option<string?>("--threshold") { Description = "Image-score threshold (a number, or threshold.json from calibrate): marks images anomalous and writes masks" };
         var pixelThreshold = new Option<float>("--pixel-threshold") { Description = "Map value above which a pixel is anomalous in masks/ (used with --threshold)", DefaultValueFactory = _ => 0.5f };
-        var batch = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 1 };
+        var batch = new Option<int>("--batch-size") { Description = "Images per forward pass (and per journal flush)", DefaultValueFactory = _ => 1 }.InRange(1, 65536);
         var saveMaps = new Option<bool>("--save-maps") { Description = "Write maps/<stem>.npy (float32 [H,W], before any normalisation)" };
-        var output = new Option<string>("--output", "-o") { Description = "Output folder", Required = true };
-        var inputs = new Argument<string[]>("inputs") { Description = "Image files or folders (searched recursively)", Arity = ArgumentArity.OneOrMore };
+        var output = new Option<string>("--output", "-o") { Description = "Output folder (must be empty unless --resume or --overwrite)", Required = true };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run that wrote --output: skip inputs whose record in results.jsonl matches path, size and mtime" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Delete what an earlier run wrote in --output and start again" };
+        var filesFrom = new Option<string?>("--files-from") { Description = "Also read input paths from this file, one per line ('-' for standard input)" };
+        var inputs = new Argument<string[]>("inputs") { Description = "Image files or folders (searched recursively)", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("infer", "Anomaly maps and scores for images with VCP-CLIP or ViP2-CLIP")
         {
-            clip, head, method, size, threshold, pixelThreshold, batch, saveMaps, output, inputs,
+            clip, head, method, size, threshold, pixelThreshold, batch, saveMaps, output, resume, overwrite, filesFrom, inputs,
         };
-        command.SetAction(parse => Run(new InferSettings(
-            parse.GetValue(clip)!, parse.GetValue(head)!, parse.GetValue(size), parse.GetValue(threshold) is string t ? ThresholdFile.Parse(t) : null, parse.GetValue(pixelThreshold),
-            Math.Max(1, parse.GetValue(batch)), parse.GetValue(saveMaps), parse.GetValue(output)!, parse.GetValue(inputs)!, parse.GetValue(method)),
-            GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+        command.SetAction(parse =>
+        {
+            var calibration = parse.GetValue(threshold) is string t && !double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out _) && File.Exists(t)
+                ? ThresholdFile.Load(t) : null;
+            if (parse.GetValue(resume) && parse.GetValue(overwrite))
+            {
+                throw new UsageException("--resume and --overwrite exclude each other");
+            }
+            var options = new BatchInferenceOptions
+            {
+                Clip = parse.GetValue(clip)!,
+                Head = parse.GetValue(head)!,
+                Method = parse.GetValue(method),
+                ImageSize = parse.GetResult(size) is { Implicit: false } ? parse.GetValue(size) : null,
+                Threshold = calibration?.Threshold ?? (parse.GetValue(threshold) is string value ? ThresholdFile.Parse(value) : null),
+                Calibration = calibration,
+                PixelThreshold = parse.GetValue(pixelThreshold),
+                BatchSize = parse.GetValue(batch),
+                SaveMaps = parse.GetValue(saveMaps),
+                Output = parse.GetValue(output)!,
+                Inputs = [.. parse.GetValue(inputs) ?? [], .. ReadList(parse.GetValue(filesFrom))],
+                ExistingOutput = parse.GetValue(resume) ? ExistingOutput.Resume : parse.GetValue(overwrite) ? ExistingOutput.Overwrite : ExistingOutput.Refuse,
+            };
+            return Run(options, GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+        });
         return command;
     }
 
-    public sealed record InferSettings(string Clip, string Head, int ImageSize, double? Threshold, float PixelThreshold,
-        int BatchSize, bool SaveMaps, string Output, string[] Inputs, string? Method = null);
-
-    public static int Run(InferSettings s, IBackend backend, TextWriter output, TextWriter error)
+    /// <summary>Runs the job with SIGINT/SIGTERM wired to its cancellation; prints the summary; returns the exit code.</summary>
+    public static int Run(BatchInferenceOptions options, IBackend backend, TextWriter output, TextWriter error)
     {
-        if (s.ImageSize < 1 || s.ImageSize > 4096)
+        using var cancel = new CancellationTokenSource();
+        var signal = 0;
+        void Stop(PosixSignalContext context)
         {
-            throw new ArgumentException($"--image-size {s.ImageSize} is out of range (1..4096)");
+            if (cancel.IsCancellationRequested)
+            {
+                return; // a second signal ends the process at once (the journal holds every flushed batch)
+            }
+            context.Cancel = true; // the job ends itself after the batch in flight
+            Interlocked.CompareExchange(ref signal, context.Signal == PosixSignal.SIGTERM ? ExitCodes.Terminated : ExitCodes.Interrupted, 0);
+            error.WriteLine($"vcp-native: {context.Signal}: finishing the batch in flight...");
+            cancel.Cancel();
         }
-        var failures = new List<string>();
-        var files = ExpandInputs(s.Inputs, failures);
-        // Model first: a head that does not fit the CLIP is refused before any image is read.
-        using var model = AnomalyModelLoader.Load(s.Clip, s.Head, s.ImageSize, backend, s.Method);
-        var inference = model.Inference;
-        Directory.CreateDirectory(s.Output);
-        if (s.SaveMaps)
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var observer = new ConsoleRunObserver(output, error);
+        BatchInferenceOutcome outcome;
+        try
         {
-            Directory.CreateDirectory(Path.Combine(s.Output, "maps"));
+            outcome = new BatchInference(backend, observer).Run(options, cancel.Token);
         }
-        Directory.CreateDirectory(Path.Combine(s.Output, "overlays"));
-        if (s.Threshold is not null)
+        catch (RunSetupException e) when (Flags.ContainsKey(e.Setting))
         {
-            Directory.CreateDirectory(Path.Combine(s.Output, "masks"));
+            throw new UsageException($"{Flags[e.Setting]}: {e.Message}", e);
         }
-        var stems = new UniqueStems();
-        var records = new List<ImageResultRecord>();
-        var loop = new ImageInferenceLoop(inference, backend, s.BatchSize);
-        using (var progress = new ProgressReporter("infer", files.Count, error))
+        catch (DiskFullException e)
         {
-            loop.Run(
-                files,
-                (path, resized, result) => records.Add(WriteOutputs(s, stems.For(path), path, resized, result)),
-                (path, e) =>
-                {
-                    failures.Add($"{path}: {CliApp.OneLine(e)}");
-                    error.WriteLine($"vcp-native: skipped {path}: {CliApp.OneLine(e)}");
-                },
-                done =>
-                {
-                    ResultsWriter.Write(s.Output, records);
-                    progress.Advance(done);
-                });
-            ResultsWriter.Write(s.Output, records);
-            output.WriteLine($"infer ({model.Method}): {records.Count} images in {progress.Elapsed.TotalSeconds:F1} s ({progress.ItemsPerSecond:F2} img/s); results in {Path.Combine(s.Output, "results.json")}");
+            error.WriteLine($"vcp-native: error: {e.Message}; every finished input is in {Path.Combine(options.Output, ResultsJournal.FileName)}: free space and rerun with --resume");
+            return ExitCodes.Failure;
         }
-        if (s.Threshold is not null)
+        var rate = outcome.Processed / Math.Max(1e-9, outcome.Elapsed.TotalSeconds);
+        if (options.ImageSize is null && outcome.ImageSize != DetectorOptions.DefaultImageSize)
         {
-            var flagged = records.Count(r => r.Anomalous == true);
-            output.WriteLine($"infer: {flagged} of {records.Count} images above threshold {s.Threshold}");
+            output.WriteLine($"infer: --image-size {outcome.ImageSize}, the size {options.Head} was trained at");
         }
-        if (failures.Count > 0)
+        output.WriteLine($"infer ({outcome.Method}): {outcome.Succeeded} images in {outcome.Elapsed.TotalSeconds:F1} s ({rate:F2} img/s); results in {outcome.ResultsPath}");
+        if (outcome.Resumed > 0)
         {
-            error.WriteLine($"vcp-native: {failures.Count} input(s) failed:");
-            foreach (var f in failures)
+            output.WriteLine($"infer: {outcome.Resumed} input(s) finished by the earlier run were skipped");
+        }
+        if (options.Threshold is not null)
+        {
+            output.WriteLine($"infer: {outcome.Flagged} of {outcome.Succeeded} images above threshold {options.Threshold}");
+        }
+        if (outcome.Unsupported.Count > 0)
+        {
+            error.WriteLine($"vcp-native: skipped {outcome.Unsupported.Count} file(s) with extensions other than {string.Join(", ", ImageFiles.Extensions)}:");
+            foreach (var f in outcome.Unsupported)
             {
                 error.WriteLine($"  {f}");
+            }
+        }
+        if (outcome.Interrupted)
+        {
+            error.WriteLine($"vcp-native: interrupted after {outcome.Succeeded + outcome.Failures.Count} of {outcome.Inputs} inputs; to continue, run the same command with --resume");
+            return signal == 0 ? ExitCodes.Interrupted : signal;
+        }
+        if (outcome.Failures.Count > 0)
+        {
+            error.WriteLine($"vcp-native: {outcome.Failures.Count} input(s) failed:");
+            foreach (var f in outcome.Failures)
+            {
+                error.WriteLine($"  {f.Path}: {f.Error}");
             }
             return ExitCodes.PartialFailure;
         }
         return ExitCodes.Ok;
     }
 
-    private static ImageResultRecord WriteOutputs(InferSettings s, string stem, string input, RgbImage resized, AnomalyImageResult result)
+    /// <summary>The flag of each <see cref="BatchInferenceOptions"/> property a <see cref="RunSetupException"/> may name.</summary>
+    private static readonly Dictionary<string, string> Flags = new(StringComparer.Ordinal)
     {
-        string? mapPath = null;
-        string? maskPath = null;
-        if (s.SaveMaps)
+        [nameof(BatchInferenceOptions.Inputs)] = "inputs",
+        [nameof(BatchInferenceOptions.Output)] = "--output",
+        [nameof(BatchInferenceOptions.BatchSize)] = "--batch-size",
+        [nameof(BatchInferenceOptions.ImageSize)] = "--image-size",
+        [nameof(BatchInferenceOptions.Threshold)] = "--threshold",
+    };
+
+    /// <summary>Paths from a list file (or standard input for "-"), one per line; blank lines are ignored.</summary>
+    private static IEnumerable<string> ReadList(string? list)
+    {
+        if (list is null)
         {
-            mapPath = Path.Combine("maps", stem + ".npy");
-            NpyWriter.Write(Path.Combine(s.Output, mapPath), result.Map, result.Size, result.Size);
+            return [];
         }
-        var overlayPath = Path.Combine("overlays", stem + ".png");
-        PngEncoder.Write(Path.Combine(s.Output, overlayPath), HeatmapOverlay.Render(resized, result.Map));
-        bool? anomalous = null;
-        if (s.Threshold is double t)
+        if (list != "-" && !File.Exists(list))
         {
-            anomalous = result.Score > t;
-            maskPath = Path.Combine("masks", stem + ".png");
-            PngEncoder.Write(Path.Combine(s.Output, maskPath), HeatmapOverlay.Mask(result.Map, result.Size, result.Size, s.PixelThreshold));
+            throw new UsageException($"--files-from: {list}: no such file");
         }
-        return new ImageResultRecord(input, result.Score, anomalous, mapPath, overlayPath, maskPath);
+        var lines = list == "-" ? Console.In.ReadToEnd().Split('\n') : File.ReadAllLines(list);
+        return lines.Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList();
     }
 
     /// <summary>Image files named by the arguments, folders searched recursively, in ordinal order; missing paths are failures.</summary>

@@ -95,11 +95,11 @@ public class CompareCommandTests
         Assert.Contains("infer (vip2)", stdout.ToString());
         // Forcing the other method on this head fails before any image is read, naming a VCP tensor.
         err = new StringWriter();
-        Assert.NotEqual(0, CliApp.Run(["infer", "--method", "vcp", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--head", converted, "-o", outDir, images], new StringWriter(), err));
+        Assert.NotEqual(0, CliApp.Run(["infer", "--method", "vcp", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--head", converted, "-o", Path.Combine(dir, "infer-vcp"), images], new StringWriter(), err));
         Assert.Contains("New_Lan_Embed", err.ToString());
         // A file that is neither method's heads: detection refuses it in one line naming the file.
         err = new StringWriter();
-        Assert.NotEqual(0, CliApp.Run(["infer", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--head", Fixtures.Path("clip", "tiny_clip.pt"), "-o", outDir, images], new StringWriter(), err));
+        Assert.NotEqual(0, CliApp.Run(["infer", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--head", Fixtures.Path("clip", "tiny_clip.pt"), "-o", Path.Combine(dir, "infer-neither"), images], new StringWriter(), err));
         var line = Assert.Single(err.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("tiny_clip.pt", line);
         Assert.Contains("cannot tell the method", line);

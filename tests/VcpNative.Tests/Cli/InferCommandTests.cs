@@ -48,7 +48,13 @@ public class InferCommandTests
         Assert.Contains("2 input(s) failed", err);
 
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json")));
-        var records = json.RootElement.EnumerateArray().ToList();
+        // One record per input: the two bad files are records with "score": null and their one-line error.
+        var all = json.RootElement.EnumerateArray().ToList();
+        Assert.Equal(5, all.Count);
+        var failed = all.Where(r => r.GetProperty("score").ValueKind == JsonValueKind.Null).ToList();
+        Assert.Equal(["broken.png", "empty.jpg"], failed.Select(r => Path.GetFileName(r.GetProperty("input").GetString())).Order());
+        Assert.All(failed, r => Assert.False(string.IsNullOrEmpty(r.GetProperty("error").GetString())));
+        var records = all.Except(failed).ToList();
         Assert.Equal(3, records.Count);
         var overlays = new HashSet<string>();
         foreach (var r in records)
@@ -68,8 +74,9 @@ public class InferCommandTests
             Assert.Equal(128 + 112 * 112 * 4, npy.Length);
         }
         var csv = File.ReadAllLines(Path.Combine(output, "results.csv"));
-        Assert.Equal("input,score,anomalous,map,overlay,mask", csv[0]);
-        Assert.Equal(4, csv.Length);
+        Assert.Equal("input,score,anomalous,map,overlay,mask,error", csv[0]);
+        Assert.Equal(6, csv.Length);
+        Assert.Equal(5, File.ReadAllLines(Path.Combine(output, "results.jsonl")).Length);
         Assert.Contains("part_2", File.ReadAllText(Path.Combine(output, "results.csv")));
     }
 
@@ -79,6 +86,8 @@ public class InferCommandTests
         using var temp = new TempDirectory("infer");
         var dir = temp.Path;
         // A CLIP file used as a head: it lacks every VCP tensor (--method vcp: without it, detection refuses the file).
+        // The "image" is not one: if it were read before the model, the error would be about it.
+        File.WriteAllText(Path.Combine(dir, "x.png"), "not a png");
         var stderr = new StringWriter();
         var code = CliApp.Run(["infer", "--method", "vcp", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--head", Fixtures.Path("clip", "tiny_clip.pt"), "-o", Path.Combine(dir, "o"), dir],
             new StringWriter(), stderr);
@@ -96,23 +105,9 @@ public class HeadWidthMismatchTests
     {
         using var temp = new TempDirectory("infer-width");
         // The fixture heads with prompt_query of width 32 instead of the CLIP's embed width 64.
-        using var heads = VcpNative.WeightsConverter.WeightLoader.LoadVerbatim(Fixtures.Path("vcp", "vcp_head.pth"));
-        var entries = new List<(string, VcpNative.WeightsConverter.WeightDType, long[], ReadOnlyMemory<byte>)>();
-        foreach (var t in heads.Tensors)
-        {
-            var values = t.ToFloat32();
-            var shape = t.Shape;
-            if (t.Name == "New_Lan_Embed.prompt_query")
-            {
-                shape = [1, 2, 32];
-                values = values[..64];
-            }
-            var bytes = new byte[values.Length * 4];
-            Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
-            entries.Add((t.Name, VcpNative.WeightsConverter.WeightDType.F32, shape, bytes));
-        }
         var bad = Path.Combine(temp.Path, "bad.safetensors");
-        VcpNative.WeightsConverter.Safetensors.SafetensorsWriter.Write(bad, entries, new Dictionary<string, string> { ["method"] = "vcp" });
+        HeadFiles.Rewrite(Fixtures.Path("vcp", "vcp_head.pth"), bad, new Dictionary<string, string> { ["method"] = "vcp" },
+            (name, shape, values) => name == "New_Lan_Embed.prompt_query" ? ([1, 2, 32], values[..64]) : (shape, values));
         // The "image" is not an image at all: if it were read, the error would be about it.
         var notAnImage = Path.Combine(temp.Path, "x.png");
         File.WriteAllText(notAnImage, "not a png");

@@ -91,7 +91,7 @@ public class TrainCommandTests
             child.BeginErrorReadLine();
             var log = Path.Combine(killed, "train_log.jsonl");
             var deadline = DateTime.UtcNow.AddMinutes(3);
-            while (!child.HasExited && DateTime.UtcNow < deadline && (!File.Exists(log) || CountLines(log) < 3))
+            while (!child.HasExited && DateTime.UtcNow < deadline && (!File.Exists(log) || GrowingFile.LineCount(log) < 3))
             {
                 Thread.Sleep(20);
             }
@@ -106,25 +106,6 @@ public class TrainCommandTests
         foreach (var name in a.Names)
         {
             Assert.True(a[name].ToFloat32().AsSpan().SequenceEqual(b[name].ToFloat32()), $"{name} differs after kill and resume");
-        }
-    }
-
-    private static int CountLines(string path)
-    {
-        try
-        {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var reader = new StreamReader(stream);
-            var n = 0;
-            while (reader.ReadLine() is not null)
-            {
-                n++;
-            }
-            return n;
-        }
-        catch (IOException)
-        {
-            return 0;
         }
     }
 

@@ -168,6 +168,11 @@ public sealed class ImageInferenceLoop
             Flush();
             CompleteInFlight();
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            CompleteInFlight(); // a cancelled run still reports the batch whose device work was already issued
+            throw;
+        }
         finally
         {
             // Only reached with a batch in flight when something threw: its device results are dropped, not reported.
@@ -201,8 +206,9 @@ public sealed class ImageInferenceLoop
             var item = new ImageInferenceItem(input, image.Width, image.Height, resized);
             return new Decoded(input, item, ClipPreprocess.ToTensorData(resized, size), null);
         }
-        catch (Exception e) when (e is ImageDecodeException or IOException or UnauthorizedAccessException or InvalidDataException or OutOfMemoryException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Any error of one input (a decoder bug included) is that input's failure; it never ends the run.
             return new Decoded(input, null, null, e);
         }
     }

@@ -45,6 +45,17 @@ public static class AnomalyModelLoader
             $"cannot tell the method: expected metadata 'method' or tensors named {string.Join(" or ", AnomalyMethods.All.Select(m => $"{m.TensorPrefix}* ({m.Title})"))}, found neither");
     }
 
+    /// <summary>
+    /// The input size a head file was trained at: its safetensors metadata <c>train.image_size</c> (written by our
+    /// trainer's checkpoints), or null when the file does not record it (the authors' .pth files, converted heads).
+    /// </summary>
+    public static int? TrainedImageSize(string headPath)
+    {
+        using var weights = WeightLoader.LoadVerbatim(headPath);
+        return weights.Metadata.TryGetValue("train.image_size", out var value)
+            && int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size) ? size : null;
+    }
+
     /// <summary>Loads CLIP and heads for <paramref name="method"/> (detected from the head file when null) at one input size.</summary>
     public static LoadedAnomalyModel Load(string clipPath, string headPath, int imageSize, IBackend? backend = null, string? method = null)
     {

@@ -85,6 +85,11 @@ internal static class BmpDecoder
                 paletteCount = max;
             Need(data, paletteOffset, (long)paletteCount * entrySize, name, $"a colour table of {paletteCount} entries");
         }
+        else
+        {
+            // Direct colour: a colour-table count in the header is ignored (as Pillow does), never read as a palette.
+            paletteCount = 0;
+        }
         if (width <= 0)
             throw new ImageDecodeException(name, 18, "a positive width", width.ToString());
         return new Layout(width, height, topDown, bpp, compression, pixelOffset, paletteOffset, entrySize, paletteCount, red, green, blue);

@@ -6,6 +6,39 @@ namespace VcpNative.IO.Results;
 /// <summary>threshold = the given percentile of scores on normal images + margin (absolute, in score units).</summary>
 public sealed record ThresholdFile(double Threshold, double Percentile, double Margin, int Images, double ScoreMin, double ScoreMax, double ScoreMean)
 {
+    /// <summary>The method the scores came from ("vcp", "vip2"); null in files written before it was recorded.</summary>
+    public string? Method { get; init; }
+
+    /// <summary>The input size the scores were computed at; null in older files.</summary>
+    public int? ImageSize { get; init; }
+
+    /// <summary><see cref="ModelFingerprint"/> of the CLIP and head files; null in older files.</summary>
+    public string? Fingerprint { get; init; }
+
+    /// <summary>
+    /// Why this threshold cannot be used with scores of <paramref name="method"/> at <paramref name="imageSize"/> from
+    /// weights with <paramref name="fingerprint"/>, or null when it can (a setting the file does not record is not checked).
+    /// </summary>
+    /// <param name="method">The method that will score.</param>
+    /// <param name="imageSize">The input size it will score at.</param>
+    /// <param name="fingerprint">The fingerprint of its CLIP and head files.</param>
+    public string? Mismatch(string method, int imageSize, string fingerprint)
+    {
+        if (Method is not null && Method != method)
+        {
+            return $"it was calibrated with method {Method}, not {method}";
+        }
+        if (ImageSize is int size && size != imageSize)
+        {
+            return $"it was calibrated at image size {size}, not {imageSize}";
+        }
+        if (Fingerprint is not null && Fingerprint != fingerprint)
+        {
+            return $"it was calibrated with other CLIP/head files (fingerprint {Fingerprint}, these are {fingerprint})";
+        }
+        return null;
+    }
+
     public static ThresholdFile FromScores(IReadOnlyList<double> scores, double percentile, double margin)
     {
         if (scores.Count == 0)

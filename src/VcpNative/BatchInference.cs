@@ -1,0 +1,267 @@
+// `infer` as a production batch job: journal per batch, resume, interrupt, atomic outputs, one record per input.
+using VcpNative.Anomaly.Inference;
+using VcpNative.Anomaly.Methods;
+using VcpNative.Anomaly.Visualization;
+using VcpNative.IO;
+using VcpNative.IO.Images;
+using VcpNative.IO.Results;
+using VcpNative.Tensors;
+
+namespace VcpNative;
+
+/// <summary>
+/// Runs a method over image files and folders into an output folder. Every finished input is appended to
+/// results.jsonl (fsynced per batch); results.json and results.csv are written from it once, at the end, also when the
+/// job is cancelled or fails, so per-image cost does not grow with the number of images done. A per-input error is that
+/// input's record; only errors of the job itself (a full disk, a model that does not load) end it. See docs/batch-jobs.md.
+/// </summary>
+public sealed class BatchInference : PipelineRun
+{
+    /// <summary>Files and folders an earlier run writes into the output folder (what <see cref="ExistingOutput.Overwrite"/> clears).</summary>
+    private static readonly string[] OwnFiles = [ResultsJournal.FileName, "results.json", "results.csv"];
+    private static readonly string[] OwnFolders = ["overlays", "masks", "maps"];
+
+    /// <summary>A job on <paramref name="backend"/> reporting to <paramref name="observer"/>.</summary>
+    /// <param name="backend">Backend of the model and the batches.</param>
+    /// <param name="observer">Progress ("infer" stage), failed inputs; null for none.</param>
+    public BatchInference(IBackend backend, IRunObserver? observer = null) : base(backend, observer)
+    {
+    }
+
+    /// <summary>
+    /// Runs the job. Settings, inputs and the output folder are checked before the model is loaded; cancelling
+    /// <paramref name="cancellationToken"/> finishes the batch in flight, writes the results and returns with
+    /// <see cref="BatchInferenceOutcome.Interrupted"/> set.
+    /// </summary>
+    /// <param name="options">What to run.</param>
+    /// <param name="cancellationToken">Stops the job between batches.</param>
+    /// <exception cref="RunSetupException">A setting, input or the output folder cannot be used; nothing was done.</exception>
+    /// <exception cref="DiskFullException">The output disk filled; the journal holds every finished input.</exception>
+    public BatchInferenceOutcome Run(BatchInferenceOptions options, CancellationToken cancellationToken = default)
+    {
+        var unsupported = new List<string>();
+        var files = Expand(options, unsupported);
+        var earlier = PrepareOutput(options);
+        var imageSize = options.ImageSize ?? AnomalyModelLoader.TrainedImageSize(options.Head) ?? DetectorOptions.DefaultImageSize;
+        if (options.Calibration is { } calibration
+            && calibration.Mismatch(options.Method ?? AnomalyModelLoader.DetectMethod(options.Head), imageSize, ModelFingerprint.Of(options.Clip, options.Head)) is string why)
+        {
+            throw new RunSetupException(nameof(options.Threshold), $"the threshold file does not fit: {why}; calibrate again with these settings");
+        }
+        using var model = AnomalyModelLoader.Load(options.Clip, options.Head, imageSize, Backend, options.Method);
+        CreateFolders(options);
+
+        // Stems follow input order over all inputs, so names do not depend on which inputs failed or were resumed.
+        var stems = new UniqueStems();
+        var stemOf = new Dictionary<string, string>(StringComparer.Ordinal);
+        var entries = new Dictionary<string, JournalEntry>(StringComparer.Ordinal);
+        var todo = new List<string>();
+        var stat = new Dictionary<string, (long Size, DateTime Modified)>(StringComparer.Ordinal);
+        foreach (var file in files)
+        {
+            stemOf[file] = stems.For(file);
+            var info = new FileInfo(file);
+            if (earlier.TryGetValue(file, out var entry) && entry.Matches(info))
+            {
+                entries[file] = entry;
+                continue;
+            }
+            stat[file] = info.Exists ? (info.Length, info.LastWriteTimeUtc) : (0, default);
+            todo.Add(file);
+        }
+        var resumed = entries.Count;
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var interrupted = false;
+        var processed = 0;
+        var finished = false;
+        using (var journal = new ResultsJournal(options.Output))
+        {
+            void Record(JournalEntry entry)
+            {
+                entries[entry.Input] = entry;
+                journal.Add(entry);
+            }
+            var loop = new ImageInferenceLoop(model.Inference, Backend, options.BatchSize);
+            try
+            {
+                loop.Run(
+                    todo.Select(ImageInput.FromFile),
+                    (item, result) =>
+                    {
+                        var path = item.Input.Name;
+                        var record = WriteOutputs(options, stemOf[path], path, item.Resized, result);
+                        Record(new JournalEntry(path, stat[path].Size, stat[path].Modified, record, null));
+                    },
+                    (input, error) =>
+                    {
+                        var (size, modified) = stat[input.Name];
+                        Record(new JournalEntry(input.Name, size, modified, null, ErrorText.OneLine(error)));
+                        Observer.OnInputFailed(new InputFailure(input.Name, error), validation: false);
+                    },
+                    done =>
+                    {
+                        journal.Flush();
+                        processed += done;
+                        Observer.OnProgress("infer", processed, todo.Count, null);
+                    },
+                    cancellationToken);
+                journal.Flush();
+                finished = true;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                journal.Flush();
+                interrupted = finished = true;
+            }
+            finally
+            {
+                // Also on a fatal error: whatever finished is in results.json (a second disk-full error is not the first's news).
+                WriteResults(options.Output, files, entries, rethrow: finished);
+            }
+        }
+        Observer.OnStageFinished("infer");
+        var failures = new List<FailedInput>();
+        var succeeded = 0;
+        var flagged = 0;
+        foreach (var file in files)
+        {
+            if (!entries.TryGetValue(file, out var e))
+            {
+                continue;
+            }
+            if (e.Result is { } r)
+            {
+                succeeded++;
+                flagged += r.Anomalous == true ? 1 : 0;
+            }
+            else
+            {
+                failures.Add(new FailedInput(file, e.Error ?? ""));
+            }
+        }
+        processed = entries.Count - resumed;
+        return new BatchInferenceOutcome(model.Method, imageSize, files.Count, succeeded, failures, resumed, processed, flagged, unsupported, interrupted,
+            clock.Elapsed, Path.Combine(options.Output, "results.json"));
+    }
+
+    private static List<string> Expand(BatchInferenceOptions options, List<string> unsupported)
+    {
+        if (options.BatchSize < 1)
+        {
+            throw new RunSetupException(nameof(options.BatchSize), $"{options.BatchSize} images per batch: at least 1");
+        }
+        var missing = new List<string>();
+        var files = ImageFiles.Expand(options.Inputs, missing, unsupported, options.Output);
+        if (missing.Count > 0)
+        {
+            throw new RunSetupException(nameof(options.Inputs), $"{string.Join(", ", missing)}: no such file or folder");
+        }
+        unsupported.Sort(StringComparer.Ordinal);
+        if (files.Count == 0)
+        {
+            throw new RunSetupException(nameof(options.Inputs),
+                $"no image files among the inputs (extensions {string.Join(", ", ImageFiles.Extensions)}{(unsupported.Count > 0 ? $"; {unsupported.Count} other file(s) skipped" : "")})");
+        }
+        return files;
+    }
+
+    /// <summary>Checks the output folder against <see cref="BatchInferenceOptions.ExistingOutput"/>; the earlier run's entries by input.</summary>
+    private static Dictionary<string, JournalEntry> PrepareOutput(BatchInferenceOptions options)
+    {
+        var earlier = new Dictionary<string, JournalEntry>(StringComparer.Ordinal);
+        var dir = options.Output;
+        if (File.Exists(dir))
+        {
+            throw new RunSetupException(nameof(options.Output), $"{dir} is a file, not a folder");
+        }
+        if (!Directory.Exists(dir) || !Directory.EnumerateFileSystemEntries(dir).Any())
+        {
+            return earlier;
+        }
+        switch (options.ExistingOutput)
+        {
+            case ExistingOutput.Refuse:
+                throw new RunSetupException(nameof(options.Output), $"{dir} is not empty: resume the run that wrote it, or overwrite its outputs");
+            case ExistingOutput.Overwrite:
+                foreach (var file in OwnFiles)
+                {
+                    File.Delete(Path.Combine(dir, file));
+                }
+                foreach (var folder in OwnFolders.Select(f => Path.Combine(dir, f)).Where(Directory.Exists))
+                {
+                    Directory.Delete(folder, recursive: true);
+                }
+                return earlier;
+        }
+        foreach (var entry in ResultsJournal.Read(dir))
+        {
+            earlier[entry.Input] = entry; // a later line for the same input (it changed and was redone) wins
+        }
+        // Temporary files of writes a killed run never renamed.
+        foreach (var folder in OwnFolders.Select(f => Path.Combine(dir, f)).Where(Directory.Exists).Append(dir))
+        {
+            foreach (var temp in Directory.EnumerateFiles(folder, "*" + AtomicFile.TempSuffix))
+            {
+                File.Delete(temp);
+            }
+        }
+        return earlier;
+    }
+
+    private static void CreateFolders(BatchInferenceOptions options)
+    {
+        Directory.CreateDirectory(options.Output);
+        if (options.SaveMaps)
+        {
+            Directory.CreateDirectory(Path.Combine(options.Output, "maps"));
+        }
+        Directory.CreateDirectory(Path.Combine(options.Output, "overlays"));
+        if (options.Threshold is not null)
+        {
+            Directory.CreateDirectory(Path.Combine(options.Output, "masks"));
+        }
+    }
+
+    private static void WriteResults(string output, List<string> files, Dictionary<string, JournalEntry> entries, bool rethrow)
+    {
+        var ordered = new List<JournalEntry>(entries.Count);
+        foreach (var file in files)
+        {
+            if (entries.TryGetValue(file, out var entry))
+            {
+                ordered.Add(entry);
+            }
+        }
+        try
+        {
+            ResultsWriter.Write(output, ordered);
+        }
+        catch (DiskFullException) when (!rethrow)
+        {
+        }
+    }
+
+    private static ImageResultRecord WriteOutputs(BatchInferenceOptions s, string stem, string input, RgbImage resized, AnomalyImageResult result)
+    {
+        string? mapPath = null;
+        string? maskPath = null;
+        if (s.SaveMaps)
+        {
+            mapPath = Path.Combine("maps", stem + ".npy");
+            using var npy = new MemoryStream();
+            NpyWriter.Write(npy, result.Map, result.Size, result.Size);
+            AtomicFile.Write(Path.Combine(s.Output, mapPath), npy.GetBuffer().AsSpan(0, (int)npy.Length));
+        }
+        var overlayPath = Path.Combine("overlays", stem + ".png");
+        AtomicFile.Write(Path.Combine(s.Output, overlayPath), PngEncoder.Encode(HeatmapOverlay.Render(resized, result.Map)));
+        bool? anomalous = null;
+        if (s.Threshold is double t)
+        {
+            anomalous = result.Score > t;
+            maskPath = Path.Combine("masks", stem + ".png");
+            AtomicFile.Write(Path.Combine(s.Output, maskPath), PngEncoder.Encode(HeatmapOverlay.Mask(result.Map, result.Size, result.Size, s.PixelThreshold)));
+        }
+        return new ImageResultRecord(input, result.Score, anomalous, mapPath, overlayPath, maskPath);
+    }
+}
