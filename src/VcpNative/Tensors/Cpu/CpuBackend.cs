@@ -16,10 +16,12 @@ public sealed unsafe partial class CpuBackend : IBackend
     {
     }
 
+    /// <inheritdoc/>
     public string Name => "cpu";
 
     public CpuBufferPool Pool { get; } = new();
 
+    /// <inheritdoc/>
     public TensorStorage Allocate(DType dtype, long length, bool zero)
     {
         if (length > Array.MaxLength)
@@ -44,6 +46,7 @@ public sealed unsafe partial class CpuBackend : IBackend
 
     // ----- memory -----
 
+    /// <inheritdoc/>
     public void Copy(Tensor src, Tensor dst)
     {
         var srcStorage = Cpu(src);
@@ -120,6 +123,7 @@ public sealed unsafe partial class CpuBackend : IBackend
         }
     }
 
+    /// <inheritdoc/>
     public void Fill(Tensor dst, float value)
     {
         if (dst.DType == DType.F32 && dst.IsContiguous)
@@ -139,12 +143,15 @@ public sealed unsafe partial class CpuBackend : IBackend
         }
     }
 
+    /// <inheritdoc/>
     public void Upload(ReadOnlySpan<float> source, Tensor dst) => source.CopyTo(Dense(dst));
 
+    /// <inheritdoc/>
     public void Download(Tensor src, Span<float> destination) => Dense(src).CopyTo(destination);
 
     // ----- elementwise -----
 
+    /// <inheritdoc/>
     public void Binary(BinaryOp op, Tensor a, Tensor b, Tensor output)
     {
         var o = Dense(output);
@@ -238,6 +245,7 @@ public sealed unsafe partial class CpuBackend : IBackend
         }
     }
 
+    /// <inheritdoc/>
     public void Unary(UnaryOp op, Tensor x, Tensor y, float alpha)
     {
         var xa = Cpu(x).Floats;
@@ -274,6 +282,7 @@ public sealed unsafe partial class CpuBackend : IBackend
         }
     }
 
+    /// <inheritdoc/>
     public void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, float alpha)
     {
         var xs = Dense(x);
@@ -314,6 +323,7 @@ public sealed unsafe partial class CpuBackend : IBackend
 
     // ----- reductions -----
 
+    /// <inheritdoc/>
     public void SumTo(Tensor x, Tensor y)
     {
         var xs = Dense(x);
@@ -373,6 +383,7 @@ public sealed unsafe partial class CpuBackend : IBackend
 
     // ----- matmul -----
 
+    /// <inheritdoc/>
     public void MatMul(Tensor a, bool transA, Tensor b, bool transB, Tensor c, float alpha, float beta)
     {
         var (m, k) = transA ? (a.Shape[^1], a.Shape[^2]) : (a.Shape[^2], a.Shape[^1]);
