@@ -10,6 +10,7 @@ namespace VcpNative.Tensors.Cpu;
 /// </summary>
 public sealed unsafe partial class CpuBackend : IBackend
 {
+    /// <summary>The one CPU backend instance; every CPU tensor belongs to it.</summary>
     public static readonly CpuBackend Instance = new();
 
     private CpuBackend()
@@ -19,6 +20,7 @@ public sealed unsafe partial class CpuBackend : IBackend
     /// <inheritdoc/>
     public string Name => "cpu";
 
+    /// <summary>Pool the CPU storages rent their arrays from and return them to when released.</summary>
     public CpuBufferPool Pool { get; } = new();
 
     /// <inheritdoc/>

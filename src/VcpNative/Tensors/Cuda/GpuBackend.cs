@@ -46,8 +46,10 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         }
     }
 
+    /// <summary>The driver (real CUDA or the PTX emulator) the kernels launch on.</summary>
     public IGpuDriver Driver { get; }
 
+    /// <summary>Pool the device buffers of this backend's tensors come from.</summary>
     public GpuBufferPool Pool { get; }
 
     /// <summary>True when MatMul goes to cuBLAS, false when it runs our gemm_f32 kernel.</summary>

@@ -4,6 +4,7 @@ using System.Text;
 
 namespace VcpNative.Tensors.Cuda.Driver;
 
+/// <see cref="IGpuDriver"/> on a real GPU through libcuda.so.1 (driver API), with our own bindings.
 public sealed unsafe class CudaDriver : IGpuDriver
 {
     private readonly CudaApi _api;
@@ -125,6 +126,7 @@ public sealed unsafe class CudaDriver : IGpuDriver
         return new GpuFunction(f);
     }
 
+    /// <summary>Unloads a module loaded by <see cref="LoadModule(string)"/> (cuModuleUnload).</summary>
     public void UnloadModule(GpuModule module) => _api.Check(_api.cuModuleUnload(module.Handle), "cuModuleUnload");
 
     /// <inheritdoc/>

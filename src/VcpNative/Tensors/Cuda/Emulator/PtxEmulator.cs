@@ -5,6 +5,7 @@ using VcpNative.Tensors.Cuda.Profiling;
 
 namespace VcpNative.Tensors.Cuda.Emulator;
 
+/// <see cref="IGpuDriver"/> that interprets the shipped PTX on the CPU, checking bounds, alignment and stream order; for tests and `kernels verify/profile`.
 public sealed unsafe class PtxEmulator : IGpuDriver
 {
     private readonly EmulatorMemory _memory = new();
@@ -20,6 +21,7 @@ public sealed unsafe class PtxEmulator : IGpuDriver
     /// <summary>Warp-instructions executed by all launches so far (a cost measure for `kernels profile`).</summary>
     public long WarpInstructionsExecuted { get; private set; }
 
+    /// <summary>Bytes of emulated device memory allocated now.</summary>
     public long BytesAllocated => _memory.BytesAllocated;
 
     /// <summary>When set, every launch is counted (instruction mix, traffic, bank conflicts, divergence) and appended here.</summary>
@@ -37,6 +39,7 @@ public sealed unsafe class PtxEmulator : IGpuDriver
         set => _streams.Log = value ? _streams.Log ?? [] : null;
     }
 
+    /// <summary>Every operation issued so far, in order, when stream logging is on; empty otherwise.</summary>
     public IReadOnlyList<StreamOperation> StreamLog => _streams.Log ?? [];
 
     /// <summary>Times the host waited for the device (synchronise, event synchronise, device-to-host copy).</summary>
