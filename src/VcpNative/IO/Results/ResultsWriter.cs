@@ -8,6 +8,7 @@ namespace VcpNative.IO.Results;
 /// <summary>Rewrites both files after each batch (temp file + rename): a crash never leaves a half-written file.</summary>
 public static class ResultsWriter
 {
+    /// <summary>Writes results.json and results.csv into <paramref name="outputDirectory"/>, each atomically.</summary>
     public static void Write(string outputDirectory, IReadOnlyList<ImageResultRecord> records)
     {
         Directory.CreateDirectory(outputDirectory);
@@ -23,6 +24,7 @@ public static class ResultsWriter
         WriteAtomically(Path.Combine(outputDirectory, "results.csv"), csv.ToString());
     }
 
+    /// <summary>The records of a results.json file.</summary>
     public static IReadOnlyList<ImageResultRecord> ReadJson(string path) =>
         JsonSerializer.Deserialize(File.ReadAllText(path), ResultsJsonContext.Default.ListImageResultRecord) ?? [];
 
