@@ -28,10 +28,10 @@ public sealed class ImageFeatures : IDisposable
         Global = global;
     }
 
-    /// <summary>Outputs of the feature layers, one tensor per layer, batch first.</summary>
+    /// <summary>Outputs of the feature layers, one [B, tokens, width] tensor per layer.</summary>
     public IReadOnlyList<Tensor> BlockOutputs { get; }
 
-    /// <summary>Global image feature, [B, D].</summary>
+    /// <summary>Global image embedding, [B, E].</summary>
     public Tensor Global { get; }
 
     /// <summary>Number of images (B).</summary>

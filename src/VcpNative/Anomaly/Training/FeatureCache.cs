@@ -103,7 +103,7 @@ public sealed class FeatureCache
         }
     }
 
-    /// <summary>Stores <paramref name="features"/> (one image) under <paramref name="key"/>, as fp16, written atomically.</summary>
+    /// <summary>Stores <paramref name="features"/> under <paramref name="key"/> as fp16, written atomically.</summary>
     public void Save(string key, ImageFeatures features)
     {
         var path = PathOf(key);
