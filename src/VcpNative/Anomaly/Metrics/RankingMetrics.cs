@@ -11,7 +11,7 @@ public static class RankingMetrics
     public static MetricValue RocAuc(ReadOnlySpan<float> scores, ReadOnlySpan<byte> labels) =>
         Evaluate(scores, labels, F1Variant.ImageNoEpsilon).AuRoc;
 
-    /// <summary>Average precision (sklearn's step form) of <paramref name="scores"/> against 0/1 <paramref name="labels"/>; undefined without positives.</summary>
+    /// <summary>Average precision of <paramref name="scores"/> against 0/1 <paramref name="labels"/>; undefined without positives.</summary>
     public static MetricValue AveragePrecision(ReadOnlySpan<float> scores, ReadOnlySpan<byte> labels) =>
         Evaluate(scores, labels, F1Variant.ImageNoEpsilon).AveragePrecision;
 

@@ -25,11 +25,11 @@ public static class PillowResize
 {
     private const int PrecisionBits = 32 - 8 - 2;
 
-    /// <paramref name="image"/> resized to width x height with Pillow's arithmetic.
+    /// <summary><paramref name="image"/> resized to <paramref name="width"/> x <paramref name="height"/> with Pillow's arithmetic.</summary>
     public static RgbImage Resize(RgbImage image, int width, int height, PillowFilter filter)
         => new(width, height, Resize(image.Pixels, image.Width, image.Height, 3, width, height, filter));
 
-    /// <paramref name="image"/> resized to width x height with Pillow's arithmetic.
+    /// <summary><paramref name="image"/> resized to <paramref name="width"/> x <paramref name="height"/> with Pillow's arithmetic.</summary>
     public static GreyImage Resize(GreyImage image, int width, int height, PillowFilter filter)
         => new(width, height, Resize(image.Pixels, image.Width, image.Height, 1, width, height, filter));
 

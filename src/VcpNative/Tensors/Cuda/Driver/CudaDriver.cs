@@ -4,7 +4,7 @@ using System.Text;
 
 namespace VcpNative.Tensors.Cuda.Driver;
 
-/// <see cref="IGpuDriver"/> on a real GPU through libcuda.so.1 (driver API), with our own bindings.
+/// <summary><see cref="IGpuDriver"/> on a real GPU through libcuda.so.1 (the driver API), with our own bindings.</summary>
 public sealed unsafe class CudaDriver : IGpuDriver
 {
     private readonly CudaApi _api;

@@ -5,7 +5,7 @@ using VcpNative.Tensors.Cuda.Profiling;
 
 namespace VcpNative.Tensors.Cuda.Emulator;
 
-/// <see cref="IGpuDriver"/> that interprets the shipped PTX on the CPU, checking bounds, alignment and stream order; for tests and `kernels verify/profile`.
+/// <summary><see cref="IGpuDriver"/> that interprets the shipped PTX on the CPU, checking bounds, alignment and stream order; for tests and `kernels verify/profile`.</summary>
 public sealed unsafe class PtxEmulator : IGpuDriver
 {
     private readonly EmulatorMemory _memory = new();
