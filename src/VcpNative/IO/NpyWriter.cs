@@ -4,14 +4,17 @@ using System.Text;
 
 namespace VcpNative.IO;
 
+/// <summary>Writes f32 arrays as NumPy .npy files.</summary>
 public static class NpyWriter
 {
+    /// <summary>Writes <paramref name="values"/> with <paramref name="shape"/> as a .npy file at <paramref name="path"/>.</summary>
     public static void Write(string path, ReadOnlySpan<float> values, params int[] shape)
     {
         using var stream = File.Create(path);
         Write(stream, values, shape);
     }
 
+    /// <summary>Writes <paramref name="values"/> with <paramref name="shape"/> in .npy format to <paramref name="stream"/>.</summary>
     public static void Write(Stream stream, ReadOnlySpan<float> values, params int[] shape)
     {
         long count = 1;

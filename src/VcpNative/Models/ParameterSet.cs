@@ -18,6 +18,7 @@ public sealed class ParameterSet : IDisposable
 {
     private readonly Dictionary<string, Tensor> tensors = new(StringComparer.Ordinal);
 
+    /// <summary>An empty set; <paramref name="source"/> names where it came from in messages.</summary>
     public ParameterSet(string source)
     {
         Source = source;
@@ -26,8 +27,10 @@ public sealed class ParameterSet : IDisposable
     /// <summary>Where the weights came from (file path), for error messages.</summary>
     public string Source { get; }
 
+    /// <summary>Every tensor name.</summary>
     public IEnumerable<string> Names => tensors.Keys;
 
+    /// <summary>Number of tensors.</summary>
     public int Count => tensors.Count;
 
     /// <summary>Bytes of tensor memory held (element size x count, plus int8 channel scales): what a weight format saves.</summary>
@@ -194,14 +197,17 @@ public sealed class ParameterSet : IDisposable
         return t;
     }
 
+    /// <summary>Adds <paramref name="tensor"/> under <paramref name="name"/> and takes ownership of it.</summary>
     public void Add(string name, Tensor tensor)
     {
         tensor.Name = name;
         tensors[name] = tensor;
     }
 
+    /// <summary>True when a tensor is named <paramref name="name"/>.</summary>
     public bool Contains(string name) => tensors.ContainsKey(name);
 
+    /// <summary>The tensor named <paramref name="name"/>, if any.</summary>
     public bool TryGet(string name, out Tensor tensor) => tensors.TryGetValue(name, out tensor!);
 
     /// <summary>The tensor named <paramref name="name"/>, checking its shape when <paramref name="expected"/> is given (-1 = any).</summary>
@@ -259,6 +265,7 @@ public sealed class ParameterSet : IDisposable
         WeightsConverter.Safetensors.SafetensorsWriter.Write(path, entries, metadata);
     }
 
+    /// <summary>Disposes every tensor.</summary>
     public void Dispose()
     {
         foreach (var t in tensors.Values)

@@ -26,6 +26,7 @@ public sealed record ModelArchitecture(string Name, ClipConfig Clip, int PromptL
             TextWidth: 64, TextLayers: 2, TextHeads: 1, ContextLength: 77, VocabSize: 49408),
         PromptLength: 2, DeepPromptLength: 1, FeatureLayers: 4);
 
+    /// <summary>Every architecture random weights can be made for.</summary>
     public static IReadOnlyList<ModelArchitecture> All { get; } = [VitL14_336, Tiny];
 
     /// <summary>The architecture called <paramref name="name"/>; throws naming the known ones otherwise.</summary>

@@ -7,17 +7,24 @@ namespace VcpNative.Tensors;
 /// </summary>
 public enum DType
 {
+    /// <summary>32-bit float.</summary>
     F32,
+    /// <summary>IEEE 16-bit float.</summary>
     F16,
+    /// <summary>bfloat16 (the high half of an f32).</summary>
     BF16,
+    /// <summary>32-bit signed integer.</summary>
     I32,
+    /// <summary>64-bit signed integer.</summary>
     I64,
+    /// <summary>8-bit signed integer (quantised weights).</summary>
     I8,
 }
 
 /// <summary>Sizes and conversions of <see cref="DType"/> values.</summary>
 public static class DTypes
 {
+    /// <summary>Bytes per element.</summary>
     public static int SizeOf(DType dtype) => dtype switch
     {
         DType.F32 => 4,
@@ -29,8 +36,10 @@ public static class DTypes
         _ => throw new ArgumentOutOfRangeException(nameof(dtype)),
     };
 
+    /// <summary>True for F32, F16 and BF16.</summary>
     public static bool IsFloat(DType dtype) => dtype is DType.F32 or DType.F16 or DType.BF16;
 
+    /// <summary>Short lower-case name ("f32", "bf16", ...) for messages.</summary>
     public static string Name(DType dtype) => dtype switch
     {
         DType.F32 => "f32",
@@ -48,7 +57,9 @@ public static class DTypes
     /// <summary>float to bfloat16 bits, round to nearest even (as PyTorch does); NaN stays NaN. One encoder for files and tensors.</summary>
     public static ushort SingleToBFloat16(float value) => WeightsConverter.Quantization.WeightQuantization.ToBFloat16(value);
 
+    /// <summary>The fp32 value of IEEE half bits.</summary>
     public static float HalfToSingle(ushort bits) => (float)BitConverter.UInt16BitsToHalf(bits);
 
+    /// <summary>IEEE half bits of the value, rounded to nearest.</summary>
     public static ushort SingleToHalf(float value) => BitConverter.HalfToUInt16Bits((Half)value);
 }

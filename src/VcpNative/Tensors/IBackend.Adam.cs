@@ -19,6 +19,7 @@ public partial interface IBackend
 public readonly record struct AdamCoefficients(float Beta1, float OneMinusBeta1, float Beta2, float OneMinusBeta2,
     float NegStepSize, float BiasCorrection2Sqrt, float Eps)
 {
+    /// <summary>The coefficients for step <paramref name="step"/> (1-based) with the given hyperparameters.</summary>
     public static AdamCoefficients For(double learningRate, double beta1, double beta2, double eps, long step)
     {
         if (step < 1)

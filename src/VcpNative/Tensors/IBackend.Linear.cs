@@ -4,6 +4,7 @@ namespace VcpNative.Tensors;
 /// <summary>Activation fused into a linear layer's output.</summary>
 public enum LinearActivation
 {
+    /// <summary>y = x W^T + b only.</summary>
     None,
     /// <summary>Exact GELU 0.5 x (1 + erf(x / sqrt 2)).</summary>
     Gelu,

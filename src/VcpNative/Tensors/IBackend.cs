@@ -4,25 +4,40 @@ namespace VcpNative.Tensors;
 /// <summary>Elementwise binary operators with NumPy broadcasting.</summary>
 public enum BinaryOp
 {
+    /// <summary>a + b.</summary>
     Add,
+    /// <summary>a - b.</summary>
     Sub,
+    /// <summary>a * b.</summary>
     Mul,
+    /// <summary>a / b.</summary>
     Div,
+    /// <summary>max(a, b).</summary>
     Max,
+    /// <summary>min(a, b).</summary>
     Min,
 }
 
 /// <summary>Elementwise unary operators; <c>alpha</c> parameterises the scalar ones.</summary>
 public enum UnaryOp
 {
+    /// <summary>-x.</summary>
     Neg,
+    /// <summary>e^x.</summary>
     Exp,
+    /// <summary>Natural log of x.</summary>
     Log,
+    /// <summary>sqrt(x).</summary>
     Sqrt,
+    /// <summary>|x|.</summary>
     Abs,
+    /// <summary>x^2.</summary>
     Square,
+    /// <summary>max(x, 0).</summary>
     Relu,
+    /// <summary>1 / (1 + e^-x).</summary>
     Sigmoid,
+    /// <summary>tanh(x).</summary>
     Tanh,
     /// <summary>Exact GELU 0.5 x (1 + erf(x / sqrt 2)).</summary>
     Gelu,
@@ -43,22 +58,28 @@ public enum UnaryOp
 /// </summary>
 public partial interface IBackend
 {
+    /// <summary>Short name of the executor: "cpu", "cuda" or "gpu-emulated".</summary>
     string Name { get; }
 
+    /// <summary>Storage for <paramref name="length"/> elements of <paramref name="dtype"/> on this backend, zeroed when <paramref name="zero"/>.</summary>
     TensorStorage Allocate(DType dtype, long length, bool zero);
 
     /// <summary>Copies the strided view <paramref name="src"/> into contiguous <paramref name="dst"/> of the same shape, converting dtype.</summary>
     void Copy(Tensor src, Tensor dst);
 
+    /// <summary>Sets every element of contiguous <paramref name="dst"/> to <paramref name="value"/>.</summary>
     void Fill(Tensor dst, float value);
 
+    /// <summary>Copies host f32 values into contiguous <paramref name="dst"/>.</summary>
     void Upload(ReadOnlySpan<float> source, Tensor dst);
 
+    /// <summary>Copies contiguous f32 <paramref name="src"/> to the host.</summary>
     void Download(Tensor src, Span<float> destination);
 
     /// <summary>out = a (op) b; a and b are views already expanded to out's shape (stride 0 on broadcast axes).</summary>
     void Binary(BinaryOp op, Tensor a, Tensor b, Tensor output);
 
+    /// <summary>y = op(x), with <paramref name="alpha"/> for the scalar ops (Scale, AddScalar, PowScalar).</summary>
     void Unary(UnaryOp op, Tensor x, Tensor y, float alpha);
 
     /// <summary>gx = gy * dy/dx for the unary op, given its input x and output y.</summary>

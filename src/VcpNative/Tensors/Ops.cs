@@ -11,8 +11,10 @@ public static partial class Ops
 {
     // ----- creation -----
 
+    /// <summary>A new f32 tensor of ones with the shape and backend of <paramref name="t"/>.</summary>
     public static Tensor OnesLike(Tensor t) => Tensor.Full(t.Shape, 1f, t.Backend);
 
+    /// <summary>A new f32 tensor of zeros with the shape and backend of <paramref name="t"/>.</summary>
     public static Tensor ZerosLike(Tensor t) => Tensor.Zeros(t.Shape, DType.F32, t.Backend);
 
     /// <summary>A dense F32 copy with no tape history.</summary>
@@ -129,6 +131,7 @@ public static partial class Ops
         return Tape.ShouldRecord(x) ? Tape.Record(v, "permute", [x], g => [Permute(g, inverse)]) : v;
     }
 
+    /// <summary>A view with axes <paramref name="axis0"/> and <paramref name="axis1"/> swapped (no copy).</summary>
     public static Tensor Transpose(Tensor x, int axis0, int axis1)
     {
         var axes = new int[x.Rank];
@@ -177,6 +180,7 @@ public static partial class Ops
         return Reshape(n, [.. shape]);
     }
 
+    /// <summary>A view with a new axis of size 1 inserted at <paramref name="axis"/>.</summary>
     public static Tensor Unsqueeze(Tensor x, int axis)
     {
         var a = axis < 0 ? axis + x.Rank + 1 : axis;
@@ -310,16 +314,22 @@ public static partial class Ops
 
     // ----- elementwise -----
 
+    /// <summary>a + b with broadcasting.</summary>
     public static Tensor Add(Tensor a, Tensor b) => Binary(BinaryOp.Add, "add", a, b);
 
+    /// <summary>a - b with broadcasting.</summary>
     public static Tensor Sub(Tensor a, Tensor b) => Binary(BinaryOp.Sub, "sub", a, b);
 
+    /// <summary>a * b elementwise, with broadcasting.</summary>
     public static Tensor Mul(Tensor a, Tensor b) => Binary(BinaryOp.Mul, "mul", a, b);
 
+    /// <summary>a / b elementwise, with broadcasting.</summary>
     public static Tensor Div(Tensor a, Tensor b) => Binary(BinaryOp.Div, "div", a, b);
 
+    /// <summary>max(a, b) elementwise, with broadcasting.</summary>
     public static Tensor Maximum(Tensor a, Tensor b) => Binary(BinaryOp.Max, "maximum", a, b);
 
+    /// <summary>min(a, b) elementwise, with broadcasting.</summary>
     public static Tensor Minimum(Tensor a, Tensor b) => Binary(BinaryOp.Min, "minimum", a, b);
 
     private static Tensor Binary(BinaryOp op, string name, Tensor a, Tensor b)
@@ -398,22 +408,31 @@ public static partial class Ops
         return Expand(f, shape);
     }
 
+    /// <summary>-x.</summary>
     public static Tensor Neg(Tensor x) => Unary(UnaryOp.Neg, "neg", x);
 
+    /// <summary>e^x.</summary>
     public static Tensor Exp(Tensor x) => Unary(UnaryOp.Exp, "exp", x);
 
+    /// <summary>Natural log of x.</summary>
     public static Tensor Log(Tensor x) => Unary(UnaryOp.Log, "log", x);
 
+    /// <summary>sqrt(x).</summary>
     public static Tensor Sqrt(Tensor x) => Unary(UnaryOp.Sqrt, "sqrt", x);
 
+    /// <summary>|x|.</summary>
     public static Tensor Abs(Tensor x) => Unary(UnaryOp.Abs, "abs", x);
 
+    /// <summary>x^2.</summary>
     public static Tensor Square(Tensor x) => Unary(UnaryOp.Square, "square", x);
 
+    /// <summary>max(x, 0).</summary>
     public static Tensor Relu(Tensor x) => Unary(UnaryOp.Relu, "relu", x);
 
+    /// <summary>1 / (1 + e^-x).</summary>
     public static Tensor Sigmoid(Tensor x) => Unary(UnaryOp.Sigmoid, "sigmoid", x);
 
+    /// <summary>tanh(x).</summary>
     public static Tensor Tanh(Tensor x) => Unary(UnaryOp.Tanh, "tanh", x);
 
     /// <summary>Exact (erf) GELU, as PyTorch's nn.GELU() default.</summary>
@@ -422,10 +441,13 @@ public static partial class Ops
     /// <summary>x * sigmoid(1.702 x), OpenAI CLIP's activation.</summary>
     public static Tensor QuickGelu(Tensor x) => Unary(UnaryOp.QuickGelu, "quick_gelu", x);
 
+    /// <summary>x * <paramref name="factor"/>.</summary>
     public static Tensor Scale(Tensor x, float factor) => Unary(UnaryOp.Scale, "scale", x, factor);
 
+    /// <summary>x + <paramref name="value"/>.</summary>
     public static Tensor AddScalar(Tensor x, float value) => Unary(UnaryOp.AddScalar, "add_scalar", x, value);
 
+    /// <summary>x ^ <paramref name="exponent"/>.</summary>
     public static Tensor Pow(Tensor x, float exponent) => Unary(UnaryOp.PowScalar, "pow", x, exponent);
 
     private static Tensor Unary(UnaryOp op, string name, Tensor x, float alpha = 0f)
@@ -524,6 +546,7 @@ public static partial class Ops
         return false;
     }
 
+    /// <summary>Mean over <paramref name="axes"/> (all axes when null), keeping them as size 1 when <paramref name="keepDim"/>.</summary>
     public static Tensor Mean(Tensor x, int[]? axes = null, bool keepDim = false)
     {
         long count = 1;

@@ -23,8 +23,10 @@ public sealed class ResampleWeights
         this.weights = weights;
     }
 
+    /// <summary>Length of the input axis.</summary>
     public int InSize { get; }
 
+    /// <summary>Length of the output axis.</summary>
     public int OutSize { get; }
 
     /// <summary>Row length of <see cref="Weights"/>: the widest window.</summary>

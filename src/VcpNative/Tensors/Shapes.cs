@@ -4,6 +4,7 @@ namespace VcpNative.Tensors;
 /// <summary>Pure functions on shapes (int[] dimensions, long[] strides in elements).</summary>
 public static class Shapes
 {
+    /// <summary>Number of elements of <paramref name="shape"/> (1 for a scalar).</summary>
     public static long Numel(ReadOnlySpan<int> shape)
     {
         long n = 1;
@@ -14,6 +15,7 @@ public static class Shapes
         return n;
     }
 
+    /// <summary>Row-major strides, in elements, of a contiguous tensor of <paramref name="shape"/>.</summary>
     public static long[] ContiguousStrides(ReadOnlySpan<int> shape)
     {
         var strides = new long[shape.Length];
@@ -26,6 +28,7 @@ public static class Shapes
         return strides;
     }
 
+    /// <summary>The shape as "[a,b,c]".</summary>
     public static string Format(ReadOnlySpan<int> shape)
     {
         var sb = new System.Text.StringBuilder("[");
@@ -58,6 +61,7 @@ public static class Shapes
         return result;
     }
 
+    /// <summary>True when both shapes have the same rank and sizes.</summary>
     public static bool SameShape(ReadOnlySpan<int> a, ReadOnlySpan<int> b) => a.SequenceEqual(b);
 
     /// <summary>Normalises a possibly negative axis against <paramref name="rank"/>.</summary>

@@ -27,10 +27,13 @@ public sealed class Tensor : IDisposable
         TensorScope.Register(this);
     }
 
+    /// <summary>The buffer this tensor is a view of (shared by views).</summary>
     public TensorStorage Storage { get; }
 
+    /// <summary>The backend that owns the storage and runs ops on this tensor.</summary>
     public IBackend Backend => Storage.Backend;
 
+    /// <summary>Element type of the storage.</summary>
     public DType DType => Storage.DType;
 
     /// <summary>Dimensions; do not mutate.</summary>
@@ -46,8 +49,10 @@ public sealed class Tensor : IDisposable
     /// <summary>Element offset of this view into its storage.</summary>
     public long Offset { get; }
 
+    /// <summary>Number of axes.</summary>
     public int Rank => shape.Length;
 
+    /// <summary>Number of elements.</summary>
     public long Numel { get; }
 
     /// <summary>True when elements are laid out densely in row-major order from <see cref="Offset"/>.</summary>
@@ -85,12 +90,15 @@ public sealed class Tensor : IDisposable
     /// <summary>The tape node that produced this tensor, when it was recorded.</summary>
     internal GradNode? GradFn { get; set; }
 
+    /// <summary>True once <see cref="Dispose"/> has run.</summary>
     public bool IsDisposed => disposed;
 
+    /// <summary>Size of <paramref name="axis"/> (negative counts from the end).</summary>
     public int Size(int axis) => shape[Shapes.Axis("size", axis, shape.Length)];
 
     // ----- creation -----
 
+    /// <summary>A new contiguous tensor with uninitialised values, on <paramref name="backend"/> (CPU when null).</summary>
     public static Tensor Empty(ReadOnlySpan<int> shape, DType dtype = DType.F32, IBackend? backend = null)
     {
         backend ??= CpuBackend.Instance;
@@ -106,6 +114,7 @@ public sealed class Tensor : IDisposable
         return new Tensor(storage, copy, Shapes.ContiguousStrides(copy), 0);
     }
 
+    /// <summary>A new contiguous tensor of zeros, on <paramref name="backend"/> (CPU when null).</summary>
     public static Tensor Zeros(ReadOnlySpan<int> shape, DType dtype = DType.F32, IBackend? backend = null)
     {
         backend ??= CpuBackend.Instance;
@@ -114,6 +123,7 @@ public sealed class Tensor : IDisposable
         return new Tensor(storage, copy, Shapes.ContiguousStrides(copy), 0);
     }
 
+    /// <summary>A new f32 tensor with every element <paramref name="value"/>, on <paramref name="backend"/> (CPU when null).</summary>
     public static Tensor Full(ReadOnlySpan<int> shape, float value, IBackend? backend = null)
     {
         var t = Empty(shape, DType.F32, backend);
@@ -121,6 +131,7 @@ public sealed class Tensor : IDisposable
         return t;
     }
 
+    /// <summary>A new f32 tensor of <paramref name="shape"/> holding a copy of <paramref name="data"/>, on <paramref name="backend"/> (CPU when null).</summary>
     public static Tensor FromArray(ReadOnlySpan<float> data, ReadOnlySpan<int> shape, IBackend? backend = null)
     {
         if (Shapes.Numel(shape) != data.Length)
@@ -132,6 +143,7 @@ public sealed class Tensor : IDisposable
         return t;
     }
 
+    /// <summary>A new rank-0 f32 tensor holding <paramref name="value"/>.</summary>
     public static Tensor Scalar(float value, IBackend? backend = null) => FromArray([value], [], backend);
 
     /// <summary>Integer tensor (token ids, indices) on the CPU backend.</summary>
@@ -216,6 +228,7 @@ public sealed class Tensor : IDisposable
         return result;
     }
 
+    /// <summary>Copies the values, in row-major order, as f32 into <paramref name="destination"/>.</summary>
     public void CopyTo(Span<float> destination)
     {
         if (destination.Length < Numel)
@@ -308,6 +321,7 @@ public sealed class Tensor : IDisposable
     /// <summary>Back-propagates from this tensor (a scalar, or with an explicit seed gradient).</summary>
     public void Backward(Tensor? seed = null) => Tape.Backward(this, seed);
 
+    /// <summary>Drops the accumulated gradient.</summary>
     public void ZeroGrad()
     {
         Grad?.Dispose();
@@ -317,9 +331,11 @@ public sealed class Tensor : IDisposable
     /// <summary>This tensor without its tape history (shares storage).</summary>
     public Tensor Detach() => View(shape, strides, Offset);
 
+    /// <summary>Shape, dtype, backend and name, for messages.</summary>
     public override string ToString() =>
         $"Tensor{Shapes.Format(shape)} {DTypes.Name(DType)} on {Backend.Name}{(Name is null ? "" : $" '{Name}'")}";
 
+    /// <summary>Releases this view's reference to the storage; the buffer returns to its pool when the last view goes.</summary>
     public void Dispose()
     {
         if (disposed)

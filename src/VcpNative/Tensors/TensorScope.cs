@@ -14,6 +14,7 @@ public sealed class TensorScope : IDisposable
     private readonly List<Tensor> owned = new();
     private bool disposed;
 
+    /// <summary>Opens a scope that becomes the innermost one on this thread.</summary>
     public TensorScope()
     {
         parent = current;
@@ -66,6 +67,7 @@ public sealed class TensorScope : IDisposable
         return tensor;
     }
 
+    /// <summary>Disposes the tensors the scope collected and makes the enclosing scope current again.</summary>
     public void Dispose()
     {
         if (disposed)

@@ -9,6 +9,7 @@ public abstract class TensorStorage
 {
     private int references = 1;
 
+    /// <summary>Creates storage for <paramref name="length"/> elements of <paramref name="dtype"/>, with one reference.</summary>
     protected TensorStorage(IBackend backend, DType dtype, long length)
     {
         Backend = backend;
@@ -16,13 +17,16 @@ public abstract class TensorStorage
         Length = length;
     }
 
+    /// <summary>The backend that allocated the storage.</summary>
     public IBackend Backend { get; }
 
+    /// <summary>Element type.</summary>
     public DType DType { get; }
 
     /// <summary>Number of elements.</summary>
     public long Length { get; }
 
+    /// <summary>True once the last reference has gone and the buffer was freed.</summary>
     public bool IsReleased => Volatile.Read(ref references) <= 0;
 
     internal void AddReference()

@@ -10,6 +10,7 @@ namespace VcpNative.Anomaly.Datasets;
 /// </summary>
 public static class DatasetReader
 {
+    /// <summary>Reads the <paramref name="split"/> of the dataset at <paramref name="root"/> (layout detected when Auto), optionally only <paramref name="classes"/>; <paramref name="metaFileName"/> overrides the index file name of index-based layouts.</summary>
     public static IReadOnlyList<DatasetSample> Read(
         string root,
         DatasetLayout layout = DatasetLayout.Auto,

@@ -23,6 +23,7 @@ public sealed record ClassMetrics(
     /// <summary>Column keys in the authors' table order (aupro_sp, hard-coded 0 upstream, is left out), then AUPRO@0.3.</summary>
     public static readonly string[] Columns = ["auroc_px", "aupro_px", "ap_px", "f1_px", "iou", "auroc_sp", "ap_sp", "f1_sp", "threshold", "aupro30"];
 
+    /// <summary>The metric of one of the <see cref="Columns"/>.</summary>
     public MetricValue this[string column] => column switch
     {
         "auroc_px" => AurocPx,

@@ -10,15 +10,20 @@ namespace VcpNative.Anomaly.Evaluation;
 /// <summary>Callbacks of a dataset evaluation, for writing results and progress as they come.</summary>
 public sealed class EvaluationEvents
 {
+    /// <summary>Called with each image's result as it is collected.</summary>
     public Action<DatasetSample, AnomalyImageResult>? ImageDone { get; init; }
 
+    /// <summary>Called with the path and error of each image or mask that could not be read.</summary>
     public Action<string, Exception>? ImageFailed { get; init; }
 
+    /// <summary>Called after each batch with its image count.</summary>
     public Action<int>? BatchDone { get; init; }
 
+    /// <summary>Called with each class's metrics once it is complete.</summary>
     public Action<ClassMetrics>? ClassDone { get; init; }
 }
 
+/// <summary>Evaluates a method on a labelled dataset, class by class.</summary>
 public static class DatasetEvaluation
 {
     /// <summary>

@@ -13,6 +13,7 @@ namespace VcpNative.Anomaly.Evaluation;
 /// </summary>
 public static class MetricsReport
 {
+    /// <summary>Mean of each metric column over the classes where it is defined.</summary>
     public static IReadOnlyDictionary<string, MetricValue> Mean(IReadOnlyList<ClassMetrics> classes)
     {
         var mean = new Dictionary<string, MetricValue>();
@@ -34,6 +35,7 @@ public static class MetricsReport
         return mean;
     }
 
+    /// <summary>Writes metrics.md, metrics.csv and metrics.json (per class and mean) into <paramref name="outputDirectory"/>.</summary>
     public static void Write(string outputDirectory, IReadOnlyList<ClassMetrics> classes)
     {
         Directory.CreateDirectory(outputDirectory);
@@ -43,6 +45,7 @@ public static class MetricsReport
         ResultsWriter.WriteAtomically(Path.Combine(outputDirectory, "metrics.json"), Json(classes, mean));
     }
 
+    /// <summary>The per-class and mean table as Markdown (percentages, n/a where undefined).</summary>
     public static string Markdown(IReadOnlyList<ClassMetrics> classes, IReadOnlyDictionary<string, MetricValue> mean)
     {
         var sb = new StringBuilder();
@@ -90,6 +93,7 @@ public static class MetricsReport
     private static string Percent(MetricValue v, string column) =>
         !v.IsDefined ? "n/a" : column == "threshold" ? v.Value.ToString("F4", CultureInfo.InvariantCulture) : (v.Value * 100).ToString("F2", CultureInfo.InvariantCulture);
 
+    /// <summary>The per-class and mean table as CSV (fractions, empty where undefined).</summary>
     public static string Csv(IReadOnlyList<ClassMetrics> classes, IReadOnlyDictionary<string, MetricValue> mean)
     {
         var sb = new StringBuilder("class,images,");
@@ -113,6 +117,7 @@ public static class MetricsReport
 
     private static string Fraction(MetricValue v) => v.IsDefined ? v.Value.ToString("R", CultureInfo.InvariantCulture) : "";
 
+    /// <summary>The per-class and mean metrics as JSON.</summary>
     public static string Json(IReadOnlyList<ClassMetrics> classes, IReadOnlyDictionary<string, MetricValue> mean)
     {
         var root = new JsonObject();

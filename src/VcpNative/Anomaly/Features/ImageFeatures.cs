@@ -10,6 +10,7 @@ namespace VcpNative.Anomaly.Features;
 /// </summary>
 public sealed class ImageFeatures : IDisposable
 {
+    /// <summary>Takes ownership of the per-layer outputs and the global feature of the same batch.</summary>
     public ImageFeatures(IReadOnlyList<Tensor> blockOutputs, Tensor global)
     {
         if (blockOutputs.Count == 0 || global.Rank != 2)
@@ -27,10 +28,13 @@ public sealed class ImageFeatures : IDisposable
         Global = global;
     }
 
+    /// <summary>Outputs of the feature layers, one [B, tokens, width] tensor per layer.</summary>
     public IReadOnlyList<Tensor> BlockOutputs { get; }
 
+    /// <summary>Global image embedding, [B, E].</summary>
     public Tensor Global { get; }
 
+    /// <summary>Number of images (B).</summary>
     public int Count => Global.Shape[0];
 
     /// <summary>Images [start, start + count) as dense copies (for caching per image or re-batching).</summary>
@@ -73,6 +77,7 @@ public sealed class ImageFeatures : IDisposable
         return new ImageFeatures(blocks, Ops.Concat(pieces, 0));
     }
 
+    /// <summary>Disposes every tensor.</summary>
     public void Dispose()
     {
         foreach (var t in BlockOutputs)

@@ -22,6 +22,7 @@ public interface IAnomalyInference
     /// <summary>Short method name ("vcp", "vip2").</summary>
     string Method { get; }
 
+    /// <summary>Side of the square input images, in pixels (a multiple of the patch size).</summary>
     int ImageSize { get; }
 
     /// <summary>The per-class normalisation the method's authors apply before their metrics.</summary>
@@ -55,6 +56,7 @@ public sealed class PendingAnomalyResults : IDisposable
         this.size = size;
     }
 
+    /// <summary>Number of images in the batch.</summary>
     public int Count => scores.Shape[0];
 
     /// <summary>Reads the results back (waiting for the device on a GPU) and frees the device tensors.</summary>
@@ -71,6 +73,7 @@ public sealed class PendingAnomalyResults : IDisposable
         return results;
     }
 
+    /// <summary>Frees the result tensors without reading them.</summary>
     public void Dispose()
     {
         maps.Dispose();
@@ -78,6 +81,7 @@ public sealed class PendingAnomalyResults : IDisposable
     }
 }
 
+/// <summary>Synchronous helpers over <see cref="IAnomalyInference"/>.</summary>
 public static class AnomalyInferenceExtensions
 {
     /// <summary>Launch and collect one batch: the synchronous form for callers with nothing to overlap.</summary>

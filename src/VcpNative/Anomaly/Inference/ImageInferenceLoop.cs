@@ -20,6 +20,7 @@ public sealed class ImageInferenceLoop
     private readonly int batchSize;
     private readonly ImageSizeLimits limits;
 
+    /// <summary>Runs <paramref name="inference"/> on <paramref name="backend"/> in batches of <paramref name="batchSize"/>, rejecting images over <paramref name="limits"/> (default limits when null).</summary>
     public ImageInferenceLoop(IAnomalyInference inference, IBackend backend, int batchSize, ImageSizeLimits? limits = null)
     {
         this.inference = inference;

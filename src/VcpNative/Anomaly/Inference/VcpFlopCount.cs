@@ -6,6 +6,7 @@ namespace VcpNative.Anomaly.Inference;
 /// <summary>FLOPs of one image split as the bench reports its stages (a multiply-add counts as 2).</summary>
 public readonly record struct VcpFlops(double Vision, double TextAndHeads)
 {
+    /// <summary>Vision + TextAndHeads.</summary>
     public double Total => Vision + TextAndHeads;
 }
 

@@ -11,12 +11,16 @@ namespace VcpNative.Anomaly.Inference;
 /// </summary>
 public sealed class VcpInference : IStageTimedInference
 {
+    /// <summary>Weight of the raw branch in the final map (the new branch gets 1 - RawWeight).</summary>
     public const float RawWeight = 0.2f;
+    /// <summary>Sigma, in pixels, of the Gaussian smoothing of the final map.</summary>
     public const float GaussianSigma = 8f;
+    /// <summary>Pixels averaged per branch for the image score.</summary>
     public const int TopK = 2000;
 
     private readonly VcpModel model;
 
+    /// <summary>Inference with <paramref name="model"/> at <paramref name="imageSize"/> (a multiple of the patch size).</summary>
     public VcpInference(VcpModel model, int imageSize)
     {
         if (imageSize % model.Clip.Config.PatchSize != 0)
@@ -27,10 +31,13 @@ public sealed class VcpInference : IStageTimedInference
         ImageSize = imageSize;
     }
 
+    /// <inheritdoc/>
     public string Method => "vcp";
 
+    /// <inheritdoc/>
     public ClassNormalisation Normalisation => ClassNormalisation.MinMaxPerClass;
 
+    /// <inheritdoc/>
     public int ImageSize { get; }
 
     /// <inheritdoc/>
@@ -39,6 +46,7 @@ public sealed class VcpInference : IStageTimedInference
     /// <inheritdoc/>
     public bool SynchronizeStages { get; set; }
 
+    /// <inheritdoc/>
     public PendingAnomalyResults Launch(Tensor images)
     {
         using var noGrad = Tape.NoGrad();

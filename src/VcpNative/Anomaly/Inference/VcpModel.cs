@@ -9,14 +9,17 @@ namespace VcpNative.Anomaly.Inference;
 /// <summary>CLIP (exact GELU, antialiased bicubic position resize) and VCP heads that fit it.</summary>
 public sealed class VcpModel : IDisposable
 {
+    /// <summary>Combines a loaded CLIP and the VCP heads; takes ownership of both.</summary>
     public VcpModel(ClipModel clip, VcpHeads heads)
     {
         Clip = clip;
         Heads = heads;
     }
 
+    /// <summary>The frozen CLIP towers.</summary>
     public ClipModel Clip { get; }
 
+    /// <summary>The VCP-CLIP prompt and attention heads.</summary>
     public VcpHeads Heads { get; }
 
     /// <summary>
@@ -52,6 +55,7 @@ public sealed class VcpModel : IDisposable
         return new VcpModel(clip, heads);
     }
 
+    /// <summary>Frees the CLIP and head weights.</summary>
     public void Dispose()
     {
         Clip.Dispose();

@@ -11,10 +11,12 @@ namespace VcpNative.Anomaly.Inference;
 /// </summary>
 public sealed class Vip2Inference : IStageTimedInference
 {
+    /// <summary>Sigma, in pixels, of the Gaussian smoothing of the final map.</summary>
     public const float GaussianSigma = 8f;
 
     private readonly Vip2Model model;
 
+    /// <summary>Inference with <paramref name="model"/> at <paramref name="imageSize"/> (a multiple of the patch size).</summary>
     public Vip2Inference(Vip2Model model, int imageSize)
     {
         if (imageSize % model.Clip.Config.PatchSize != 0)
@@ -25,10 +27,13 @@ public sealed class Vip2Inference : IStageTimedInference
         ImageSize = imageSize;
     }
 
+    /// <inheritdoc/>
     public string Method => "vip2";
 
+    /// <inheritdoc/>
     public int ImageSize { get; }
 
+    /// <inheritdoc/>
     public ClassNormalisation Normalisation => ClassNormalisation.None;
 
     /// <inheritdoc/>
@@ -37,6 +42,7 @@ public sealed class Vip2Inference : IStageTimedInference
     /// <inheritdoc/>
     public bool SynchronizeStages { get; set; }
 
+    /// <inheritdoc/>
     public PendingAnomalyResults Launch(Tensor images)
     {
         using var noGrad = Tape.NoGrad();

@@ -11,14 +11,17 @@ namespace VcpNative.Anomaly.Inference;
 /// <summary>CLIP as ViP2-CLIP runs it and heads that fit it; also the frozen image features both inference and training read.</summary>
 public sealed class Vip2Model : IDisposable
 {
+    /// <summary>Combines a loaded CLIP and the ViP2 heads; takes ownership of both.</summary>
     public Vip2Model(ClipModel clip, Vip2Heads heads)
     {
         Clip = clip;
         Heads = heads;
     }
 
+    /// <summary>The frozen CLIP towers.</summary>
     public ClipModel Clip { get; }
 
+    /// <summary>The ViP2-CLIP prompt heads (ICA, FGP, UTPA).</summary>
     public Vip2Heads Heads { get; }
 
     /// <summary>
@@ -49,6 +52,7 @@ public sealed class Vip2Model : IDisposable
         return new ImageFeatures(projected, global);
     }
 
+    /// <summary>Frees the CLIP and head weights.</summary>
     public void Dispose()
     {
         Clip.Dispose();

@@ -1,8 +1,10 @@
 // The tail of the authors' cal_pro_score: keep FPR < 0.3, min-max rescale FPR by the kept range, sklearn.metrics.auc.
 namespace VcpNative.Anomaly.Metrics;
 
+/// <summary>The AUPRO integration of the authors' cal_pro_score.</summary>
 public static class AuthorsAuproCurve
 {
+    /// <summary>FPR limit of the integrated part of the PRO curve.</summary>
     public const double ExpectFpr = 0.3;
 
     /// <summary>

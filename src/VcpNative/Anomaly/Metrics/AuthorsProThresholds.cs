@@ -10,6 +10,7 @@ namespace VcpNative.Anomaly.Metrics;
 /// </summary>
 public static class AuthorsProThresholds
 {
+    /// <summary>Thresholds the authors sweep between the map's min and max.</summary>
     public const int DefaultSteps = 200;
 
     /// <summary>The float64 thresholds numpy produces; empty when max == min (numpy raises there, the metric is undefined).</summary>

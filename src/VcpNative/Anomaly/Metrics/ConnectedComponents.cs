@@ -1,6 +1,7 @@
 // 8-connected component labelling of a binary mask (skimage.measure.label's default full connectivity in 2-D).
 namespace VcpNative.Anomaly.Metrics;
 
+/// <summary>8-connected region labelling of binary masks (the regions of the PRO metric).</summary>
 public static class ConnectedComponents
 {
     /// <summary>

@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 
 namespace VcpNative.Anomaly.Metrics;
 
+/// <summary>Per-class min-max normalisation in float32, as the authors' normalize().</summary>
 public static class MinMaxNormalization
 {
     /// <summary>

@@ -25,6 +25,7 @@ public static class PixelMetrics
     public static BinaryRankingResult Compute(float[] maps, byte[] masks, int imageCount, int height, int width) =>
         Compute(maps.AsMemory(), masks.AsMemory(), imageCount, height, width);
 
+    /// <summary>Pixel metrics of <paramref name="imageCount"/> maps and 0/1 masks of height x width, row-major, image after image.</summary>
     public static BinaryRankingResult Compute(ReadOnlyMemory<float> maps, ReadOnlyMemory<byte> masks, int imageCount, int height, int width)
     {
         long pixelsPerImage = (long)height * width;

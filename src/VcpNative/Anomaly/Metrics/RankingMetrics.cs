@@ -7,9 +7,11 @@ namespace VcpNative.Anomaly.Metrics;
 /// </summary>
 public static class RankingMetrics
 {
+    /// <summary>Area under the ROC curve of <paramref name="scores"/> against 0/1 <paramref name="labels"/>; undefined without both classes.</summary>
     public static MetricValue RocAuc(ReadOnlySpan<float> scores, ReadOnlySpan<byte> labels) =>
         Evaluate(scores, labels, F1Variant.ImageNoEpsilon).AuRoc;
 
+    /// <summary>Average precision of <paramref name="scores"/> against 0/1 <paramref name="labels"/>; undefined without positives.</summary>
     public static MetricValue AveragePrecision(ReadOnlySpan<float> scores, ReadOnlySpan<byte> labels) =>
         Evaluate(scores, labels, F1Variant.ImageNoEpsilon).AveragePrecision;
 

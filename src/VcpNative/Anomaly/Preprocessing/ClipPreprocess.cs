@@ -3,10 +3,12 @@ using VcpNative.IO.Images;
 
 namespace VcpNative.Anomaly.Preprocessing;
 
+/// <summary>OpenAI CLIP's image preprocessing (resize, ToTensor, Normalize) in C#.</summary>
 public static class ClipPreprocess
 {
     /// <summary>OpenAI CLIP's per-channel statistics, as float32 tensors in torchvision.</summary>
     public static ReadOnlySpan<float> Mean => [0.48145466f, 0.4578275f, 0.40821073f];
+    /// <summary>Per-channel standard deviations of the normalisation, RGB.</summary>
     public static ReadOnlySpan<float> Std => [0.26862954f, 0.26130258f, 0.27577711f];
 
     /// <summary>Resize((size,size), BICUBIC) then ToTensor and Normalize: float[3*size*size], CHW. The aspect ratio is
@@ -18,6 +20,7 @@ public static class ClipPreprocess
         return output;
     }
 
+    /// <summary>As the overload returning an array, into <paramref name="output"/> of exactly 3*size*size floats.</summary>
     public static void ToTensorData(RgbImage image, int size, Span<float> output)
     {
         if (output.Length != 3 * size * size)

@@ -3,6 +3,7 @@ using VcpNative.IO.Images;
 
 namespace VcpNative.Anomaly.Preprocessing;
 
+/// <summary>Ground-truth masks resized to the model input and binarised.</summary>
 public static class MaskPreprocess
 {
     /// <summary>float[size*size] of 0/1, row-major. Matches Resize((size,size)) (torchvision's default BILINEAR on

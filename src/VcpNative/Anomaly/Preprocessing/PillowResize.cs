@@ -4,9 +4,12 @@ using VcpNative.Tensors;
 
 namespace VcpNative.Anomaly.Preprocessing;
 
+/// <summary>Resampling filters of Pillow's Image.resize that we reproduce.</summary>
 public enum PillowFilter
 {
+    /// <summary>Image.BILINEAR (triangle filter, support 1, widened when downscaling).</summary>
     Bilinear,
+    /// <summary>Image.BICUBIC (a = -0.5, support 2, widened when downscaling).</summary>
     Bicubic,
 }
 
@@ -22,9 +25,11 @@ public static class PillowResize
 {
     private const int PrecisionBits = 32 - 8 - 2;
 
+    /// <summary><paramref name="image"/> resized to <paramref name="width"/> x <paramref name="height"/> with Pillow's arithmetic.</summary>
     public static RgbImage Resize(RgbImage image, int width, int height, PillowFilter filter)
         => new(width, height, Resize(image.Pixels, image.Width, image.Height, 3, width, height, filter));
 
+    /// <summary><paramref name="image"/> resized to <paramref name="width"/> x <paramref name="height"/> with Pillow's arithmetic.</summary>
     public static GreyImage Resize(GreyImage image, int width, int height, PillowFilter filter)
         => new(width, height, Resize(image.Pixels, image.Width, image.Height, 1, width, height, filter));
 

@@ -11,16 +11,21 @@ namespace VcpNative.Anomaly.Synthetic;
 /// </summary>
 public static class SyntheticDataset
 {
+    /// <summary>Classes drawn as textures (defects anywhere in the image).</summary>
     public static readonly IReadOnlyList<string> TextureClasses = ["stripes", "checker", "wood", "dots"];
+    /// <summary>Classes drawn as one object on a background (defects on the object).</summary>
     public static readonly IReadOnlyList<string> ObjectClasses = ["washer", "bolt", "capsule"];
+    /// <summary>Every class, textures first.</summary>
     public static readonly IReadOnlyList<string> ClassNames = ["stripes", "checker", "wood", "dots", "washer", "bolt", "capsule"];
 
     private static readonly string[] TextureDefects = ["crack", "hole", "scratch", "stain"];
     private static readonly string[] ObjectDefects = ["crack", "missing", "scratch", "stain"];
 
+    /// <summary>Defect types drawn for <paramref name="className"/>.</summary>
     public static IReadOnlyList<string> DefectTypes(string className) =>
         TextureClasses.Contains(className) ? TextureDefects : ObjectDefects;
 
+    /// <summary>Writes the dataset in MVTec AD layout under <paramref name="dir"/>, deterministic from <paramref name="seed"/>, and returns the counts written.</summary>
     public static SyntheticSummary Generate(string dir, int seed, SyntheticOptions? options = null)
     {
         options ??= new SyntheticOptions();

@@ -8,6 +8,7 @@ namespace VcpNative.Anomaly.Training;
 /// <summary>Parameters sharing one learning rate.</summary>
 public sealed class AdamParameterGroup
 {
+    /// <summary>A group of named parameters that share <paramref name="learningRate"/>.</summary>
     public AdamParameterGroup(string name, double learningRate, IReadOnlyList<(string Name, Tensor Parameter)> parameters)
     {
         Name = name;
@@ -15,10 +16,13 @@ public sealed class AdamParameterGroup
         Parameters = parameters;
     }
 
+    /// <summary>Name of the group, as saved in checkpoints.</summary>
     public string Name { get; }
 
+    /// <summary>Learning rate of the group's next steps.</summary>
     public double LearningRate { get; set; }
 
+    /// <summary>The group's parameters with their names.</summary>
     public IReadOnlyList<(string Name, Tensor Parameter)> Parameters { get; }
 }
 
@@ -35,6 +39,7 @@ public sealed class AdamParameterState
         ExpAvgSqTensor = expAvgSq;
     }
 
+    /// <summary>Steps taken for this parameter.</summary>
     public long Step { get; internal set; }
 
     /// <summary>The first moment on the parameter's backend (contiguous f32, the parameter's shape).</summary>
@@ -72,6 +77,7 @@ public sealed class AdamOptimizer
 
     private readonly Dictionary<string, AdamParameterState> state = new(StringComparer.Ordinal);
 
+    /// <summary>Adam over <paramref name="groups"/> with torch.optim.Adam's defaults.</summary>
     public AdamOptimizer(IReadOnlyList<AdamParameterGroup> groups, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
     {
         Groups = groups;
@@ -91,12 +97,16 @@ public sealed class AdamOptimizer
         }
     }
 
+    /// <summary>The parameter groups, in order.</summary>
     public IReadOnlyList<AdamParameterGroup> Groups { get; }
 
+    /// <summary>Decay rate of the first moment.</summary>
     public double Beta1 { get; }
 
+    /// <summary>Decay rate of the second moment.</summary>
     public double Beta2 { get; }
 
+    /// <summary>Term added to the denominator for stability.</summary>
     public double Eps { get; }
 
     /// <summary>
@@ -150,8 +160,10 @@ public sealed class AdamOptimizer
         return new AdamOptimizer([new AdamParameterGroup("ica", icaLearningRate, ica), new AdamParameterGroup("fgp", fgpLearningRate, fgp)]);
     }
 
+    /// <summary>The moments of the parameter <paramref name="name"/>; null before its first step.</summary>
     public AdamParameterState? StateOf(string name) => state.TryGetValue(name, out var s) ? s : null;
 
+    /// <summary>Every parameter of every group, in group order.</summary>
     public IEnumerable<(string Name, Tensor Parameter)> AllParameters()
     {
         foreach (var g in Groups)
@@ -172,6 +184,7 @@ public sealed class AdamOptimizer
         }
     }
 
+    /// <summary>One Adam step on every parameter that has a gradient.</summary>
     public void Step()
     {
         foreach (var g in Groups)
@@ -219,7 +232,9 @@ public sealed class AdamOptimizer
 
     /// <summary>Tensor name prefixes of the saved moments; the step count goes to metadata.</summary>
     public const string ExpAvgPrefix = "optimizer.exp_avg.";
+    /// <summary>Tensor name prefix of the saved second moments.</summary>
     public const string ExpAvgSqPrefix = "optimizer.exp_avg_sq.";
+    /// <summary>Metadata key prefix of the saved step counts.</summary>
     public const string StepPrefix = "optimizer.step.";
 
     /// <summary>Adds the state (moments as tensors, steps and learning rates as metadata) to a checkpoint being built.</summary>

@@ -6,14 +6,21 @@ namespace VcpNative.Anomaly.Training;
 /// <summary>Which augmentations run; each is switchable (all on = the authors' pipeline).</summary>
 public sealed record AugmentationOptions
 {
+    /// <summary>Rotate(30, p=.5).</summary>
     public bool Rotate { get; init; } = true;
+    /// <summary>RandomRotate90(p=.5).</summary>
     public bool Rotate90 { get; init; } = true;
+    /// <summary>RandomBrightnessContrast(p=.5).</summary>
     public bool BrightnessContrast { get; init; } = true;
+    /// <summary>GaussNoise(p=.5).</summary>
     public bool GaussNoise { get; init; } = true;
+    /// <summary>OneOf([Blur(3), ColorJitter, GaussianBlur], p=.5).</summary>
     public bool BlurOrColourJitter { get; init; } = true;
 
+    /// <summary>Every augmentation off.</summary>
     public static AugmentationOptions None => new() { Rotate = false, Rotate90 = false, BrightnessContrast = false, GaussNoise = false, BlurOrColourJitter = false };
 
+    /// <summary>True when at least one augmentation is on.</summary>
     public bool Any => Rotate || Rotate90 || BrightnessContrast || GaussNoise || BlurOrColourJitter;
 }
 
@@ -25,6 +32,7 @@ public sealed record AugmentationOptions
 /// </summary>
 public static class Augmentation
 {
+    /// <summary>The image and mask after the enabled augmentations, each applied with probability 0.5 from <paramref name="rng"/>.</summary>
     public static (RgbImage Image, GreyImage Mask) Apply(RgbImage image, GreyImage mask, AugmentationOptions options, System.Random rng)
     {
         if (options.Rotate && rng.NextDouble() < 0.5)

@@ -16,6 +16,7 @@ public sealed class FeatureCache
     private readonly string directory;
     private readonly string salt;
 
+    /// <summary>A cache in <paramref name="directory"/> of features of one model (<paramref name="modelFingerprint"/>) at one <paramref name="imageSize"/>.</summary>
     public FeatureCache(string directory, string modelFingerprint, int imageSize)
     {
         this.directory = directory;
@@ -23,8 +24,10 @@ public sealed class FeatureCache
         Directory.CreateDirectory(directory);
     }
 
+    /// <summary>Lookups that found a cached entry.</summary>
     public int Hits { get; private set; }
 
+    /// <summary>Lookups that found no entry.</summary>
     public int Misses { get; private set; }
 
     /// <summary>A cheap identity of a weight file: size, name and hashes of its first and last megabyte.</summary>
@@ -45,6 +48,7 @@ public sealed class FeatureCache
         return Convert.ToHexStringLower(sha.GetHashAndReset())[..16];
     }
 
+    /// <summary>The cache key of an image: SHA-256 of its file bytes and this cache's model and size.</summary>
     public string Key(byte[] imageBytes)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -99,6 +103,7 @@ public sealed class FeatureCache
         }
     }
 
+    /// <summary>Stores <paramref name="features"/> under <paramref name="key"/> as fp16, written atomically.</summary>
     public void Save(string key, ImageFeatures features)
     {
         var path = PathOf(key);

@@ -12,6 +12,7 @@ namespace VcpNative.Anomaly.Training;
 /// </summary>
 public static class TrainingCheckpoint
 {
+    /// <summary>Value of the "format" metadata key of training checkpoints.</summary>
     public const string Format = "vcp-native-train";
 
     /// <summary>Prefix of checkpoint tensors that are not head tensors.</summary>
@@ -105,6 +106,7 @@ public static class TrainingCheckpoint
             int.Parse(Required(meta, "train.epoch", path), inv));
     }
 
+    /// <summary>The metadata value of <paramref name="key"/>; throws <see cref="ModelFormatException"/> naming <paramref name="path"/> when missing.</summary>
     public static string Required(IReadOnlyDictionary<string, string> meta, string key, string path) =>
         meta.TryGetValue(key, out var v) ? v : throw new ModelFormatException(path, null, null, $"metadata key '{key}' missing");
 

@@ -23,6 +23,7 @@ public sealed class TrainingData
     private readonly bool mosaic;
     private readonly ulong seed;
 
+    /// <summary>Training examples of <paramref name="samples"/> at <paramref name="size"/> pixels, augmented (and mosaicked) reproducibly from <paramref name="seed"/>.</summary>
     public TrainingData(IReadOnlyList<DatasetSample> samples, int size, AugmentationOptions augmentation, bool mosaic, ulong seed)
     {
         this.samples = samples;
@@ -32,11 +33,13 @@ public sealed class TrainingData
         this.seed = seed;
     }
 
+    /// <summary>Number of samples.</summary>
     public int Count => samples.Count;
 
     /// <summary>True when examples never change between epochs, so frozen image features can be cached.</summary>
     public bool IsDeterministic => !augmentation.Any && !mosaic;
 
+    /// <summary>The dataset sample at <paramref name="index"/>.</summary>
     public DatasetSample Sample(int index) => samples[index];
 
     /// <summary>Sample order of an epoch: dataset order, or a permutation seeded by (seed, epoch).</summary>
@@ -50,6 +53,7 @@ public sealed class TrainingData
         return order;
     }
 
+    /// <summary>Decodes, augments and preprocesses sample <paramref name="index"/> as seen in <paramref name="epoch"/>.</summary>
     public TrainingExample Load(int index, int epoch)
     {
         var sample = samples[index];

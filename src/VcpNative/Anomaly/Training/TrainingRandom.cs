@@ -27,6 +27,7 @@ public sealed class TrainingRandom : System.Random
     /// <summary>The generator state as 64 hex digits.</summary>
     public string State => $"{s0:x16}{s1:x16}{s2:x16}{s3:x16}";
 
+    /// <summary>Restores a generator from its <see cref="State"/> (64 hex digits).</summary>
     public static TrainingRandom FromState(string state)
     {
         if (state.Length != 64)
@@ -37,6 +38,7 @@ public sealed class TrainingRandom : System.Random
         return new TrainingRandom(Word(0), Word(1), Word(2), Word(3));
     }
 
+    /// <summary>The next 64 random bits (xoshiro256**).</summary>
     public ulong NextUInt64()
     {
         var result = ulong.RotateLeft(s1 * 5, 7) * 9;
@@ -53,8 +55,10 @@ public sealed class TrainingRandom : System.Random
     /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
     public override double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
 
+    /// <inheritdoc/>
     public override float NextSingle() => (NextUInt64() >> 40) * (1f / (1 << 24));
 
+    /// <inheritdoc/>
     protected override double Sample() => NextDouble();
 
     /// <summary>Uniform in [0, int.MaxValue), as System.Random.Next().</summary>
@@ -70,18 +74,21 @@ public sealed class TrainingRandom : System.Random
         }
     }
 
+    /// <inheritdoc/>
     public override int Next(int maxValue)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxValue);
         return (int)NextInt64(maxValue);
     }
 
+    /// <inheritdoc/>
     public override int Next(int minValue, int maxValue)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(minValue, maxValue);
         return (int)(minValue + NextInt64((long)maxValue - minValue));
     }
 
+    /// <inheritdoc/>
     public override long NextInt64()
     {
         while (true)
@@ -113,14 +120,17 @@ public sealed class TrainingRandom : System.Random
         return (long)(draw % range);
     }
 
+    /// <inheritdoc/>
     public override long NextInt64(long minValue, long maxValue)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(minValue, maxValue);
         return minValue + NextInt64(maxValue - minValue);
     }
 
+    /// <inheritdoc/>
     public override void NextBytes(byte[] buffer) => NextBytes(buffer.AsSpan());
 
+    /// <inheritdoc/>
     public override void NextBytes(Span<byte> buffer)
     {
         for (var i = 0; i < buffer.Length; i += 8)

@@ -8,6 +8,7 @@ namespace VcpNative.Anomaly.Training;
 /// <summary>Class means of pixel AP (what the authors log per epoch) and pixel AUROC; classes where a metric is undefined are left out of its mean.</summary>
 public sealed record ValidationSummary(double PixelAp, double PixelAuroc, int Classes, int Images, int Failures);
 
+/// <summary>Validation of a trainer's current heads on a labelled dataset.</summary>
 public static class TrainingValidation
 {
     /// <summary>

@@ -10,15 +10,19 @@ namespace VcpNative.Anomaly.Training;
 /// <summary>Training hyper-parameters (defaults: the authors' train.sh for VisA as auxiliary data).</summary>
 public sealed record VcpTrainingOptions
 {
+    /// <summary>Side of the square training images, in pixels.</summary>
     public int ImageSize { get; init; } = 518;
 
+    /// <summary>Learning rate of the prompt and attention heads.</summary>
     public double LearningRate { get; init; } = 4e-5;
 
+    /// <summary>Learning rate of the learned temperature.</summary>
     public double TemperatureLearningRate { get; init; } = 0.01;
 
     /// <summary>Dropout on the projected (deep) prompt tokens while training; 0 makes the step deterministic.</summary>
     public float Dropout { get; init; } = 0.1f;
 
+    /// <summary>Seed of the trainer's random stream (dropout, data order).</summary>
     public ulong Seed { get; init; } = 333;
 }
 
@@ -51,6 +55,7 @@ public sealed class VcpTrainer : IHeadTrainer
     /// <summary>Prefix of checkpoint tensors that are not head parameters.</summary>
     public const string OptimizerPrefix = TrainingCheckpoint.OptimizerPrefix;
 
+    /// <summary>A trainer of <paramref name="model"/>'s heads with <paramref name="options"/>.</summary>
     public VcpTrainer(VcpModel model, VcpTrainingOptions options)
     {
         if (options.ImageSize % model.Clip.Config.PatchSize != 0)
@@ -63,12 +68,16 @@ public sealed class VcpTrainer : IHeadTrainer
         Random = new TrainingRandom(options.Seed);
     }
 
+    /// <summary>The model whose heads are trained.</summary>
     public VcpModel Model { get; }
 
+    /// <inheritdoc/>
     public IAnomalyInference Inference() => new VcpInference(Model, Options.ImageSize);
 
+    /// <summary>The options the trainer was created with.</summary>
     public VcpTrainingOptions Options { get; }
 
+    /// <summary>Adam over the trainable head tensors.</summary>
     public AdamOptimizer Optimizer { get; }
 
     /// <summary>Drives prompt dropout (and may drive data order); saved in checkpoints.</summary>

@@ -9,6 +9,7 @@ namespace VcpNative.Anomaly.Training;
 /// <summary>Training hyper-parameters (defaults: the authors' train.sh).</summary>
 public sealed record Vip2TrainingOptions
 {
+    /// <summary>Side of the square training images, in pixels.</summary>
     public int ImageSize { get; init; } = 518;
 
     /// <summary>ICA learning rate (args.learning_rate).</summary>
@@ -17,6 +18,7 @@ public sealed record Vip2TrainingOptions
     /// <summary>FGP learning rate (0.01 x the ICA rate upstream).</summary>
     public double FgpLearningRate { get; init; } = 1e-5;
 
+    /// <summary>Seed of the trainer's random stream (data order).</summary>
     public ulong Seed { get; init; } = 111;
 }
 
@@ -45,6 +47,7 @@ public sealed class Vip2Trainer : IHeadTrainer
         StepsDone++;
     }
 
+    /// <summary>A trainer of <paramref name="model"/>'s heads with <paramref name="options"/>.</summary>
     public Vip2Trainer(Vip2Model model, Vip2TrainingOptions options)
     {
         if (options.ImageSize % model.Clip.Config.PatchSize != 0)
@@ -57,17 +60,22 @@ public sealed class Vip2Trainer : IHeadTrainer
         Random = new TrainingRandom(options.Seed);
     }
 
+    /// <summary>The model whose heads are trained.</summary>
     public Vip2Model Model { get; }
 
+    /// <inheritdoc/>
     public IAnomalyInference Inference() => new Vip2Inference(Model, Options.ImageSize);
 
+    /// <summary>The options the trainer was created with.</summary>
     public Vip2TrainingOptions Options { get; }
 
+    /// <summary>Adam over the ICA and FGP tensors.</summary>
     public AdamOptimizer Optimizer { get; }
 
     /// <summary>For data order; saved in checkpoints (ViP2-CLIP has no dropout).</summary>
     public TrainingRandom Random { get; private set; }
 
+    /// <inheritdoc/>
     public long StepsDone { get; private set; }
 
     /// <summary>Frozen image tower: projected tokens of the feature layers and the normalised global feature.</summary>
@@ -80,6 +88,7 @@ public sealed class Vip2Trainer : IHeadTrainer
         return TrainOnFeatures(features, masks, labels);
     }
 
+    /// <summary>Forward, backward and optimizer step on one batch of features; returns the losses.</summary>
     public Vip2StepLoss TrainOnFeatures(ImageFeatures features, Tensor masks, IReadOnlyList<int> labels)
     {
         var loss = ComputeGradients(features, masks, labels);
@@ -142,6 +151,7 @@ public sealed class Vip2Trainer : IHeadTrainer
         return scope.Keep(Ops.Neg(Ops.Mean(Ops.Log(Ops.Sigmoid(signed)))));
     }
 
+    /// <inheritdoc/>
     public IReadOnlyDictionary<string, Tensor> Gradients() => TrainingCheckpoint.Gradients(Optimizer);
 
     /// <summary>The authors' gt[gt > 0.5] = 1, gt[gt &lt;= 0.5] = 0.</summary>

@@ -29,6 +29,7 @@ public static class HeatmapOverlay
         return result;
     }
 
+    /// <summary>A binary mask: 255 where the map is above <paramref name="threshold"/>, else 0.</summary>
     public static GreyImage Mask(ReadOnlySpan<float> map, int width, int height, float threshold)
     {
         var mask = new GreyImage(width, height);

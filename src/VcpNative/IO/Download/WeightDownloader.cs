@@ -8,6 +8,7 @@ namespace VcpNative.IO.Download;
 /// <summary>Thrown when a download fails or its content does not match the expected checksum.</summary>
 public sealed class DownloadException : Exception
 {
+    /// <summary>Creates the exception with its message and cause.</summary>
     public DownloadException(string message, Exception? inner = null)
         : base(message, inner)
     {
@@ -26,6 +27,7 @@ public sealed partial class WeightDownloader
 
     private readonly HttpClient http;
 
+    /// <summary>A downloader using <paramref name="http"/>, or its own client with a 30-minute timeout.</summary>
     public WeightDownloader(HttpClient? http = null)
     {
         this.http = http ?? new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
@@ -117,6 +119,7 @@ public sealed partial class WeightDownloader
         File.Move(partial, destination, overwrite: true);
     }
 
+    /// <summary>Lower-case hex SHA-256 of the file at <paramref name="path"/>.</summary>
     public static async Task<string> HashFileAsync(string path, CancellationToken cancel = default)
     {
         await using var stream = File.OpenRead(path);

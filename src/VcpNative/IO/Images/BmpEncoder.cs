@@ -3,10 +3,12 @@ using System.Buffers.Binary;
 
 namespace VcpNative.IO.Images;
 
+/// <summary>Writes uncompressed 24-bit BMP files.</summary>
 public static class BmpEncoder
 {
     private const int HeaderBytes = 14 + 40;
 
+    /// <summary>Writes <paramref name="image"/> as a BMP file at <paramref name="path"/>.</summary>
     public static void Write(string path, PixelImage image) => File.WriteAllBytes(path, Encode(image));
 
     /// <summary>Grey images are written as 24-bit with R = G = B, so every reader sees the same values.</summary>

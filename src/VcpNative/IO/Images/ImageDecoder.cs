@@ -3,6 +3,7 @@ using System.Buffers.Binary;
 
 namespace VcpNative.IO.Images;
 
+/// <summary>Decodes PNG, BMP and JPEG files, chosen by their signature.</summary>
 public static partial class ImageDecoder
 {
     /// <summary>Decodes a file into its native form (<see cref="GreyImage"/> for grey files, <see cref="RgbImage"/>
@@ -10,6 +11,7 @@ public static partial class ImageDecoder
     public static PixelImage Decode(string path, ImageSizeLimits? limits = null)
         => Decode(File.ReadAllBytes(path), path, limits);
 
+    /// <summary>Decodes an in-memory file; <paramref name="nameForErrors"/> names it in exceptions.</summary>
     public static PixelImage Decode(ReadOnlySpan<byte> data, string nameForErrors, ImageSizeLimits? limits = null)
     {
         ImageHeader header = ReadHeader(data, nameForErrors);
@@ -50,6 +52,7 @@ public static partial class ImageDecoder
         return ReadHeader(head, path);
     }
 
+    /// <summary>Format, size and colour of the file from its header, without decoding pixels.</summary>
     public static ImageHeader ReadHeader(ReadOnlySpan<byte> data, string nameForErrors)
     {
         if (data.StartsWith(PngDecoder.Signature))

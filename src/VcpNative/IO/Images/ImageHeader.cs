@@ -1,10 +1,14 @@
 // What a file says about its image before any pixel is decoded, and the size limits checked against it.
 namespace VcpNative.IO.Images;
 
+/// <summary>Image file formats the decoder reads.</summary>
 public enum ImageFormat
 {
+    /// <summary>PNG.</summary>
     Png,
+    /// <summary>Windows BMP.</summary>
     Bmp,
+    /// <summary>Baseline or progressive JPEG.</summary>
     Jpeg,
 }
 
@@ -12,6 +16,7 @@ public enum ImageFormat
 /// Pillow mode is a colour one (RGB, RGBA, P) or a grey one (1, L, LA, I).</summary>
 public readonly record struct ImageHeader(ImageFormat Format, int Width, int Height, bool IsColour)
 {
+    /// <summary>Width * Height.</summary>
     public long PixelCount => (long)Width * Height;
 }
 
@@ -19,8 +24,10 @@ public readonly record struct ImageHeader(ImageFormat Format, int Width, int Hei
 /// (a 30-byte PNG can announce 2^31 x 2^31 pixels).</summary>
 public sealed record ImageSizeLimits(int MaxSide = 32768, long MaxPixels = 1L << 28)
 {
+    /// <summary>32768 pixels a side and 2^28 pixels.</summary>
     public static ImageSizeLimits Default { get; } = new();
 
+    /// <summary>Throws <see cref="ImageDecodeException"/> when <paramref name="header"/> has a non-positive side or exceeds the limits.</summary>
     public void Check(ImageHeader header, string fileName)
     {
         if (header.Width <= 0 || header.Height <= 0)

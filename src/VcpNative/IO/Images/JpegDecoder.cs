@@ -1,6 +1,7 @@
 // JPEG decoder entry points: walks the marker segments, decodes Huffman scans (baseline, extended 8-bit, progressive) and renders pixels bit-exact with libjpeg-turbo's defaults.
 namespace VcpNative.IO.Images;
 
+/// <summary>Decodes JPEG files (our own decoder, no native library).</summary>
 public static class JpegDecoder
 {
     /// <summary>Default largest width*height Decode accepts before allocating (2^28, about 16k x 16k).</summary>

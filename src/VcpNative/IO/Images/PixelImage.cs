@@ -1,6 +1,7 @@
 // An 8-bit image with 1 (grey, PIL mode 'L') or 3 (RGB, PIL mode 'RGB') interleaved channels, row-major.
 namespace VcpNative.IO.Images;
 
+/// <summary>An 8-bit image, grey or RGB, row-major with interleaved channels.</summary>
 public abstract class PixelImage
 {
     private protected PixelImage(int width, int height, int channels, byte[] pixels)
@@ -15,7 +16,9 @@ public abstract class PixelImage
         Pixels = pixels;
     }
 
+    /// <summary>Width in pixels.</summary>
     public int Width { get; }
+    /// <summary>Height in pixels.</summary>
     public int Height { get; }
 
     /// <summary>1 for <see cref="GreyImage"/>, 3 for <see cref="RgbImage"/>.</summary>

@@ -4,11 +4,14 @@ using System.IO.Compression;
 
 namespace VcpNative.IO.Images;
 
+/// <summary>Writes 8-bit grey or RGB PNG files.</summary>
 public static class PngEncoder
 {
+    /// <summary>Writes <paramref name="image"/> as a PNG file at <paramref name="path"/>.</summary>
     public static void Write(string path, PixelImage image, CompressionLevel level = CompressionLevel.Optimal)
         => File.WriteAllBytes(path, Encode(image, level));
 
+    /// <summary>The bytes of <paramref name="image"/> as a PNG file.</summary>
     public static byte[] Encode(PixelImage image, CompressionLevel level = CompressionLevel.Optimal)
     {
         int channels = image.Channels;

@@ -1,15 +1,19 @@
 // An 8-bit RGB image (Pillow mode 'RGB'): the decoded form of colour files and the input of CLIP preprocessing.
 namespace VcpNative.IO.Images;
 
+/// <summary>An 8-bit RGB image, row-major, channels interleaved.</summary>
 public sealed class RgbImage : PixelImage
 {
+    /// <summary>Wraps <paramref name="pixels"/> (width*height*3 bytes) without copying.</summary>
     public RgbImage(int width, int height, byte[] pixels) : base(width, height, 3, pixels) { }
 
     /// <summary>A black image of the given size.</summary>
     public RgbImage(int width, int height) : this(width, height, new byte[checked(width * height * 3)]) { }
 
+    /// <inheritdoc/>
     public override RgbImage ToRgb() => this;
 
+    /// <inheritdoc/>
     public override GreyImage ToGrey()
     {
         var grey = new byte[Width * Height];

@@ -39,6 +39,7 @@ public sealed record ThresholdFile(double Threshold, double Percentile, double M
         return null;
     }
 
+    /// <summary>Threshold = the <paramref name="percentile"/> of normal-image scores (numpy's linear interpolation) + <paramref name="margin"/>.</summary>
     public static ThresholdFile FromScores(IReadOnlyList<double> scores, double percentile, double margin)
     {
         if (scores.Count == 0)
@@ -58,8 +59,10 @@ public sealed record ThresholdFile(double Threshold, double Percentile, double M
         return new ThresholdFile(value + margin, percentile, margin, sorted.Length, sorted[0], sorted[^1], sorted.Average());
     }
 
+    /// <summary>Writes the file as JSON, atomically.</summary>
     public void Save(string path) => ResultsWriter.WriteAtomically(path, JsonSerializer.Serialize(this, ResultsJsonContext.Default.ThresholdFile) + "\n");
 
+    /// <summary>Reads a threshold file written by <see cref="Save"/>.</summary>
     public static ThresholdFile Load(string path)
     {
         try

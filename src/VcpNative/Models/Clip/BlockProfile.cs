@@ -14,6 +14,7 @@ namespace VcpNative.Models.Clip;
 /// </param>
 public sealed class BlockProfile(Action? waitForDevice = null)
 {
+    /// <summary>Names of the phases of a residual block, in order.</summary>
     public static readonly string[] PhaseNames = ["ln_1", "qkv linear", "attention", "head merge", "out proj + add", "ln_2", "mlp fc + gelu", "mlp proj + add"];
 
     [ThreadStatic]
@@ -33,9 +34,11 @@ public sealed class BlockProfile(Action? waitForDevice = null)
     /// <summary>Restores the thread's previous profile (or none).</summary>
     public readonly struct Scope(BlockProfile? previous) : IDisposable
     {
+        /// <summary>Restores the profile that was entered before.</summary>
         public void Dispose() => current = previous;
     }
 
+    /// <summary>Sets every phase's seconds to zero.</summary>
     public void Reset() => Array.Clear(seconds);
 
     /// <summary>Seconds spent in each phase, in <see cref="PhaseNames"/> order.</summary>

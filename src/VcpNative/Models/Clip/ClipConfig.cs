@@ -4,7 +4,9 @@ namespace VcpNative.Models.Clip;
 /// <summary>Which MLP activation the towers use: OpenAI's QuickGELU, or exact GELU (VCP-CLIP's modified backbone).</summary>
 public enum ClipActivation
 {
+    /// <summary>x * sigmoid(1.702 x) (OpenAI CLIP).</summary>
     QuickGelu,
+    /// <summary>Exact GELU 0.5 x (1 + erf(x / sqrt 2)).</summary>
     Gelu,
 }
 

@@ -7,6 +7,7 @@ namespace VcpNative.Models.Clip;
 /// <summary>A CLIP model (image and text towers) whose architecture is inferred from its weights.</summary>
 public sealed class ClipModel : IDisposable
 {
+    /// <summary>Builds both towers on <paramref name="parameters"/> (config inferred from their shapes); takes ownership of them.</summary>
     public ClipModel(ParameterSet parameters, ClipActivation activation, PositionResizeMode positionResize)
     {
         Parameters = parameters;
@@ -16,14 +17,19 @@ public sealed class ClipModel : IDisposable
         Text = new TextTransformer(parameters, Config, activation);
     }
 
+    /// <summary>All CLIP weights by canonical name.</summary>
     public ParameterSet Parameters { get; }
 
+    /// <summary>Sizes inferred from the weights.</summary>
     public ClipConfig Config { get; }
 
+    /// <summary>The MLP activation of every block.</summary>
     public ClipActivation Activation { get; }
 
+    /// <summary>The image tower.</summary>
     public VisionTransformer Vision { get; }
 
+    /// <summary>The text tower.</summary>
     public TextTransformer Text { get; }
 
     /// <summary>Loads any supported CLIP file (our safetensors, OpenAI TorchScript .pt, torch.save, Hugging Face).</summary>
@@ -51,5 +57,6 @@ public sealed class ClipModel : IDisposable
         }
     }
 
+    /// <summary>Frees the weights.</summary>
     public void Dispose() => Parameters.Dispose();
 }

@@ -12,6 +12,7 @@ public enum PositionResizeMode
     Bilinear,
 }
 
+/// <summary>Resizes CLIP's vision position embedding to another patch grid.</summary>
 public static class PositionEmbeddingResize
 {
     /// <summary>pos [1 + g0^2, W] -> [1 + g^2, W]; the class-token row is kept as is.</summary>

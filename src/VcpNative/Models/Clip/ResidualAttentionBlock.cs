@@ -20,6 +20,7 @@ public sealed class ResidualAttentionBlock
     private readonly int heads;
     private readonly ClipActivation activation;
 
+    /// <summary>Loads block <paramref name="prefix"/> of <paramref name="width"/> channels and <paramref name="heads"/> heads.</summary>
     public ResidualAttentionBlock(ParameterSet p, string prefix, int width, int heads, ClipActivation activation)
     {
         this.width = width;

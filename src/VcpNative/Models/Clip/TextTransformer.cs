@@ -12,6 +12,7 @@ public sealed class TextTransformer
     private readonly ClipConfig config;
     private readonly ResidualAttentionBlock[] blocks;
 
+    /// <summary>Loads the text tower from <paramref name="p"/>.</summary>
     public TextTransformer(ParameterSet p, ClipConfig config, ClipActivation activation)
     {
         this.config = config;
@@ -26,14 +27,19 @@ public sealed class TextTransformer
         }
     }
 
+    /// <summary>token_embedding [vocab, width].</summary>
     public Tensor TokenEmbedding { get; }
 
+    /// <summary>positional_embedding [context, width].</summary>
     public Tensor PositionalEmbedding { get; }
 
+    /// <summary>ln_final.</summary>
     public LayerNormWeights LnFinal { get; }
 
+    /// <summary>text_projection [width, embed].</summary>
     public Tensor TextProjection { get; }
 
+    /// <summary>Number of residual blocks.</summary>
     public int Layers => blocks.Length;
 
     /// <summary>token_embedding[ids] for ids [B, L] (I32).</summary>

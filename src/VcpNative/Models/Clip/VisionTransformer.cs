@@ -6,6 +6,7 @@ namespace VcpNative.Models.Clip;
 /// <summary>Image tower outputs: the final residual stream and the raw outputs of the requested blocks.</summary>
 public sealed class VisionOutput : IDisposable
 {
+    /// <summary>Takes ownership of the final tokens and the per-block outputs.</summary>
     public VisionOutput(Tensor finalTokens, IReadOnlyList<Tensor> blockOutputs)
     {
         FinalTokens = finalTokens;
@@ -18,6 +19,7 @@ public sealed class VisionOutput : IDisposable
     /// <summary>Raw residual-stream outputs of the requested blocks (1-indexed block numbers), [B, 1 + g^2, width] each.</summary>
     public IReadOnlyList<Tensor> BlockOutputs { get; }
 
+    /// <summary>Disposes every tensor.</summary>
     public void Dispose()
     {
         FinalTokens.Dispose();
@@ -31,6 +33,7 @@ public sealed class VisionOutput : IDisposable
     }
 }
 
+/// <summary>CLIP's image tower (ViT): patch embedding, class token, position embedding, residual blocks, ln_post, proj.</summary>
 public sealed class VisionTransformer
 {
     private readonly ClipConfig config;
@@ -44,6 +47,7 @@ public sealed class VisionTransformer
     private readonly PositionResizeMode resizeMode;
     private readonly Dictionary<int, Tensor> positionsByGrid = new();
 
+    /// <summary>Loads the image tower from <paramref name="p"/>, resizing positions with <paramref name="resizeMode"/>.</summary>
     public VisionTransformer(ParameterSet p, ClipConfig config, ClipActivation activation, PositionResizeMode resizeMode)
     {
         this.config = config;
@@ -62,6 +66,7 @@ public sealed class VisionTransformer
         }
     }
 
+    /// <summary>Sizes of the model.</summary>
     public ClipConfig Config => config;
 
     /// <summary>The position embedding for a grid, resized once and cached (as VCP-CLIP replaces it at load).</summary>

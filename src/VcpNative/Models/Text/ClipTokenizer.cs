@@ -16,9 +16,13 @@ namespace VcpNative.Models.Text;
 /// </summary>
 public sealed class ClipTokenizer
 {
+    /// <summary>&lt;|startoftext|&gt;.</summary>
     public const int StartOfText = 49406;
+    /// <summary>&lt;|endoftext|&gt;.</summary>
     public const int EndOfText = 49407;
+    /// <summary>&lt;|class|&gt;, the class-name placeholder VCP-CLIP adds to the vocabulary.</summary>
     public const int ClassToken = 49408;
+    /// <summary>CLIP's text context length.</summary>
     public const int DefaultContextLength = 77;
 
     // simple_tokenizer keeps merges[1 : 49152-256-2+1]: the first line of the file is a version header.
@@ -53,6 +57,7 @@ public sealed class ClipTokenizer
             : [("<|startoftext|>", StartOfText), ("<|endoftext|>", EndOfText)];
     }
 
+    /// <summary>Number of token ids, specials included.</summary>
     public int VocabularySize => ClassToken + (_specials.Length == 3 ? 1 : 0);
 
     /// <summary>CLIP's tokenize(): [SOT] + Encode(text) + [EOT], zero-padded to <paramref name="contextLength"/>.

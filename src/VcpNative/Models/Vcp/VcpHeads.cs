@@ -9,6 +9,7 @@ namespace VcpNative.Models.Vcp;
 /// <summary>Per-image anomaly probabilities of both branches, averaged over the feature layers.</summary>
 public sealed class VcpMaps : IDisposable
 {
+    /// <summary>Takes ownership of the branch maps and their per-layer parts.</summary>
     public VcpMaps(Tensor raw, Tensor @new, IReadOnlyList<Tensor> rawLayers, IReadOnlyList<Tensor> newLayers)
     {
         Raw = raw;
@@ -26,8 +27,10 @@ public sealed class VcpMaps : IDisposable
     /// <summary>Per-layer P(anomalous) of the raw branch (kept for the training losses), [B, S, S] each.</summary>
     public IReadOnlyList<Tensor> RawLayers { get; }
 
+    /// <summary>Per-layer P(anomalous) of the new branch, [B, S, S] each.</summary>
     public IReadOnlyList<Tensor> NewLayers { get; }
 
+    /// <summary>Disposes every tensor.</summary>
     public void Dispose()
     {
         Raw.Dispose();
@@ -59,6 +62,7 @@ public sealed class VcpHeads
     private readonly TextPatchCrossAttention postVcp;
     private readonly int[][] promptTokens;
 
+    /// <summary>Loads the heads from <paramref name="parameters"/> for a CLIP of <paramref name="clip"/>'s sizes.</summary>
     public VcpHeads(ParameterSet parameters, ClipConfig clip)
     {
         p = parameters;
@@ -113,6 +117,7 @@ public sealed class VcpHeads
         }
     }
 
+    /// <summary>Sizes of the CLIP the heads belong to.</summary>
     public ClipConfig Clip { get; }
 
     /// <summary>Number of Pre-VCP category tokens (prompt_len).</summary>
@@ -121,13 +126,16 @@ public sealed class VcpHeads
     /// <summary>Number of deep prompt tokens per layer (deep_prompt_len).</summary>
     public int N { get; }
 
+    /// <summary>Number of deep prompt layers.</summary>
     public int DeepLayers { get; }
 
+    /// <summary>Width of the Post-VCP attention.</summary>
     public int PostWidth { get; }
 
     /// <summary>Number of feature layers (the authors use blocks 6/12/18/24 of ViT-L/14).</summary>
     public int FeatureLayers { get; }
 
+    /// <summary>The head weights.</summary>
     public ParameterSet Parameters => p;
 
     /// <summary>The 1-indexed vision blocks the heads read: evenly spaced, ending at the last block (6/12/18/24 for 24 layers).</summary>

@@ -10,6 +10,7 @@ namespace VcpNative.Models.Vip2;
 /// <summary>Per-layer upsampled probabilities and the image-level logits of a batch.</summary>
 public sealed class Vip2Outputs : IDisposable
 {
+    /// <summary>Takes ownership of the per-layer probabilities and the image logits.</summary>
     public Vip2Outputs(IReadOnlyList<Tensor> probabilities, Tensor imageLogits)
     {
         Probabilities = probabilities;
@@ -22,6 +23,7 @@ public sealed class Vip2Outputs : IDisposable
     /// <summary>m / 0.07 with m the mean raw cosine over the top-k patches of every layer: [B, 2], index 1 anomalous.</summary>
     public Tensor ImageLogits { get; }
 
+    /// <summary>Disposes every tensor.</summary>
     public void Dispose()
     {
         foreach (var t in Probabilities)
@@ -39,7 +41,9 @@ public sealed class Vip2Outputs : IDisposable
 /// </summary>
 public sealed class Vip2Heads
 {
+    /// <summary>Name prefix of the ICA (prompt learner) tensors.</summary>
     public const string IcaPrefix = "prompt_learner";
+    /// <summary>Name prefix of the FGP tensors (the authors' module name).</summary>
     public const string FgpPrefix = "Zero_try";
 
     /// <summary>Fixed softmax temperature of UTPA (not learned).</summary>
@@ -63,6 +67,7 @@ public sealed class Vip2Heads
     private readonly int eotNormal;
     private readonly int eotAnomalous;
 
+    /// <summary>Loads the heads from <paramref name="parameters"/> for a CLIP of <paramref name="clip"/>'s sizes, reading <paramref name="featureLayers"/> layers.</summary>
     public Vip2Heads(ParameterSet parameters, ClipConfig clip, int featureLayers = DefaultFeatureLayers)
     {
         p = parameters;
@@ -108,6 +113,7 @@ public sealed class Vip2Heads
         }
     }
 
+    /// <summary>Sizes of the CLIP the heads belong to.</summary>
     public ClipConfig Clip { get; }
 
     /// <summary>State-specific learnable tokens per prompt (n_ctx; 7 in the authors' scripts).</summary>
@@ -119,8 +125,10 @@ public sealed class Vip2Heads
     /// <summary>Hidden width of each Meta-Net MLP (384 for ViT-L/14).</summary>
     public int MetaHidden { get; }
 
+    /// <summary>Number of feature layers the heads read.</summary>
     public int FeatureLayers { get; }
 
+    /// <summary>The head weights.</summary>
     public ParameterSet Parameters => p;
 
     /// <summary>The FGP module (shared across layers).</summary>

@@ -7,6 +7,7 @@ namespace VcpNative.Tensors.Cpu;
 /// <summary>Span kernels for activations the BCL does not provide.</summary>
 public static class Activations
 {
+    /// <summary>y = GELU(x) = 0.5 x (1 + erf(x / sqrt 2)), vectorised over the span.</summary>
     public static void Gelu(ReadOnlySpan<float> x, Span<float> y)
     {
         var i = 0;
@@ -42,6 +43,7 @@ public static class Activations
         }
     }
 
+    /// <summary>y = x * sigmoid(1.702 x) (OpenAI CLIP's QuickGELU), vectorised over the span.</summary>
     public static void QuickGelu(ReadOnlySpan<float> x, Span<float> y)
     {
         var i = 0;

@@ -3,6 +3,7 @@ namespace VcpNative.Tensors.Cpu;
 
 public sealed partial class CpuBackend
 {
+    /// <inheritdoc/>
     public void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, double learningRate, double beta1, double beta2, double eps, long step)
     {
         var c = AdamCoefficients.For(learningRate, beta1, beta2, eps, step);

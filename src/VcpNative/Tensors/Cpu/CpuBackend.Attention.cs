@@ -23,6 +23,7 @@ public sealed unsafe partial class CpuBackend
     [ThreadStatic]
     private static float[]? attentionScratch;
 
+    /// <inheritdoc/>
     public void AttentionForward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor? logSumExp, float scale, bool causal)
     {
         var p = new AttentionProblem(q, k, v, scale, causal);
@@ -62,6 +63,7 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
+    /// <inheritdoc/>
     public void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor logSumExp, Tensor gradOutput,
         Tensor? gradQ, Tensor? gradK, Tensor? gradV, float scale, bool causal)
     {

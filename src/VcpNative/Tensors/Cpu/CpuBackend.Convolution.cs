@@ -3,6 +3,7 @@ namespace VcpNative.Tensors.Cpu;
 
 public sealed partial class CpuBackend
 {
+    /// <inheritdoc/>
     public void PatchUnfold(Tensor x, int patch, Tensor cols)
     {
         var (b, c, h, w) = (x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]);
@@ -32,6 +33,7 @@ public sealed partial class CpuBackend
         });
     }
 
+    /// <inheritdoc/>
     public void PatchFold(Tensor cols, int patch, Tensor gx)
     {
         var (b, c, h, w) = (gx.Shape[0], gx.Shape[1], gx.Shape[2], gx.Shape[3]);
@@ -84,6 +86,7 @@ public sealed partial class CpuBackend
         return (shift, t0, Math.Clamp(l - shift, t0, lout));
     }
 
+    /// <inheritdoc/>
     public void Conv1dUnfold(Tensor x, int kernel, int padding, Tensor cols)
     {
         var (b, cin, l) = (x.Shape[0], x.Shape[1], x.Shape[2]);
@@ -108,6 +111,7 @@ public sealed partial class CpuBackend
         }, minChunk: RowsPerChunk(kernel * lout, 16384));
     }
 
+    /// <inheritdoc/>
     public void Conv1dFold(Tensor cols, int kernel, int padding, Tensor gx)
     {
         var (b, cin, l) = (gx.Shape[0], gx.Shape[1], gx.Shape[2]);

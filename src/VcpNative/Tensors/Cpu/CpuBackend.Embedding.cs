@@ -5,6 +5,7 @@ namespace VcpNative.Tensors.Cpu;
 
 public sealed partial class CpuBackend
 {
+    /// <inheritdoc/>
     public void EmbeddingForward(Tensor weight, Tensor ids, Tensor output)
     {
         var d = weight.Shape[1];
@@ -35,6 +36,7 @@ public sealed partial class CpuBackend
         }, minChunk: RowsPerChunk(d, 16384));
     }
 
+    /// <inheritdoc/>
     public void EmbeddingBackward(Tensor ids, Tensor gy, Tensor gWeight)
     {
         var d = gWeight.Shape[1];

@@ -5,6 +5,7 @@ namespace VcpNative.Tensors.Cpu;
 
 public sealed partial class CpuBackend
 {
+    /// <inheritdoc/>
     public void L2NormalizeForward(Tensor x, Tensor y, Tensor norm)
     {
         var d = x.Shape[^1];
@@ -25,6 +26,7 @@ public sealed partial class CpuBackend
         }, minChunk: RowsPerChunk(d, 8192));
     }
 
+    /// <inheritdoc/>
     public void L2NormalizeBackward(Tensor y, Tensor norm, Tensor gy, Tensor gx)
     {
         var d = y.Shape[^1];

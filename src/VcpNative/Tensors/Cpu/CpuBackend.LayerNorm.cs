@@ -10,6 +10,7 @@ public sealed partial class CpuBackend
     // does not depend on the thread count (deterministic) and needs no cross-thread reduction.
     private const int LayerNormColumnBlock = 64;
 
+    /// <inheritdoc/>
     public void LayerNormForward(Tensor x, Tensor? gamma, Tensor? beta, float eps, Tensor y, Tensor mean, Tensor rstd)
     {
         var d = x.Shape[^1];
@@ -102,6 +103,7 @@ public sealed partial class CpuBackend
         }
     }
 
+    /// <inheritdoc/>
     public void LayerNormBackward(Tensor x, Tensor? gamma, Tensor mean, Tensor rstd, Tensor gy, Tensor? gx, Tensor? gGamma, Tensor? gBeta)
     {
         var d = x.Shape[^1];

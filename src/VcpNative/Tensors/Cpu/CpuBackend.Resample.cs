@@ -10,6 +10,7 @@ public sealed unsafe partial class CpuBackend
     // Work (multiply-adds) per parallel chunk, so tiny problems stay on one thread.
     private const int ResampleChunkWork = 1 << 15;
 
+    /// <inheritdoc/>
     public void Resample2d(Tensor x, Tensor y, ResampleWeights alongH, ResampleWeights alongW, bool heightFirst)
     {
         var h = alongH.InSize;

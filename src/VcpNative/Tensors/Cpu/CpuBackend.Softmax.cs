@@ -5,6 +5,7 @@ namespace VcpNative.Tensors.Cpu;
 
 public sealed partial class CpuBackend
 {
+    /// <inheritdoc/>
     public void SoftmaxForward(Tensor x, Tensor? mask, bool causal, Tensor y)
     {
         var n = x.Rank == 0 ? 1 : x.Shape[^1];
@@ -61,6 +62,7 @@ public sealed partial class CpuBackend
         }, minChunk: RowsPerChunk(n, 8192));
     }
 
+    /// <inheritdoc/>
     public void SoftmaxBackward(Tensor y, Tensor gy, Tensor gx)
     {
         var n = y.Rank == 0 ? 1 : y.Shape[^1];

@@ -6,6 +6,7 @@ public sealed partial class CpuBackend
     // Ranges at most this long are finished by insertion sort inside the selection.
     private const int SelectInsertionThreshold = 16;
 
+    /// <inheritdoc/>
     public void TopKForward(Tensor x, int k, bool largest, Tensor values, Tensor indices)
     {
         var n = x.Shape[^1];
@@ -136,6 +137,7 @@ public sealed partial class CpuBackend
     private static long MedianOfThree(long a, long b, long c) =>
         a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
 
+    /// <inheritdoc/>
     public void TopKBackward(Tensor indices, Tensor gValues, Tensor gx)
     {
         var k = gValues.Shape[^1];

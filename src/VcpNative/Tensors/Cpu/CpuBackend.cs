@@ -10,16 +10,20 @@ namespace VcpNative.Tensors.Cpu;
 /// </summary>
 public sealed unsafe partial class CpuBackend : IBackend
 {
+    /// <summary>The one CPU backend instance; every CPU tensor belongs to it.</summary>
     public static readonly CpuBackend Instance = new();
 
     private CpuBackend()
     {
     }
 
+    /// <inheritdoc/>
     public string Name => "cpu";
 
+    /// <summary>Pool the CPU storages rent their arrays from and return them to when released.</summary>
     public CpuBufferPool Pool { get; } = new();
 
+    /// <inheritdoc/>
     public TensorStorage Allocate(DType dtype, long length, bool zero)
     {
         if (length > Array.MaxLength)
@@ -44,6 +48,7 @@ public sealed unsafe partial class CpuBackend : IBackend
 
     // ----- memory -----
 
+    /// <inheritdoc/>
     public void Copy(Tensor src, Tensor dst)
     {
         var srcStorage = Cpu(src);
@@ -120,6 +125,7 @@ public sealed unsafe partial class CpuBackend : IBackend
         }
     }
 
+    /// <inheritdoc/>
     public void Fill(Tensor dst, float value)
     {
         if (dst.DType == DType.F32 && dst.IsContiguous)
@@ -139,12 +145,15 @@ public sealed unsafe partial class CpuBackend : IBackend
         }
     }
 
+    /// <inheritdoc/>
     public void Upload(ReadOnlySpan<float> source, Tensor dst) => source.CopyTo(Dense(dst));
 
+    /// <inheritdoc/>
     public void Download(Tensor src, Span<float> destination) => Dense(src).CopyTo(destination);
 
     // ----- elementwise -----
 
+    /// <inheritdoc/>
     public void Binary(BinaryOp op, Tensor a, Tensor b, Tensor output)
     {
         var o = Dense(output);
@@ -238,6 +247,7 @@ public sealed unsafe partial class CpuBackend : IBackend
         }
     }
 
+    /// <inheritdoc/>
     public void Unary(UnaryOp op, Tensor x, Tensor y, float alpha)
     {
         var xa = Cpu(x).Floats;
@@ -274,6 +284,7 @@ public sealed unsafe partial class CpuBackend : IBackend
         }
     }
 
+    /// <inheritdoc/>
     public void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, float alpha)
     {
         var xs = Dense(x);
@@ -314,6 +325,7 @@ public sealed unsafe partial class CpuBackend : IBackend
 
     // ----- reductions -----
 
+    /// <inheritdoc/>
     public void SumTo(Tensor x, Tensor y)
     {
         var xs = Dense(x);
@@ -373,6 +385,7 @@ public sealed unsafe partial class CpuBackend : IBackend
 
     // ----- matmul -----
 
+    /// <inheritdoc/>
     public void MatMul(Tensor a, bool transA, Tensor b, bool transB, Tensor c, float alpha, float beta)
     {
         var (m, k) = transA ? (a.Shape[^1], a.Shape[^2]) : (a.Shape[^2], a.Shape[^1]);

@@ -11,13 +11,16 @@ public sealed class CpuBufferPool
     private readonly Lock gate = new();
     private long pooledBytes;
 
+    /// <summary>Most bytes kept in the pool; arrays returned beyond it are left to the GC.</summary>
     public long MaxPooledBytes { get; set; } = 4L << 30;
 
     /// <summary>Number of arrays handed out that had to be newly allocated (for tests and benchmarks).</summary>
     public long Misses { get; private set; }
 
+    /// <summary>Number of arrays handed out from the pool (for tests and benchmarks).</summary>
     public long Hits { get; private set; }
 
+    /// <summary>An array of exactly <paramref name="length"/> elements, from the pool if one is free; cleared when <paramref name="zero"/>.</summary>
     public T[] Rent<T>(long length, bool zero)
         where T : struct
     {
@@ -41,6 +44,7 @@ public sealed class CpuBufferPool
         return zero || length < 1024 ? new T[length] : GC.AllocateUninitializedArray<T>((int)length);
     }
 
+    /// <summary>Gives <paramref name="array"/> back for reuse (dropped if the pool is full).</summary>
     public void Return<T>(T[] array)
         where T : struct
     {

@@ -52,13 +52,16 @@ public sealed class CpuStorage : TensorStorage
         SBytes = data;
     }
 
+    /// <summary>Values of F32 storage.</summary>
     public float[] Floats { get; } = [];
 
     /// <summary>Raw bits of F16 or BF16 storage.</summary>
     public ushort[] Halves { get; } = [];
 
+    /// <summary>Values of I32 storage.</summary>
     public int[] Ints { get; } = [];
 
+    /// <summary>Values of I64 storage.</summary>
     public long[] Longs { get; } = [];
 
     /// <summary>Quantised int8 weights (scaled per row by the tensor's channel scales).</summary>
@@ -70,6 +73,7 @@ public sealed class CpuStorage : TensorStorage
 
     internal static CpuStorage Wrap(sbyte[] data) => new(data);
 
+    /// <inheritdoc/>
     protected override void Free()
     {
         if (pool is null)

@@ -19,6 +19,7 @@ public static class VectorMath
     private const float P4 = 1.6666665459e-1f;
     private const float P5 = 5.0000001201e-1f;
 
+    /// <summary>Fast fp32 e^x (scalar form of the vector version).</summary>
     public static float Exp(float x)
     {
         x = Math.Clamp(x, -87.3f, 88.3f);
@@ -30,6 +31,7 @@ public static class VectorMath
         return p * BitConverter.Int32BitsToSingle(((int)n + 127) << 23);
     }
 
+    /// <summary>Fast fp32 e^x per lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Exp(Vector256<float> x)
     {
@@ -88,6 +90,7 @@ public static class VectorMath
 
     // erf: Abramowitz & Stegun 7.1.26 is 1.5e-7 absolute; we use the more accurate erfc-based form of
     // Numerical Recipes (erfcc, Chebyshev fit, fractional error < 1.2e-7) evaluated in float.
+    /// <summary>fp32 erf(x) (scalar form of the vector version).</summary>
     public static float Erf(float x)
     {
         var z = MathF.Abs(x);
@@ -99,6 +102,7 @@ public static class VectorMath
         return x >= 0 ? r : -r;
     }
 
+    /// <summary>fp32 erf(x) per lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Erf(Vector256<float> x)
     {
@@ -143,6 +147,7 @@ public static class VectorMath
         return (r.AsUInt32() ^ sign).AsSingle();
     }
 
+    /// <summary>Exact GELU 0.5 x (1 + erf(x / sqrt 2)).</summary>
     public static float Gelu(float x) => 0.5f * x * (1f + Erf(x * 0.70710678118654752f));
 
     /// <summary>d/dx of exact GELU: Phi(x) + x phi(x).</summary>
@@ -153,5 +158,6 @@ public static class VectorMath
         return cdf + x * pdf;
     }
 
+    /// <summary>1 / (1 + e^-x).</summary>
     public static float Sigmoid(float x) => 1f / (1f + Exp(-x));
 }

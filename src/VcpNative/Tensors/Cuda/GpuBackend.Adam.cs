@@ -3,6 +3,7 @@ namespace VcpNative.Tensors.Cuda;
 
 public sealed partial class GpuBackend
 {
+    /// <inheritdoc/>
     public void AdamStep(Tensor param, Tensor grad, Tensor expAvg, Tensor expAvgSq, double learningRate, double beta1, double beta2, double eps, long step)
     {
         var n = param.Numel;

@@ -14,6 +14,7 @@ public sealed partial class GpuBackend
     /// <summary>Up to this many queries per head, one block per query row splits the keys over its 4 warps.</summary>
     internal const int AttentionRowsKernelMaxQueries = 8;
 
+    /// <inheritdoc/>
     public void AttentionForward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor? logSumExp, float scale, bool causal)
     {
         var a = new AttentionLaunch(this, q, k, v);
@@ -45,6 +46,7 @@ public sealed partial class GpuBackend
         Driver.Launch(Kernel("attention", "attention_forward"), new Dim3(AttentionBlocks(a.Lq, AttentionTile), (uint)a.Heads), new Dim3(AttentionThreads), shared, args);
     }
 
+    /// <inheritdoc/>
     public void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor logSumExp, Tensor gradOutput,
         Tensor? gradQ, Tensor? gradK, Tensor? gradV, float scale, bool causal)
     {

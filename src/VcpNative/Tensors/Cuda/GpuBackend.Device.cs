@@ -3,6 +3,7 @@ namespace VcpNative.Tensors.Cuda;
 
 public sealed partial class GpuBackend : IDeviceBackend
 {
+    /// <inheritdoc/>
     public string DeviceDescription
     {
         get
@@ -12,6 +13,7 @@ public sealed partial class GpuBackend : IDeviceBackend
         }
     }
 
+    /// <inheritdoc/>
     public string MatMulPath => (MatMulPrecision, UsesCublas) switch
     {
         (MatMulPrecision.Bf16TensorCores, true) => "cuBLAS bf16 (inputs rounded to bf16, fp32 accumulation)",
@@ -20,9 +22,12 @@ public sealed partial class GpuBackend : IDeviceBackend
         _ => "gemm_f32 kernel",
     };
 
+    /// <inheritdoc/>
     public void Synchronize() => Driver.Synchronize();
 
+    /// <inheritdoc/>
     public DeviceMemoryUse Memory => new(Pool.AllocatedBytes, Pool.PeakAllocatedBytes, Driver.Device.TotalMemoryBytes);
 
+    /// <inheritdoc/>
     public void ResetPeakMemory() => Pool.ResetPeak();
 }

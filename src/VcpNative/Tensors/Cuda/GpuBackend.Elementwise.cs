@@ -6,6 +6,7 @@ public sealed partial class GpuBackend
     private const int ColumnSumBlock = 128;
     private const int ColumnSumChunkRows = 64;
 
+    /// <inheritdoc/>
     public void Binary(BinaryOp op, Tensor a, Tensor b, Tensor output)
     {
         var o = Dense(output);
@@ -69,6 +70,7 @@ public sealed partial class GpuBackend
         _ => throw new ArgumentOutOfRangeException(nameof(op)),
     };
 
+    /// <inheritdoc/>
     public void Unary(UnaryOp op, Tensor x, Tensor y, float alpha)
     {
         var n = x.Numel;
@@ -89,6 +91,7 @@ public sealed partial class GpuBackend
         }
     }
 
+    /// <inheritdoc/>
     public void UnaryBackward(UnaryOp op, Tensor x, Tensor y, Tensor gy, Tensor gx, float alpha)
     {
         var n = x.Numel;
@@ -108,6 +111,7 @@ public sealed partial class GpuBackend
         }
     }
 
+    /// <inheritdoc/>
     public void SumTo(Tensor x, Tensor y)
     {
         if (x.Rank != y.Rank)

@@ -5,6 +5,7 @@ namespace VcpNative.Tensors.Cuda;
 
 public sealed partial class GpuBackend
 {
+    /// <inheritdoc/>
     public void EmbeddingForward(Tensor weight, Tensor ids, Tensor output)
     {
         var (vocab, dim) = (weight.Shape[0], weight.Shape[1]);
@@ -48,6 +49,7 @@ public sealed partial class GpuBackend
         }
     }
 
+    /// <inheritdoc/>
     public void EmbeddingBackward(Tensor ids, Tensor gy, Tensor gWeight)
     {
         var dim = gWeight.Shape[1];
@@ -60,20 +62,25 @@ public sealed partial class GpuBackend
         LaunchElementwise("indexing", "embedding_backward", (long)tokens * dim, [Dense(gWeight), deviceIds.Pointer, Dense(gy), tokens, dim]);
     }
 
+    /// <inheritdoc/>
     public void PatchUnfold(Tensor x, int patch, Tensor cols) =>
         LaunchElementwise("indexing", "patch_unfold", cols.Numel, [Dense(cols), Dense(x), x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3], patch]);
 
+    /// <inheritdoc/>
     public void PatchFold(Tensor cols, int patch, Tensor gx) =>
         LaunchElementwise("indexing", "patch_fold", gx.Numel, [Dense(gx), Dense(cols), gx.Shape[0], gx.Shape[1], gx.Shape[2], gx.Shape[3], patch]);
 
+    /// <inheritdoc/>
     public void Conv1dUnfold(Tensor x, int kernel, int padding, Tensor cols) =>
         LaunchElementwise("indexing", "conv1d_unfold", cols.Numel,
             [Dense(cols), Dense(x), (long)x.Shape[0] * x.Shape[1], x.Shape[2], kernel, padding, cols.Shape[2]]);
 
+    /// <inheritdoc/>
     public void Conv1dFold(Tensor cols, int kernel, int padding, Tensor gx) =>
         LaunchElementwise("indexing", "conv1d_fold", gx.Numel,
             [Dense(gx), Dense(cols), (long)gx.Shape[0] * gx.Shape[1], gx.Shape[2], kernel, padding, cols.Shape[2]]);
 
+    /// <inheritdoc/>
     public void TopKForward(Tensor x, int k, bool largest, Tensor values, Tensor indices)
     {
         var n = x.Shape[^1];
@@ -107,6 +114,7 @@ public sealed partial class GpuBackend
         }
     }
 
+    /// <inheritdoc/>
     public void TopKBackward(Tensor indices, Tensor gValues, Tensor gx)
     {
         var k = gValues.Shape[^1];

@@ -22,6 +22,7 @@ public sealed partial class GpuBackend
     /// <summary>How MatMul (and the tiled attention forward) computes; <see cref="MatMulPrecision.Fp32"/> unless a caller trades accuracy for tensor cores.</summary>
     public MatMulPrecision MatMulPrecision { get; set; } = MatMulPrecision.Fp32;
 
+    /// <inheritdoc/>
     public void MatMul(Tensor a, bool transA, Tensor b, bool transB, Tensor c, float alpha, float beta)
     {
         var (m, k) = transA ? (a.Shape[^1], a.Shape[^2]) : (a.Shape[^2], a.Shape[^1]);

@@ -5,6 +5,7 @@ public sealed partial class GpuBackend
 {
     private const int ParamGradChunkRows = 64;
 
+    /// <inheritdoc/>
     public void LayerNormForward(Tensor x, Tensor? gamma, Tensor? beta, float eps, Tensor y, Tensor mean, Tensor rstd)
     {
         var (rows, cols) = RowsCols(x);
@@ -14,6 +15,7 @@ public sealed partial class GpuBackend
             [Dense(y), Dense(mean), Dense(rstd), Dense(x), PtrOrNull(g ?? gamma), PtrOrNull(b ?? beta), rows, cols, eps]);
     }
 
+    /// <inheritdoc/>
     public void LayerNormBackward(Tensor x, Tensor? gamma, Tensor mean, Tensor rstd, Tensor gy, Tensor? gx, Tensor? gGamma, Tensor? gBeta)
     {
         var (rows, cols) = RowsCols(x);
@@ -59,6 +61,7 @@ public sealed partial class GpuBackend
         }
     }
 
+    /// <inheritdoc/>
     public void SoftmaxForward(Tensor x, Tensor? mask, bool causal, Tensor y)
     {
         var (rows, cols) = RowsCols(x);
@@ -134,18 +137,21 @@ public sealed partial class GpuBackend
         return true;
     }
 
+    /// <inheritdoc/>
     public void SoftmaxBackward(Tensor y, Tensor gy, Tensor gx)
     {
         var (rows, cols) = RowsCols(y);
         LaunchRows("softmax", "softmax_backward", rows, [Dense(gx), Dense(gy), Dense(y), rows, cols, 0]);
     }
 
+    /// <inheritdoc/>
     public void L2NormalizeForward(Tensor x, Tensor y, Tensor norm)
     {
         var (rows, cols) = RowsCols(x);
         LaunchRows("l2norm", "l2norm_forward", rows, [Dense(y), Dense(norm), Dense(x), rows, cols]);
     }
 
+    /// <inheritdoc/>
     public void L2NormalizeBackward(Tensor y, Tensor norm, Tensor gy, Tensor gx)
     {
         var (rows, cols) = RowsCols(y);

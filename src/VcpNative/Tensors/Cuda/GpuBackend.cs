@@ -46,8 +46,10 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         }
     }
 
+    /// <summary>The driver (real CUDA or the PTX emulator) the kernels launch on.</summary>
     public IGpuDriver Driver { get; }
 
+    /// <summary>Pool the device buffers of this backend's tensors come from.</summary>
     public GpuBufferPool Pool { get; }
 
     /// <summary>True when MatMul goes to cuBLAS, false when it runs our gemm_f32 kernel.</summary>
@@ -62,11 +64,13 @@ public sealed partial class GpuBackend : IBackend, IDisposable
     /// <summary>Where libcublas was loaded from, when it is used.</summary>
     public NativeLibrarySearch? CublasSearch => cublas?.Search;
 
+    /// <inheritdoc/>
     public string Name => Driver.Device.IsEmulated ? "gpu-emulated" : "cuda";
 
     /// <summary>Names of the kernels this backend has looked up (and launched) so far.</summary>
     public IReadOnlyCollection<string> KernelsUsed => functions.Keys;
 
+    /// <inheritdoc/>
     public TensorStorage Allocate(DType dtype, long length, bool zero)
     {
         var bytes = length * DTypes.SizeOf(dtype);
@@ -99,6 +103,7 @@ public sealed partial class GpuBackend : IBackend, IDisposable
 
     // ----- memory -----
 
+    /// <inheritdoc/>
     public void Upload(ReadOnlySpan<float> source, Tensor dst)
     {
         if (dst.DType == DType.F32 && dst.IsContiguous)
@@ -111,6 +116,7 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         Copy(host, dst);
     }
 
+    /// <inheritdoc/>
     public void Download(Tensor src, Span<float> destination)
     {
         if (src.DType == DType.F32 && src.IsContiguous)
@@ -123,6 +129,7 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         Driver.CopyToHost(Ptr(dense), destination[..(int)src.Numel]);
     }
 
+    /// <inheritdoc/>
     public void Copy(Tensor src, Tensor dst)
     {
         if (!Shapes.SameShape(src.Shape, dst.Shape))
@@ -170,6 +177,7 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         return true;
     }
 
+    /// <inheritdoc/>
     public void Fill(Tensor dst, float value)
     {
         if (dst.Numel == 0)
@@ -251,6 +259,7 @@ public sealed partial class GpuBackend : IBackend, IDisposable
         return (cols == 0 ? 0 : (int)(t.Numel / cols), cols);
     }
 
+    /// <inheritdoc/>
     public void Dispose()
     {
         DisposeStaging();

@@ -14,16 +14,19 @@ public sealed class GpuBufferPool : IDisposable, IDeviceBufferOwner
     private readonly Lock gate = new();
     private long pooledBytes;
 
+    /// <summary>Creates an empty pool that allocates from <paramref name="driver"/>.</summary>
     public GpuBufferPool(IGpuDriver driver)
     {
         this.driver = driver;
     }
 
+    /// <summary>Most bytes kept pooled; buffers returned beyond it are freed to the driver.</summary>
     public long MaxPooledBytes { get; set; } = 2L << 30;
 
     /// <summary>Buffers that had to be newly allocated from the driver (for tests and benchmarks).</summary>
     public long Misses { get; private set; }
 
+    /// <summary>Buffers handed out from the pool (for tests and benchmarks).</summary>
     public long Hits { get; private set; }
 
     /// <summary>Device bytes this pool holds from the driver now (buffers in use plus pooled ones).</summary>
@@ -41,6 +44,7 @@ public sealed class GpuBufferPool : IDisposable, IDeviceBufferOwner
         }
     }
 
+    /// <summary>A device buffer of exactly <paramref name="bytes"/>, pooled if one is free, else from the driver.</summary>
     public DevicePtr Rent(long bytes)
     {
         lock (gate)
@@ -62,6 +66,7 @@ public sealed class GpuBufferPool : IDisposable, IDeviceBufferOwner
         return ptr;
     }
 
+    /// <summary>Gives a buffer of <paramref name="bytes"/> back for reuse (freed if the pool is full).</summary>
     public void Return(DevicePtr ptr, long bytes)
     {
         lock (gate)
@@ -100,5 +105,6 @@ public sealed class GpuBufferPool : IDisposable, IDeviceBufferOwner
         }
     }
 
+    /// <summary>Frees every pooled buffer to the driver.</summary>
     public void Dispose() => Clear();
 }

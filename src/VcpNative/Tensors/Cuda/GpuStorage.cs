@@ -30,5 +30,6 @@ public sealed class GpuStorage : TensorStorage
     /// <summary>Size of the buffer in bytes (Length × element size).</summary>
     public long Bytes { get; }
 
+    /// <inheritdoc/>
     protected override void Free() => owner.Return(Pointer, Bytes);
 }

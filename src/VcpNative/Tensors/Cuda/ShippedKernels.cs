@@ -3,6 +3,7 @@ using System.Reflection;
 
 namespace VcpNative.Tensors.Cuda;
 
+/// <summary>The PTX modules embedded in the library, by name.</summary>
 public static class ShippedKernels
 {
     /// <summary>Module names (file names without .ptx) of every embedded kernel file.</summary>

@@ -7,6 +7,7 @@ namespace VcpNative.Tensors.Cpu;
 /// <summary>How a weight matrix W[N,K] handed to sgemm is stored; the packed panels are always f32.</summary>
 public enum WeightEncoding
 {
+    /// <summary>Plain f32 values.</summary>
     F32,
 
     /// <summary>bfloat16 bits: the value is the bits shifted into the high half of an f32 (exact).</summary>

@@ -87,12 +87,14 @@ public sealed unsafe class PackedMatrix : IDisposable
         return this;
     }
 
+    /// <summary>Frees the packed panels.</summary>
     public void Dispose()
     {
         Free();
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>Frees the packed panels if <see cref="Dispose"/> was not called.</summary>
     ~PackedMatrix() => Free();
 
     private void Free()

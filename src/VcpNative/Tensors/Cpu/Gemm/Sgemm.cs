@@ -278,6 +278,7 @@ public static unsafe class Sgemm
 /// <summary>Work fused into sgemm's write of C: per-column bias, then an optional activation.</summary>
 public enum GemmEpilogue
 {
+    /// <summary>C is written as computed.</summary>
     None,
     /// <summary>C += bias (per column).</summary>
     Bias,

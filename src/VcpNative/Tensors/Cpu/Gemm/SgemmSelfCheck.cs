@@ -11,9 +11,11 @@ public static unsafe class SgemmSelfCheck
     /// <summary>The kernel checked, how many products, and the worst |error| / tolerance over all elements (&lt;= 1 passes).</summary>
     public sealed record Result(string Kernel, int Products, long Elements, double WorstRatio)
     {
+        /// <summary>True when every element is within tolerance.</summary>
         public bool Passed => WorstRatio <= 1.0;
     }
 
+    /// <summary>Checks the default sgemm kernel on every thread.</summary>
     public static Result Run() => Run(SgemmKernel.Default);
 
     internal static Result Run(SgemmKernel kernel)

@@ -4,20 +4,28 @@ namespace VcpNative.Tensors.Cuda.Driver;
 /// <summary>Element type of GEMM operands (cudaDataType_t values).</summary>
 public enum GemmDataType
 {
+    /// <summary>CUDA_R_32F.</summary>
     Float32 = 0,   // CUDA_R_32F
+    /// <summary>CUDA_R_16F.</summary>
     Float16 = 2,   // CUDA_R_16F
+    /// <summary>CUDA_R_16BF.</summary>
     BFloat16 = 14, // CUDA_R_16BF
 }
 
 /// <summary>Accumulation mode (cublasComputeType_t values); all accumulate in fp32.</summary>
 public enum GemmCompute
 {
+    /// <summary>CUBLAS_COMPUTE_32F: full fp32.</summary>
     Float32 = 68,        // CUBLAS_COMPUTE_32F
+    /// <summary>CUBLAS_COMPUTE_32F_FAST_TF32: tensor cores, inputs rounded to TF32.</summary>
     Float32FastTf32 = 77, // CUBLAS_COMPUTE_32F_FAST_TF32: tensor cores, inputs rounded to TF32
+    /// <summary>CUBLAS_COMPUTE_32F_FAST_16F: tensor cores, inputs rounded to fp16.</summary>
     Float32Fast16F = 74,  // CUBLAS_COMPUTE_32F_FAST_16F
+    /// <summary>CUBLAS_COMPUTE_32F_FAST_16BF: tensor cores, inputs rounded to bf16.</summary>
     Float32Fast16BF = 75, // CUBLAS_COMPUTE_32F_FAST_16BF
 }
 
+/// <summary>A cuBLAS handle (libcublas loaded at run time) that runs GEMMs on the driver's stream.</summary>
 public sealed unsafe class Cublas : IDisposable
 {
     private const int CUBLAS_OP_N = 0, CUBLAS_OP_T = 1, CUBLAS_GEMM_DEFAULT = -1;
@@ -59,6 +67,7 @@ public sealed unsafe class Cublas : IDisposable
         Check(_setMathMode(_handle, allowTf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH), "cublasSetMathMode");
     }
 
+    /// <summary>Makes later cuBLAS calls run on <paramref name="stream"/> (a CUstream).</summary>
     public void SetStream(nint stream) => Check(_setStream(_handle, stream), "cublasSetStream_v2");
 
     /// <summary>
@@ -92,6 +101,7 @@ public sealed unsafe class Cublas : IDisposable
         throw new CudaException(call, status, name);
     }
 
+    /// <summary>Destroys the cuBLAS handle.</summary>
     public void Dispose()
     {
         if (_handle != 0) _destroy(_handle);

@@ -4,12 +4,14 @@ using System.Text;
 
 namespace VcpNative.Tensors.Cuda.Driver;
 
+/// <summary><see cref="IGpuDriver"/> on a real GPU through libcuda.so.1 (the driver API), with our own bindings.</summary>
 public sealed unsafe class CudaDriver : IGpuDriver
 {
     private readonly CudaApi _api;
     private nint _context;
     private nint _stream;
 
+    /// <inheritdoc/>
     public GpuDeviceInfo Device { get; }
 
     /// <summary>The CUDA version of the installed driver as cuDriverGetVersion reports it (11040 = CUDA 11.4); 0 if unknown.</summary>
@@ -54,6 +56,7 @@ public sealed unsafe class CudaDriver : IGpuDriver
         _stream = stream;
     }
 
+    /// <inheritdoc/>
     public DevicePtr Allocate(long bytes)
     {
         ulong p;
@@ -61,33 +64,39 @@ public sealed unsafe class CudaDriver : IGpuDriver
         return new DevicePtr(p);
     }
 
+    /// <inheritdoc/>
     public void Free(DevicePtr ptr) => _api.Check(_api.cuMemFree_v2(ptr.Address), "cuMemFree_v2");
 
     // The synchronous copy functions order themselves after work on the legacy default stream only, so wait for ours first.
+    /// <inheritdoc/>
     public void CopyToDevice(DevicePtr dst, ReadOnlySpan<byte> src)
     {
         Synchronize();
         fixed (byte* p = src) _api.Check(_api.cuMemcpyHtoD_v2(dst.Address, p, (nuint)src.Length), "cuMemcpyHtoD_v2");
     }
 
+    /// <inheritdoc/>
     public void CopyToHost(DevicePtr src, Span<byte> dst)
     {
         Synchronize();
         fixed (byte* p = dst) _api.Check(_api.cuMemcpyDtoH_v2(p, src.Address, (nuint)dst.Length), "cuMemcpyDtoH_v2");
     }
 
+    /// <inheritdoc/>
     public void CopyDeviceToDevice(DevicePtr dst, DevicePtr src, long bytes)
     {
         Synchronize();
         _api.Check(_api.cuMemcpyDtoD_v2(dst.Address, src.Address, (nuint)bytes), "cuMemcpyDtoD_v2");
     }
 
+    /// <inheritdoc/>
     public void Memset(DevicePtr dst, byte value, long bytes)
     {
         Synchronize();
         _api.Check(_api.cuMemsetD8_v2(dst.Address, value, (nuint)bytes), "cuMemsetD8_v2");
     }
 
+    /// <inheritdoc/>
     public GpuModule LoadModule(string ptx) => LoadModule(ptx, "(unnamed)");
 
     /// <summary>Loads (JIT-compiles) a PTX module; a driver older than the PTX fails with one line naming both versions.</summary>
@@ -108,6 +117,7 @@ public sealed unsafe class CudaDriver : IGpuDriver
         return new GpuModule(module);
     }
 
+    /// <inheritdoc/>
     public GpuFunction GetFunction(GpuModule module, string name)
     {
         nint f;
@@ -116,8 +126,10 @@ public sealed unsafe class CudaDriver : IGpuDriver
         return new GpuFunction(f);
     }
 
+    /// <summary>Unloads a module loaded by <see cref="LoadModule(string)"/> (cuModuleUnload).</summary>
     public void UnloadModule(GpuModule module) => _api.Check(_api.cuModuleUnload(module.Handle), "cuModuleUnload");
 
+    /// <inheritdoc/>
     public void Launch(GpuFunction function, Dim3 grid, Dim3 block, int sharedBytes, ReadOnlySpan<KernelArg> args)
     {
         // kernelParams is an array of pointers, each to one argument's value; KernelArg.Bits holds the value little-endian.
@@ -132,11 +144,14 @@ public sealed unsafe class CudaDriver : IGpuDriver
                                        _stream, pointers, null), "cuLaunchKernel");
     }
 
+    /// <inheritdoc/>
     public void Synchronize() => _api.Check(_api.cuStreamSynchronize(_stream), "cuStreamSynchronize");
 
+    /// <inheritdoc/>
     public GpuStream ComputeStream => new(_stream);
 
     // Extra streams do not synchronise with the legacy default stream, so only the events we record order them.
+    /// <inheritdoc/>
     public GpuStream CreateStream()
     {
         nint stream;
@@ -144,9 +159,11 @@ public sealed unsafe class CudaDriver : IGpuDriver
         return new GpuStream(stream);
     }
 
+    /// <inheritdoc/>
     public void DestroyStream(GpuStream stream) => _api.Check(_api.cuStreamDestroy_v2(stream.Handle), "cuStreamDestroy_v2");
 
     // Ordering-only events: timing disabled makes record and wait cheaper.
+    /// <inheritdoc/>
     public GpuEvent CreateEvent()
     {
         nint evt;
@@ -154,15 +171,20 @@ public sealed unsafe class CudaDriver : IGpuDriver
         return new GpuEvent(evt);
     }
 
+    /// <inheritdoc/>
     public void DestroyEvent(GpuEvent evt) => _api.Check(_api.cuEventDestroy_v2(evt.Handle), "cuEventDestroy_v2");
 
+    /// <inheritdoc/>
     public void RecordEvent(GpuEvent evt, GpuStream stream) => _api.Check(_api.cuEventRecord(evt.Handle, stream.Handle), "cuEventRecord");
 
+    /// <inheritdoc/>
     public void StreamWaitEvent(GpuStream stream, GpuEvent evt) =>
         _api.Check(_api.cuStreamWaitEvent(stream.Handle, evt.Handle, 0), "cuStreamWaitEvent");
 
+    /// <inheritdoc/>
     public void SynchronizeEvent(GpuEvent evt) => _api.Check(_api.cuEventSynchronize(evt.Handle), "cuEventSynchronize");
 
+    /// <inheritdoc/>
     public nint AllocatePinned(long bytes)
     {
         void* p;
@@ -170,8 +192,10 @@ public sealed unsafe class CudaDriver : IGpuDriver
         return (nint)p;
     }
 
+    /// <inheritdoc/>
     public void FreePinned(nint host) => _api.Check(_api.cuMemFreeHost((void*)host), "cuMemFreeHost");
 
+    /// <inheritdoc/>
     public void CopyToDeviceAsync(DevicePtr dst, nint pinnedSrc, long bytes, GpuStream stream) =>
         _api.Check(_api.cuMemcpyHtoDAsync_v2(dst.Address, (void*)pinnedSrc, (nuint)bytes, stream.Handle), "cuMemcpyHtoDAsync_v2", $"{bytes} bytes");
 
@@ -198,6 +222,7 @@ public sealed unsafe class CudaDriver : IGpuDriver
         }
     }
 
+    /// <inheritdoc/>
     public void Dispose()
     {
         if (_stream != 0) _api.cuStreamDestroy_v2(_stream);

@@ -5,6 +5,7 @@ using VcpNative.Tensors.Cuda.Profiling;
 
 namespace VcpNative.Tensors.Cuda.Emulator;
 
+/// <summary><see cref="IGpuDriver"/> that interprets the shipped PTX on the CPU, checking bounds, alignment and stream order; for tests and `kernels verify/profile`.</summary>
 public sealed unsafe class PtxEmulator : IGpuDriver
 {
     private readonly EmulatorMemory _memory = new();
@@ -14,11 +15,13 @@ public sealed unsafe class PtxEmulator : IGpuDriver
     /// <summary>Shared memory per block the emulator accepts (static + dynamic), as on sm_80 with the opt-in limit.</summary>
     public const int MaxSharedBytesPerBlock = 163 * 1024;
 
+    /// <inheritdoc/>
     public GpuDeviceInfo Device { get; } = new("PTX emulator (sm_80 semantics)", 1L << 40, 8, 0, 1, IsEmulated: true);
 
     /// <summary>Warp-instructions executed by all launches so far (a cost measure for `kernels profile`).</summary>
     public long WarpInstructionsExecuted { get; private set; }
 
+    /// <summary>Bytes of emulated device memory allocated now.</summary>
     public long BytesAllocated => _memory.BytesAllocated;
 
     /// <summary>When set, every launch is counted (instruction mix, traffic, bank conflicts, divergence) and appended here.</summary>
@@ -36,15 +39,19 @@ public sealed unsafe class PtxEmulator : IGpuDriver
         set => _streams.Log = value ? _streams.Log ?? [] : null;
     }
 
+    /// <summary>Every operation issued so far, in order, when stream logging is on; empty otherwise.</summary>
     public IReadOnlyList<StreamOperation> StreamLog => _streams.Log ?? [];
 
     /// <summary>Times the host waited for the device (synchronise, event synchronise, device-to-host copy).</summary>
     public long HostWaits => _streams.HostWaits;
 
+    /// <inheritdoc/>
     public DevicePtr Allocate(long bytes) => _memory.Allocate(bytes);
 
+    /// <inheritdoc/>
     public void Free(DevicePtr ptr) => _streams.Forget(_memory.Free(ptr));
 
+    /// <inheritdoc/>
     public void CopyToDevice(DevicePtr dst, ReadOnlySpan<byte> src)
     {
         var op = _streams.Begin(StreamOperation.CopyToDevice, $"{src.Length} bytes", 0);
@@ -52,6 +59,7 @@ public sealed unsafe class PtxEmulator : IGpuDriver
         src.CopyTo(_memory.HostSpan(dst, src.Length, "CopyToDevice"));
     }
 
+    /// <inheritdoc/>
     public void CopyToHost(DevicePtr src, Span<byte> dst)
     {
         var op = _streams.Begin(StreamOperation.CopyToHost, $"{dst.Length} bytes", 0);
@@ -60,6 +68,7 @@ public sealed unsafe class PtxEmulator : IGpuDriver
         _streams.HostWaitsForStream(0, "device-to-host copy");
     }
 
+    /// <inheritdoc/>
     public void CopyDeviceToDevice(DevicePtr dst, DevicePtr src, long bytes)
     {
         var op = _streams.Begin(StreamOperation.CopyDeviceToDevice, $"{bytes} bytes", 0);
@@ -68,6 +77,7 @@ public sealed unsafe class PtxEmulator : IGpuDriver
         _memory.HostSpan(src, bytes, "CopyDeviceToDevice").CopyTo(_memory.HostSpan(dst, bytes, "CopyDeviceToDevice"));
     }
 
+    /// <inheritdoc/>
     public void Memset(DevicePtr dst, byte value, long bytes)
     {
         var op = _streams.Begin(StreamOperation.Memset, $"{bytes} bytes", 0);
@@ -82,12 +92,14 @@ public sealed unsafe class PtxEmulator : IGpuDriver
         _streams.Access(op, data, write, _memory);
     }
 
+    /// <inheritdoc/>
     public GpuModule LoadModule(string ptx)
     {
         _modules.Add(PtxParser.Parse(ptx));
         return new GpuModule(_modules.Count - 1);
     }
 
+    /// <inheritdoc/>
     public GpuFunction GetFunction(GpuModule module, string name)
     {
         if (module.Handle < 0 || module.Handle >= _modules.Count) throw new ArgumentException($"GetFunction: unknown module handle {module.Handle}");
@@ -97,6 +109,7 @@ public sealed unsafe class PtxEmulator : IGpuDriver
         return new GpuFunction(_functions.Count - 1);
     }
 
+    /// <inheritdoc/>
     public void Launch(GpuFunction function, Dim3 grid, Dim3 block, int sharedBytes, ReadOnlySpan<KernelArg> args)
     {
         if (function.Handle < 0 || function.Handle >= _functions.Count) throw new ArgumentException($"Launch: unknown function handle {function.Handle}");
@@ -138,6 +151,7 @@ public sealed unsafe class PtxEmulator : IGpuDriver
         return bytes;
     }
 
+    /// <inheritdoc/>
     public void Synchronize() => _streams.HostWaitsForStream(0, "synchronize");
 
     // Streams and events: the emulator runs every call to completion in issue order, which is one valid schedule of
@@ -146,6 +160,7 @@ public sealed unsafe class PtxEmulator : IGpuDriver
     private int _eventsCreated;
     private readonly HashSet<nint> _pinned = [];
 
+    /// <inheritdoc/>
     public GpuStream ComputeStream => new(0);
 
     /// <summary>Pinned host buffers allocated and not yet freed (lets tests see that staging buffers are reused).</summary>
@@ -157,20 +172,28 @@ public sealed unsafe class PtxEmulator : IGpuDriver
     /// <summary>Asynchronous host-to-device copies issued so far.</summary>
     public int AsyncCopies { get; private set; }
 
+    /// <inheritdoc/>
     public GpuStream CreateStream() => new(_streams.AddStream());
 
+    /// <inheritdoc/>
     public void DestroyStream(GpuStream stream) { }
 
+    /// <inheritdoc/>
     public GpuEvent CreateEvent() => new(++_eventsCreated);
 
+    /// <inheritdoc/>
     public void DestroyEvent(GpuEvent evt) { }
 
+    /// <inheritdoc/>
     public void RecordEvent(GpuEvent evt, GpuStream stream) => _streams.RecordEvent(evt.Handle, (int)stream.Handle);
 
+    /// <inheritdoc/>
     public void StreamWaitEvent(GpuStream stream, GpuEvent evt) => _streams.StreamWaitEvent((int)stream.Handle, evt.Handle);
 
+    /// <inheritdoc/>
     public void SynchronizeEvent(GpuEvent evt) => _streams.HostWaitsForEvent(evt.Handle, "event synchronize");
 
+    /// <inheritdoc/>
     public nint AllocatePinned(long bytes)
     {
         var p = (nint)NativeMemory.AlignedAlloc((nuint)Math.Max(bytes, 1), 64);
@@ -179,12 +202,14 @@ public sealed unsafe class PtxEmulator : IGpuDriver
         return p;
     }
 
+    /// <inheritdoc/>
     public void FreePinned(nint host)
     {
         if (!_pinned.Remove(host)) throw new ArgumentException($"FreePinned: 0x{host:x} is not a live pinned buffer");
         NativeMemory.AlignedFree((void*)host);
     }
 
+    /// <inheritdoc/>
     public void CopyToDeviceAsync(DevicePtr dst, nint pinnedSrc, long bytes, GpuStream stream)
     {
         if (!_pinned.Contains(pinnedSrc)) throw new ArgumentException($"CopyToDeviceAsync: source 0x{pinnedSrc:x} is not the start of a pinned buffer");
@@ -194,6 +219,7 @@ public sealed unsafe class PtxEmulator : IGpuDriver
         new ReadOnlySpan<byte>((void*)pinnedSrc, checked((int)bytes)).CopyTo(_memory.HostSpan(dst, bytes, "CopyToDeviceAsync"));
     }
 
+    /// <inheritdoc/>
     public void Dispose()
     {
         foreach (var p in _pinned) NativeMemory.AlignedFree((void*)p);

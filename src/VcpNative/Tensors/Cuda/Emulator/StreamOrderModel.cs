@@ -9,12 +9,19 @@ namespace VcpNative.Tensors.Cuda.Emulator;
 /// </summary>
 public sealed record StreamOperation(int Index, string Kind, string Name, int Stream, long Epoch, long[] Clock)
 {
+    /// <summary>A kernel launch.</summary>
     public const string Kernel = "kernel";
+    /// <summary>A synchronous host-to-device copy.</summary>
     public const string CopyToDevice = "copy-h2d";
+    /// <summary>An asynchronous host-to-device copy from pinned memory.</summary>
     public const string CopyToDeviceAsync = "copy-h2d-async";
+    /// <summary>A device-to-host copy.</summary>
     public const string CopyToHost = "copy-d2h";
+    /// <summary>A device-to-device copy.</summary>
     public const string CopyDeviceToDevice = "copy-d2d";
+    /// <summary>A memset.</summary>
     public const string Memset = "memset";
+    /// <summary>The host waiting for a stream or event.</summary>
     public const string HostWait = "host-wait";
 
     /// <summary>True when the ordering rules (stream order, events, host waits) guarantee this completes before <paramref name="later"/> starts.</summary>
@@ -27,6 +34,7 @@ public sealed record StreamOperation(int Index, string Kind, string Name, int St
         return Stream < later.Clock.Length && Epoch <= later.Clock[Stream];
     }
 
+    /// <summary>The operation as one log line.</summary>
     public override string ToString() => Stream < 0 ? $"#{Index} host wait ({Name})" : $"#{Index} {Kind} {Name} on stream {Stream}";
 }
 

@@ -7,6 +7,7 @@ public enum InstructionClass
 {
     /// <summary>fp32 add/sub/mul/fma/div/min/max/neg/abs.</summary>
     Fp32,
+    /// <summary>fp64 arithmetic.</summary>
     Fp64,
     /// <summary>Integer arithmetic, logic, shifts, compares (setp), selects, predicate logic.</summary>
     Integer,
@@ -25,6 +26,7 @@ public enum InstructionClass
 /// <summary>Counters of one or more kernel launches (warp-level unless the name says thread).</summary>
 public sealed class KernelCounters
 {
+    /// <summary>Number of <see cref="InstructionClass"/> values.</summary>
     public const int ClassCount = (int)InstructionClass.TensorCore + 1;
 
     /// <summary>Warp instructions issued per class (one per warp per instruction, whatever the active mask).</summary>
@@ -39,18 +41,22 @@ public sealed class KernelCounters
     /// <summary>Tensor-core operations (mma.m16n8k16: 2 * 16 * 8 * 16 per warp instruction).</summary>
     public long TensorFlops { get; set; }
 
+    /// <summary>Bytes loaded from global memory by all threads.</summary>
     public long GlobalLoadBytes { get; set; }
 
+    /// <summary>Bytes stored to global memory by all threads.</summary>
     public long GlobalStoreBytes { get; set; }
 
     /// <summary>32-byte sectors per warp access summed: the transactions the memory system would serve without caches.</summary>
     public long GlobalLoadSectors { get; set; }
 
+    /// <summary>32-byte sectors per warp store summed (see <see cref="GlobalLoadSectors"/>).</summary>
     public long GlobalStoreSectors { get; set; }
 
     /// <summary>Distinct 32-byte sectors ever loaded / stored: the compulsory DRAM traffic with perfect caching.</summary>
     public HashSet<ulong> UniqueLoadSectors { get; } = [];
 
+    /// <summary>Distinct 32-byte sectors ever stored.</summary>
     public HashSet<ulong> UniqueStoreSectors { get; } = [];
 
     /// <summary>Warp-level shared-memory instructions.</summary>
@@ -71,6 +77,7 @@ public sealed class KernelCounters
     /// <summary>Branches whose guard split the active lanes (some took it, some did not).</summary>
     public long DivergentBranches { get; set; }
 
+    /// <summary>Warp instructions of all classes.</summary>
     public long TotalWarpInstructions
     {
         get
@@ -84,6 +91,7 @@ public sealed class KernelCounters
         }
     }
 
+    /// <summary>Adds the counts of <paramref name="other"/> into this one.</summary>
     public void Add(KernelCounters other)
     {
         for (var i = 0; i < ClassCount; i++)
@@ -108,7 +116,12 @@ public sealed class KernelCounters
 }
 
 /// <summary>One profiled launch: configuration, static resources and the counters it produced.</summary>
+/// <param name="Kernel">Entry-point name.</param>
+/// <param name="Grid">Grid dimensions.</param>
+/// <param name="Block">Block dimensions.</param>
+/// <param name="SharedBytesPerBlock">Static plus dynamic shared memory per block.</param>
 /// <param name="DeclaredRegisters">32-bit registers from the kernel's .reg declarations (upper bound before ptxas).</param>
+/// <param name="Counters">What the launch did.</param>
 /// <param name="LiveRegisters">Most 32-bit values live at once by liveness analysis of the PTX (what ptxas needs at least).</param>
 public sealed record KernelLaunchRecord(string Kernel, Dim3 Grid, Dim3 Block, int SharedBytesPerBlock, int DeclaredRegisters, KernelCounters Counters,
                                         int LiveRegisters);
@@ -116,5 +129,6 @@ public sealed record KernelLaunchRecord(string Kernel, Dim3 Grid, Dim3 Block, in
 /// <summary>Attach to <see cref="Emulator.PtxEmulator.Profile"/> to record every launch; detach (null) for full speed.</summary>
 public sealed class EmulatorProfile
 {
+    /// <summary>Every launch recorded while attached, in order.</summary>
     public List<KernelLaunchRecord> Launches { get; } = [];
 }

@@ -32,13 +32,16 @@ public sealed record KernelProfileReport(ProfileTarget Target, int[] Shape, int[
     /// <summary>Roofline estimate: the larger of compute time (SIMT + tensor) and compulsory-traffic time.</summary>
     public double EstimateSeconds => Math.Max(ComputeSeconds + TensorSeconds, MemorySeconds);
 
+    /// <summary>"compute-bound" or "memory-bound", whichever roofline time is larger.</summary>
     public string Bound => ComputeSeconds + TensorSeconds >= MemorySeconds ? "compute-bound" : "memory-bound";
 }
 
+/// <summary>Runs one op's kernels in the PTX emulator with counters attached and turns the counts into a roofline and occupancy report.</summary>
 public static class KernelProfiler
 {
     private const int GemmTile = 64;
 
+    /// <summary>Every op `kernels profile` knows.</summary>
     public static IReadOnlyList<ProfileTarget> Targets { get; } =
     [
         Gemm("gemm", "fp32 SIMT GEMM (gemm_f32)", 16, MatMulPrecision.Fp32),
@@ -51,6 +54,7 @@ public static class KernelProfiler
             Ops.LayerNorm(Input(g, s, 1), Input(g, [s[1]], 2), Input(g, [s[1]], 3), 1e-5f)),
     ];
 
+    /// <summary>The target called <paramref name="name"/>; throws for an unknown name.</summary>
     public static ProfileTarget Find(string name)
     {
         foreach (var t in Targets)
@@ -91,6 +95,7 @@ public static class KernelProfiler
         return shape;
     }
 
+    /// <summary>Profiles <paramref name="target"/> at <paramref name="shape"/> and estimates its time on <paramref name="gpu"/>.</summary>
     public static KernelProfileReport Profile(ProfileTarget target, int[] shape, GpuSpec gpu)
     {
         var emulatedShape = target.Emulated(shape);
@@ -135,6 +140,7 @@ public static class KernelProfiler
     /// <summary>The per-thread register limit of every GPU from sm_50 on.</summary>
     public const int MaxRegistersPerThread = 255;
 
+    /// <summary>Resident blocks per SM of <paramref name="launch"/> on <paramref name="gpu"/> and the limit that binds.</summary>
     public static KernelOccupancy Occupancy(KernelLaunchRecord launch, GpuSpec gpu)
     {
         var threads = (int)launch.Block.Volume;
@@ -154,6 +160,7 @@ public static class KernelProfiler
         return new KernelOccupancy(launch.Kernel, regs, launch.SharedBytesPerBlock, threads, blocks, limiter, occupancy, launch.LiveRegisters, launch.DeclaredRegisters);
     }
 
+    /// <summary>The report as `kernels profile` prints it.</summary>
     public static string Format(KernelProfileReport r)
     {
         var ci = CultureInfo.InvariantCulture;

@@ -15,16 +15,23 @@ namespace VcpNative.Tensors.Cuda.Profiling;
 public sealed record KernelTimingRow(string Case, string Kernel, string? Peer, int Batch, int M, int N, int K, double Flops,
     double Ms, double? PeerMs, double MaxRelativeDiff, string Note)
 {
+    /// <summary>Our throughput in TFLOPS.</summary>
     public double Tflops => Flops / (Ms * 1e-3) / 1e12;
 
+    /// <summary>The peer's throughput in TFLOPS; null without a peer.</summary>
     public double? PeerTflops => PeerMs is { } p ? Flops / (p * 1e-3) / 1e12 : null;
 
     /// <summary>Our speed over the peer's (above 1: ours is faster).</summary>
     public double? Ratio => PeerMs is { } p ? p / Ms : null;
 }
 
+/// <summary>What `kernels bench` times.</summary>
+/// <param name="BatchSizes">Batch sizes each case runs at.</param>
+/// <param name="Iterations">Timed runs per case.</param>
+/// <param name="Warmup">Untimed runs before timing.</param>
 public sealed record KernelTimingOptions(IReadOnlyList<int> BatchSizes, int Iterations = 10, int Warmup = 2);
 
+/// <summary>Times our GEMM and attention kernels on the ViT-L/14 shapes against cuBLAS in the same run.</summary>
 public static class KernelTimings
 {
     /// <summary>ViT-L/14 at 518 px: 37 x 37 patches + the class token, width 1024, MLP 4096, 16 heads of 64.</summary>

@@ -10,6 +10,7 @@ namespace VcpNative.Tensors.Cuda.Profiling;
 /// </summary>
 public sealed record KernelRegisterEstimate(string Module, string Kernel, string PtxVersion, string Target, int LiveValues, int Estimate, int DeclaredRegisters);
 
+/// <summary>Register estimates of the shipped kernels.</summary>
 public static class RegisterEstimates
 {
     /// <summary>Every entry point of every shipped module, in module then name order.</summary>
