@@ -18,6 +18,7 @@ public sealed class DetectionQueue : IAsyncDisposable
 {
     private readonly AnomalyDetector detector;
     private readonly int maxBatch;
+    private readonly int capacity;
     private readonly TimeSpan maxDelay;
     private readonly ServeMetrics metrics;
     private readonly Channel<Job> channel;
@@ -31,6 +32,7 @@ public sealed class DetectionQueue : IAsyncDisposable
         this.detector = detector;
         this.metrics = metrics;
         maxBatch = settings.MaxBatch;
+        capacity = settings.Queue;
         maxDelay = TimeSpan.FromMilliseconds(settings.MaxDelayMs);
         channel = Channel.CreateBounded<Job>(new BoundedChannelOptions(settings.Queue) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         worker = Task.Factory.StartNew(() => WorkAsync().GetAwaiter().GetResult(), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -38,6 +40,9 @@ public sealed class DetectionQueue : IAsyncDisposable
 
     /// <summary>Requests waiting for a batch.</summary>
     public int Depth => Volatile.Read(ref depth);
+
+    /// <summary>Whether a request queued now would be refused; checked before a body is read, so overload answers cost no decoding.</summary>
+    public bool IsFull => Depth >= capacity;
 
     /// <summary>Queues one decoded image; null when the queue is full (or closed).</summary>
     public Task<QueuedDetection>? TryEnqueue(RgbImage image, CancellationToken cancellationToken)

@@ -47,6 +47,7 @@ public static class InferenceProtocol
     public static async Task InferAsync(HttpContext context, ServeState state)
     {
         var service = Model(context, state);
+        state.ReadyWithRoom(context);
         var body = await RequestBody.ReadAsync(context, state.Settings.MaxRequestBytes);
         var (request, binary) = Split(context, body);
         var outputs = RequestedOutputs(request);

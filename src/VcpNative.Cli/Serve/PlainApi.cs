@@ -27,7 +27,7 @@ public static class PlainApi
             "1" => true,
             var o => throw new ServeRequestException(StatusCodes.Status400BadRequest, $"overlay must be 0 or 1, got '{o}'"),
         };
-        var service = state.Ready();
+        var service = state.ReadyWithRoom(context);
         var encoded = await RequestBody.ReadImageAsync(context, state.Settings.MaxRequestBytes);
         var image = RequestBody.Decode(encoded, state.Settings.ImageLimits);
         var done = await state.DetectAsync(context, image);

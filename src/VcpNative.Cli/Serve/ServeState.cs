@@ -25,6 +25,17 @@ public sealed class ServeState(ServeSettings settings, ServeMetrics metrics)
     /// <summary>The model, or 503 while it loads.</summary>
     public LoadedService Ready() => loaded ?? throw new ServeRequestException(StatusCodes.Status503ServiceUnavailable, "the model is still loading");
 
+    /// <summary>The model, or 503 while it loads or (with Retry-After) while its queue is full: called before the body is read.</summary>
+    public LoadedService ReadyWithRoom(HttpContext context)
+    {
+        var service = Ready();
+        if (service.Queue.IsFull)
+        {
+            throw QueueFull(context);
+        }
+        return service;
+    }
+
     /// <summary>
     /// Queues <paramref name="image"/> and waits for its result: 503 with Retry-After when the queue is full, 504 past
     /// --timeout-ms; a client that leaves cancels the wait and the request is dropped before it is computed.
@@ -37,8 +48,7 @@ public sealed class ServeState(ServeSettings settings, ServeMetrics metrics)
         var pending = service.Queue.TryEnqueue(image, deadline.Token);
         if (pending is null)
         {
-            context.Response.Headers.RetryAfter = "1";
-            throw new ServeRequestException(StatusCodes.Status503ServiceUnavailable, $"the queue is full ({Settings.Queue} requests waiting); retry later");
+            throw QueueFull(context);
         }
         try
         {
@@ -50,6 +60,12 @@ public sealed class ServeState(ServeSettings settings, ServeMetrics metrics)
         {
             throw new ServeRequestException(StatusCodes.Status504GatewayTimeout, $"no result within {Settings.TimeoutMs} ms (--timeout-ms)");
         }
+    }
+
+    private ServeRequestException QueueFull(HttpContext context)
+    {
+        context.Response.Headers.RetryAfter = "1";
+        return new ServeRequestException(StatusCodes.Status503ServiceUnavailable, $"the queue is full ({Settings.Queue} requests waiting); retry later");
     }
 
     /// <summary>Writes <paramref name="value"/> as JSON with <paramref name="status"/>.</summary>
