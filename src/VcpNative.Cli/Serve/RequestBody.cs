@@ -15,14 +15,7 @@ public static class RequestBody
     public static async Task<byte[]> ReadAsync(HttpContext context, long maxBytes)
     {
         var request = context.Request;
-        if (request.ContentLength > maxBytes)
-        {
-            throw TooLarge(maxBytes);
-        }
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-        {
-            limit.MaxRequestBodySize = maxBytes;
-        }
+        LimitBody(context, maxBytes);
         using var buffer = new MemoryStream(request.ContentLength is long n ? (int)n : 64 * 1024);
         var chunk = new byte[64 * 1024];
         try
@@ -54,14 +47,7 @@ public static class RequestBody
         var type = request.ContentType;
         if (type is not null && type.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
         {
-            if (request.ContentLength > maxBytes)
-            {
-                throw TooLarge(maxBytes);
-            }
-            if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
-            {
-                limit.MaxRequestBodySize = maxBytes;
-            }
+            LimitBody(context, maxBytes);
             IFormCollection form;
             try
             {
@@ -106,6 +92,19 @@ public static class RequestBody
         catch (Exception e) when (e is ImageDecodeException or InvalidDataException or IndexOutOfRangeException or ArgumentException or OverflowException)
         {
             throw new ServeRequestException(StatusCodes.Status422UnprocessableEntity, CliApp.OneLine(e));
+        }
+    }
+
+    /// <summary>413 now when the declared length is over the limit; otherwise Kestrel stops the body at the limit while it is read.</summary>
+    private static void LimitBody(HttpContext context, long maxBytes)
+    {
+        if (context.Request.ContentLength > maxBytes)
+        {
+            throw TooLarge(maxBytes);
+        }
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = maxBytes;
         }
     }
 

@@ -19,7 +19,7 @@ public sealed record ServeSettings
     /// <summary>Requests waiting to be computed; one more is answered 503 with Retry-After at once.</summary>
     public int Queue { get; init; } = 64;
 
-    /// <summary>Per-request deadline from arrival to result; past it the request gets 504.</summary>
+    /// <summary>Per-request deadline from queueing (body read and decoded) to result; past it the request gets 504.</summary>
     public int TimeoutMs { get; init; } = 30000;
 
     /// <summary>Largest request body in MiB; a larger one gets 413 before it is buffered.</summary>

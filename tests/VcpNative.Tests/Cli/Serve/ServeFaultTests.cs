@@ -86,6 +86,15 @@ public class ServeFaultTests
         }
     }
 
+    private static async Task WaitForQueueDepth(ServeServer server, int depth)
+    {
+        for (var waited = 0; server.Queue.Depth < depth; waited += 10)
+        {
+            Assert.True(waited < 30_000, $"the queue never held {depth} requests");
+            await Task.Delay(10);
+        }
+    }
+
     /// <summary>Sends a POST /v1/detect head and part of a body over a raw socket, then reads the answer without ending the body.</summary>
     private static async Task<string> RawExchange(ServeServer server, string headers, byte[] body)
     {
@@ -128,10 +137,7 @@ public class ServeFaultTests
         server.Queue.Pause();
         var png = ServeServer.Png();
         var waiting = Enumerable.Range(0, 2).Select(_ => server.Client.PostAsync("/v1/detect", ServeServer.ImageContent(png))).ToArray();
-        while (server.Queue.Depth < 2)
-        {
-            await Task.Delay(10);
-        }
+        await WaitForQueueDepth(server, 2);
         using var refused = await server.Client.PostAsync("/v1/detect", ServeServer.ImageContent(png));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
         Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter?.Delta);
@@ -160,10 +166,7 @@ public class ServeFaultTests
         using (var leaving = new CancellationTokenSource())
         {
             var request = server.Client.PostAsync("/v1/detect", ServeServer.ImageContent(ServeServer.Png()), leaving.Token);
-            while (server.Queue.Depth < 1)
-            {
-                await Task.Delay(10);
-            }
+            await WaitForQueueDepth(server, 1);
             leaving.Cancel();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
         }
@@ -212,10 +215,7 @@ public class ServeFaultTests
         var server = await ServeServer.StartAsync(new() { DrainSeconds = 20 });
         server.Queue.Pause();
         var queued = Enumerable.Range(0, 3).Select(i => server.Client.PostAsync("/v1/detect", ServeServer.ImageContent(ServeServer.Png(seed: i)))).ToArray();
-        while (server.Queue.Depth < 3)
-        {
-            await Task.Delay(10);
-        }
+        await WaitForQueueDepth(server, 3);
         var stopping = server.Host.StopAsync();
         await Task.Delay(200);
         server.Queue.Resume();
