@@ -96,6 +96,7 @@ public static class CliApp
         root.Add(BenchCommand.Create());
         root.Add(TrainCommand.Create());
         root.Add(DemoCommand.Create());
+        root.Add(ServeCommand.Create());
         return root;
     }
 }

@@ -100,6 +100,9 @@ public sealed class AnomalyDetector : IDisposable
     /// <summary>The image-score threshold in use (from the options or the threshold file), or null.</summary>
     public double? Threshold { get; }
 
+    /// <summary>The CLIP architecture read from the weights (widths, depths, patch size), or null when the method's loader did not say.</summary>
+    public Models.Clip.ClipConfig? ClipConfig => model.Clip?.Config;
+
     /// <summary>Scores one encoded PNG, BMP or JPEG image.</summary>
     /// <exception cref="ArgumentException"><paramref name="encodedImage"/> is empty.</exception>
     /// <exception cref="ImageDecodeException">The bytes are not a supported image, or it is too large.</exception>

@@ -1,0 +1,56 @@
+// A real `serve` server (Kestrel on 127.0.0.1, port 0) over the tiny test model, with an HttpClient pointed at it.
+using System.Net.Http.Headers;
+using VcpNative.Cli.Serve;
+using VcpNative.IO.Images;
+using VcpNative.Tests.Api;
+using Xunit;
+
+namespace VcpNative.Tests.Cli.Serve;
+
+internal sealed class ServeServer : IAsyncDisposable
+{
+    public const int Size = 28;
+    public static readonly string Clip = Fixtures.Path("clip", "tiny_clip.pt");
+    public static readonly string Head = Fixtures.Path("vcp", "vcp_head.pth");
+    public static readonly DetectorOptions Options = new() { ImageSize = Size, Threshold = 0.5, Threads = 1 };
+
+    private ServeServer(ServeHost host, StringWriter log)
+    {
+        Host = host;
+        Log = log;
+        Client = new HttpClient { BaseAddress = host.Address, Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public ServeHost Host { get; }
+    public StringWriter Log { get; }
+    public HttpClient Client { get; }
+    public DetectionQueue Queue => Host.State.Loaded!.Queue;
+
+    /// <summary>Starts a server and, unless <paramref name="waitForModel"/> is false, waits until the model has loaded.</summary>
+    public static async Task<ServeServer> StartAsync(ServeSettings? settings = null, Func<AnomalyDetector>? open = null, bool waitForModel = true)
+    {
+        var log = new StringWriter();
+        var host = await ServeHost.StartAsync((settings ?? new ServeSettings()) with { Port = 0 }, open ?? (() => AnomalyDetector.Open(Clip, Head, Options)),
+            Head, TextWriter.Synchronized(log));
+        if (waitForModel)
+        {
+            Assert.Equal(0, await host.Loading);
+        }
+        return new ServeServer(host, log);
+    }
+
+    public static byte[] Png(int w = 40, int h = 30, int seed = 1) => PngEncoder.Encode(AnomalyDetectorTests.Pattern(w, h, seed));
+
+    public static ByteArrayContent ImageContent(byte[] bytes, string type = "image/png")
+    {
+        var content = new ByteArrayContent(bytes);
+        content.Headers.ContentType = new MediaTypeHeaderValue(type);
+        return content;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await Host.DisposeAsync();
+    }
+}
