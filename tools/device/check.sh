@@ -167,23 +167,49 @@ run_step parity-bf16 150 "$bin" kernels parity "${dev[@]}" --precision bf16 --fi
 
 # 3b. The whole `infer` command (decode threads, pinned double-buffered uploads on a copy stream, one batch in flight)
 #     on the device against the same binary on the CPU: 8 generated images in batches of 4.
+# sample_images DIR: 8 generated PNGs (synth's test split) in DIR/in; prints the image size the steps run at.
+sample_images() {
+  "$bin" synth -o "$1/data" --image-size 128 --classes stripes,bolt > /dev/null
+  mkdir -p "$1/in"
+  find "$1/data" -path '*/test/*' -name '*.png' | sort | head -8 | awk '{printf "%s %s/in/img%d.png\n", $0, "'"$1"'", NR}' | \
+    while read -r src dst; do cp "$src" "$dst"; done
+  [ "$mode" = rehearse ] && echo 112 || echo 518
+}
+export -f sample_images
+
 infer_step() {
   set -e
   local d size
   d="$(mktemp -d)"
-  size=$([ "$mode" = rehearse ] && echo 112 || echo 518)
-  "$bin" synth -o "$d/data" --image-size 128 --classes stripes,bolt > /dev/null
-  mkdir -p "$d/in"
-  find "$d/data" -path '*/test/*' -name '*.png' | sort | head -8 | awk '{printf "%s %s/in/img%d.png\n", $0, "'"$d"'", NR}' | \
-    while read -r src dst; do cp "$src" "$dst"; done
-  local args=(--clip tests/VcpNative.Tests/Fixtures/clip/tiny_clip.pt --head tests/VcpNative.Tests/Fixtures/vcp/vcp_head.pth
-              --image-size "$size" --batch-size 4 --save-maps)
+  size=$(sample_images "$d")
+  local args=(--clip "$fixtures/clip/tiny_clip.pt" --head "$fixtures/vcp/vcp_head.pth" --image-size "$size" --batch-size 4 --save-maps)
   "$bin" infer --device cpu "${args[@]}" -o "$d/cpu" "$d/in"
   "$bin" infer --device "$1" "${args[@]}" -o "$d/device" "$d/in"
   "${py:-python3}" tools/device/compare_infer.py "$d/cpu" "$d/device" --atol 1e-4 --json-out "$2"
   rm -rf "$d"
 }
 run_step infer 150 infer_step "${dev[1]}" "$(j infer)"
+
+# 3b. The HTTP service on the device: the same images sent at once (so they batch) through /v1/detect and the Open
+# Inference Protocol, scores against infer on the CPU; then SIGTERM must drain and exit 0.
+serve_step() {
+  set -e
+  local d size port pid status=0
+  d="$(mktemp -d)"
+  size=$(sample_images "$d")
+  "$bin" infer --device cpu --clip "$fixtures/clip/tiny_clip.pt" --head "$fixtures/vcp/vcp_head.pth" --image-size "$size" -o "$d/cpu" "$d/in" > /dev/null
+  port=$("${py:-python3}" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$bin" serve --device "$1" --clip "$fixtures/clip/tiny_clip.pt" --head "$fixtures/vcp/vcp_head.pth" --image-size "$size" \
+    --port "$port" --max-batch 4 --max-delay-ms 20 > "$d/serve.log" 2>&1 &
+  pid=$!
+  "${py:-python3}" tools/device/serve_check.py --port "$port" --images "$d/in" --reference "$d/cpu" --json-out "$2" || status=$?
+  kill -TERM "$pid" 2>/dev/null || true
+  if ! wait "$pid"; then echo "serve did not exit 0 after SIGTERM"; status=1; fi
+  if [ "$status" = 0 ]; then tail -n 2 "$d/serve.log"; else tail -n 20 "$d/serve.log"; fi
+  rm -rf "$d"
+  return "$status"
+}
+run_step serve 150 serve_step "${dev[1]}" "$(j serve)"
 
 if [ "$mode" != quick ]; then
   # 4. Speed: kernel level, then the whole VCP-CLIP pipeline (ViT-L/14 at 518 px, random weights).

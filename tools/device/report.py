@@ -138,6 +138,10 @@ def main():
     goal("infer on the device (async uploads, batches of 4) matches the CPU within 1e-4",
          f"{inf['images']} images: max |map diff| {fmt(inf['max_abs_map_diff'])}, max |score diff| {fmt(inf['max_abs_score_diff'])}"
          if inf else "no result", inf["passed"] if inf else None)
+    srv = J("serve")
+    goal("serve on the device (v1 + Open Inference Protocol, concurrent, batched) matches infer within 1e-4",
+         f"{srv['requests']} requests in {srv['seconds']:.2f} s: max |score diff| {fmt(srv['max_score_diff'])}"
+         if srv else "no result", (not srv["problems"]) if srv else None)
 
     # Whole-pipeline speed, ours vs the authors' PyTorch (autocast fp16, as their test.py runs) at each batch size.
     speed_rows = []

@@ -21,6 +21,8 @@ public sealed class ServeHost : IAsyncDisposable
 {
     /// <summary>HttpContext.Items key of the batch size a request was computed in (for its log line).</summary>
     public const string BatchSizeItem = "vcp.batch";
+    /// <summary>HttpContext.Items key of the one-line error of a request that failed unexpectedly (for its log line).</summary>
+    public const string ErrorItem = "vcp.error";
 
     private static readonly string[] OpenPaths = ["/readyz", "/livez", "/v2/health/live", "/v2/health/ready"];
 
@@ -202,6 +204,8 @@ public sealed class ServeHost : IAsyncDisposable
         }
         catch (Exception e)
         {
+            // The operator sees why in the log line; the client gets the same one line in the 500's body.
+            context.Items[ErrorItem] = CliApp.OneLine(e);
             if (context.Response.HasStarted)
             {
                 // A half-written answer must not look complete: drop the connection instead of ending it cleanly.
@@ -233,6 +237,10 @@ public sealed class ServeHost : IAsyncDisposable
             if (context.Items.TryGetValue(BatchSizeItem, out var batch) && batch is int b)
             {
                 w.WriteNumber("batch", b);
+            }
+            if (context.Items.TryGetValue(ErrorItem, out var error) && error is string message)
+            {
+                w.WriteString("error", message);
             }
             w.WriteEndObject();
         }

@@ -57,6 +57,11 @@ public sealed partial class GpuBackend
         {
             throw new InvalidOperationException("gemm: a bf16 B operand needs MatMulPrecision.Bf16TensorCores");
         }
+        // cuBLAS runs in the calling thread's current context (a server calls from worker threads).
+        if (cublas is not null)
+        {
+            Driver.BindToCallingThread();
+        }
         if (cublas is not null && !tensorCores)
         {
             cublas.GemmStridedBatched(a.Trans, b.Trans, m, n, k, alpha, a.Pointer, GemmDataType.Float32, a.Ld, a.BatchStride,

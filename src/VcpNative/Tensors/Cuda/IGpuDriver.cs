@@ -155,6 +155,14 @@ public interface IGpuDriver : IDisposable
     void Synchronize();
 
     /// <summary>
+    /// Makes the driver's device context current on the calling thread, for libraries that use the thread's context
+    /// (cuBLAS); the driver's own calls do it themselves. No-op where there is no such thing (the emulator).
+    /// </summary>
+    void BindToCallingThread()
+    {
+    }
+
+    /// <summary>
     /// Milliseconds <paramref name="work"/> (operations it issues on the compute stream) takes: CUDA events on a real
     /// GPU; host wall time, waited for, where the driver has no device clock (the emulator: not a GPU time).
     /// </summary>

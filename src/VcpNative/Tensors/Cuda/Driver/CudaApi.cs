@@ -28,6 +28,8 @@ internal sealed unsafe class CudaApi
     public readonly delegate* unmanaged<nuint*, int, int> cuDeviceTotalMem_v2;
     public readonly delegate* unmanaged<nint*, uint, int, int> cuCtxCreate_v2;
     public readonly delegate* unmanaged<nint, int> cuCtxDestroy_v2;
+    public readonly delegate* unmanaged<nint, int> cuCtxSetCurrent;
+    public readonly delegate* unmanaged<nint*, int> cuCtxGetCurrent;
     public readonly delegate* unmanaged<int> cuCtxSynchronize;
     public readonly delegate* unmanaged<ulong*, nuint, int> cuMemAlloc_v2;
     public readonly delegate* unmanaged<ulong, int> cuMemFree_v2;
@@ -66,6 +68,8 @@ internal sealed unsafe class CudaApi
         cuDeviceTotalMem_v2 = (delegate* unmanaged<nuint*, int, int>)E("cuDeviceTotalMem_v2");
         cuCtxCreate_v2 = (delegate* unmanaged<nint*, uint, int, int>)E("cuCtxCreate_v2");
         cuCtxDestroy_v2 = (delegate* unmanaged<nint, int>)E("cuCtxDestroy_v2");
+        cuCtxSetCurrent = (delegate* unmanaged<nint, int>)E("cuCtxSetCurrent");
+        cuCtxGetCurrent = (delegate* unmanaged<nint*, int>)E("cuCtxGetCurrent");
         cuCtxSynchronize = (delegate* unmanaged<int>)E("cuCtxSynchronize");
         cuMemAlloc_v2 = (delegate* unmanaged<ulong*, nuint, int>)E("cuMemAlloc_v2");
         cuMemFree_v2 = (delegate* unmanaged<ulong, int>)E("cuMemFree_v2");

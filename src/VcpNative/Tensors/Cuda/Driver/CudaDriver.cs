@@ -56,44 +56,64 @@ public sealed unsafe class CudaDriver : IGpuDriver
         _stream = stream;
     }
 
+    /// <summary>
+    /// Makes this driver's context current on the calling thread when it is not (a CUDA context is current per thread:
+    /// without this, a detector opened on one thread and called from another, as a server's batch worker does, fails
+    /// with CUDA_ERROR_INVALID_CONTEXT). One cuCtxGetCurrent per call when it already is.
+    /// </summary>
+    public void BindToCallingThread()
+    {
+        nint current;
+        if (_api.cuCtxGetCurrent(&current) != 0 || current != _context)
+        {
+            _api.Check(_api.cuCtxSetCurrent(_context), "cuCtxSetCurrent");
+        }
+    }
+
+    private CudaApi Bound()
+    {
+        BindToCallingThread();
+        return _api;
+    }
+
     /// <inheritdoc/>
     public DevicePtr Allocate(long bytes)
     {
         ulong p;
-        _api.Check(_api.cuMemAlloc_v2(&p, (nuint)Math.Max(bytes, 1)), "cuMemAlloc_v2", $"{bytes} bytes");
+        _api.Check(Bound().cuMemAlloc_v2(&p, (nuint)Math.Max(bytes, 1)), "cuMemAlloc_v2", $"{bytes} bytes");
         return new DevicePtr(p);
     }
 
     /// <inheritdoc/>
-    public void Free(DevicePtr ptr) => _api.Check(_api.cuMemFree_v2(ptr.Address), "cuMemFree_v2");
+    public void Free(DevicePtr ptr) => _api.Check(Bound().cuMemFree_v2(ptr.Address), "cuMemFree_v2");
 
     // The synchronous copy functions order themselves after work on the legacy default stream only, so wait for ours first.
     /// <inheritdoc/>
     public void CopyToDevice(DevicePtr dst, ReadOnlySpan<byte> src)
     {
         Synchronize();
-        fixed (byte* p = src) _api.Check(_api.cuMemcpyHtoD_v2(dst.Address, p, (nuint)src.Length), "cuMemcpyHtoD_v2");
+        fixed (byte* p = src) _api.Check(Bound().cuMemcpyHtoD_v2(dst.Address, p, (nuint)src.Length), "cuMemcpyHtoD_v2");
     }
 
     /// <inheritdoc/>
     public void CopyToHost(DevicePtr src, Span<byte> dst)
     {
         Synchronize();
-        fixed (byte* p = dst) _api.Check(_api.cuMemcpyDtoH_v2(p, src.Address, (nuint)dst.Length), "cuMemcpyDtoH_v2");
+        fixed (byte* p = dst) _api.Check(Bound().cuMemcpyDtoH_v2(p, src.Address, (nuint)dst.Length), "cuMemcpyDtoH_v2");
     }
 
     /// <inheritdoc/>
     public void CopyDeviceToDevice(DevicePtr dst, DevicePtr src, long bytes)
     {
         Synchronize();
-        _api.Check(_api.cuMemcpyDtoD_v2(dst.Address, src.Address, (nuint)bytes), "cuMemcpyDtoD_v2");
+        _api.Check(Bound().cuMemcpyDtoD_v2(dst.Address, src.Address, (nuint)bytes), "cuMemcpyDtoD_v2");
     }
 
     /// <inheritdoc/>
     public void Memset(DevicePtr dst, byte value, long bytes)
     {
         Synchronize();
-        _api.Check(_api.cuMemsetD8_v2(dst.Address, value, (nuint)bytes), "cuMemsetD8_v2");
+        _api.Check(Bound().cuMemsetD8_v2(dst.Address, value, (nuint)bytes), "cuMemsetD8_v2");
     }
 
     /// <inheritdoc/>
@@ -122,12 +142,12 @@ public sealed unsafe class CudaDriver : IGpuDriver
     {
         nint f;
         byte[] utf8 = Encoding.UTF8.GetBytes(name + "\0");
-        fixed (byte* n = utf8) _api.Check(_api.cuModuleGetFunction(&f, module.Handle, n), "cuModuleGetFunction", name);
+        fixed (byte* n = utf8) _api.Check(Bound().cuModuleGetFunction(&f, module.Handle, n), "cuModuleGetFunction", name);
         return new GpuFunction(f);
     }
 
     /// <summary>Unloads a module loaded by <see cref="LoadModule(string)"/> (cuModuleUnload).</summary>
-    public void UnloadModule(GpuModule module) => _api.Check(_api.cuModuleUnload(module.Handle), "cuModuleUnload");
+    public void UnloadModule(GpuModule module) => _api.Check(Bound().cuModuleUnload(module.Handle), "cuModuleUnload");
 
     /// <inheritdoc/>
     public void Launch(GpuFunction function, Dim3 grid, Dim3 block, int sharedBytes, ReadOnlySpan<KernelArg> args)
@@ -140,12 +160,12 @@ public sealed unsafe class CudaDriver : IGpuDriver
             values[i] = args[i].Bits;
             pointers[i] = &values[i];
         }
-        _api.Check(_api.cuLaunchKernel(function.Handle, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z, (uint)sharedBytes,
+        _api.Check(Bound().cuLaunchKernel(function.Handle, grid.X, grid.Y, grid.Z, block.X, block.Y, block.Z, (uint)sharedBytes,
                                        _stream, pointers, null), "cuLaunchKernel");
     }
 
     /// <inheritdoc/>
-    public void Synchronize() => _api.Check(_api.cuStreamSynchronize(_stream), "cuStreamSynchronize");
+    public void Synchronize() => _api.Check(Bound().cuStreamSynchronize(_stream), "cuStreamSynchronize");
 
     /// <inheritdoc/>
     public GpuStream ComputeStream => new(_stream);
@@ -155,64 +175,64 @@ public sealed unsafe class CudaDriver : IGpuDriver
     public GpuStream CreateStream()
     {
         nint stream;
-        _api.Check(_api.cuStreamCreate(&stream, CudaApi.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
+        _api.Check(Bound().cuStreamCreate(&stream, CudaApi.CU_STREAM_NON_BLOCKING), "cuStreamCreate");
         return new GpuStream(stream);
     }
 
     /// <inheritdoc/>
-    public void DestroyStream(GpuStream stream) => _api.Check(_api.cuStreamDestroy_v2(stream.Handle), "cuStreamDestroy_v2");
+    public void DestroyStream(GpuStream stream) => _api.Check(Bound().cuStreamDestroy_v2(stream.Handle), "cuStreamDestroy_v2");
 
     // Ordering-only events: timing disabled makes record and wait cheaper.
     /// <inheritdoc/>
     public GpuEvent CreateEvent()
     {
         nint evt;
-        _api.Check(_api.cuEventCreate(&evt, CudaApi.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
+        _api.Check(Bound().cuEventCreate(&evt, CudaApi.CU_EVENT_DISABLE_TIMING), "cuEventCreate");
         return new GpuEvent(evt);
     }
 
     /// <inheritdoc/>
-    public void DestroyEvent(GpuEvent evt) => _api.Check(_api.cuEventDestroy_v2(evt.Handle), "cuEventDestroy_v2");
+    public void DestroyEvent(GpuEvent evt) => _api.Check(Bound().cuEventDestroy_v2(evt.Handle), "cuEventDestroy_v2");
 
     /// <inheritdoc/>
-    public void RecordEvent(GpuEvent evt, GpuStream stream) => _api.Check(_api.cuEventRecord(evt.Handle, stream.Handle), "cuEventRecord");
+    public void RecordEvent(GpuEvent evt, GpuStream stream) => _api.Check(Bound().cuEventRecord(evt.Handle, stream.Handle), "cuEventRecord");
 
     /// <inheritdoc/>
     public void StreamWaitEvent(GpuStream stream, GpuEvent evt) =>
-        _api.Check(_api.cuStreamWaitEvent(stream.Handle, evt.Handle, 0), "cuStreamWaitEvent");
+        _api.Check(Bound().cuStreamWaitEvent(stream.Handle, evt.Handle, 0), "cuStreamWaitEvent");
 
     /// <inheritdoc/>
-    public void SynchronizeEvent(GpuEvent evt) => _api.Check(_api.cuEventSynchronize(evt.Handle), "cuEventSynchronize");
+    public void SynchronizeEvent(GpuEvent evt) => _api.Check(Bound().cuEventSynchronize(evt.Handle), "cuEventSynchronize");
 
     /// <inheritdoc/>
     public nint AllocatePinned(long bytes)
     {
         void* p;
-        _api.Check(_api.cuMemHostAlloc(&p, (nuint)Math.Max(bytes, 1), 0), "cuMemHostAlloc", $"{bytes} bytes");
+        _api.Check(Bound().cuMemHostAlloc(&p, (nuint)Math.Max(bytes, 1), 0), "cuMemHostAlloc", $"{bytes} bytes");
         return (nint)p;
     }
 
     /// <inheritdoc/>
-    public void FreePinned(nint host) => _api.Check(_api.cuMemFreeHost((void*)host), "cuMemFreeHost");
+    public void FreePinned(nint host) => _api.Check(Bound().cuMemFreeHost((void*)host), "cuMemFreeHost");
 
     /// <inheritdoc/>
     public void CopyToDeviceAsync(DevicePtr dst, nint pinnedSrc, long bytes, GpuStream stream) =>
-        _api.Check(_api.cuMemcpyHtoDAsync_v2(dst.Address, (void*)pinnedSrc, (nuint)bytes, stream.Handle), "cuMemcpyHtoDAsync_v2", $"{bytes} bytes");
+        _api.Check(Bound().cuMemcpyHtoDAsync_v2(dst.Address, (void*)pinnedSrc, (nuint)bytes, stream.Handle), "cuMemcpyHtoDAsync_v2", $"{bytes} bytes");
 
     /// <summary>Milliseconds of GPU time taken by <paramref name="work"/> on this driver's stream (CUDA events).</summary>
     public float TimeMilliseconds(Action work)
     {
         nint start, stop;
-        _api.Check(_api.cuEventCreate(&start, 0), "cuEventCreate");
-        _api.Check(_api.cuEventCreate(&stop, 0), "cuEventCreate");
+        _api.Check(Bound().cuEventCreate(&start, 0), "cuEventCreate");
+        _api.Check(Bound().cuEventCreate(&stop, 0), "cuEventCreate");
         try
         {
-            _api.Check(_api.cuEventRecord(start, _stream), "cuEventRecord");
+            _api.Check(Bound().cuEventRecord(start, _stream), "cuEventRecord");
             work();
-            _api.Check(_api.cuEventRecord(stop, _stream), "cuEventRecord");
-            _api.Check(_api.cuEventSynchronize(stop), "cuEventSynchronize");
+            _api.Check(Bound().cuEventRecord(stop, _stream), "cuEventRecord");
+            _api.Check(Bound().cuEventSynchronize(stop), "cuEventSynchronize");
             float ms;
-            _api.Check(_api.cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
+            _api.Check(Bound().cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
             return ms;
         }
         finally
