@@ -1,9 +1,8 @@
 // Options every vcp-native command accepts: threads, device, GPU precision, verbosity.
 using System.CommandLine;
-using VcpNative.Tensors.Cpu;
+using VcpNative.Tensors;
 using VcpNative.Tensors.Cuda;
 using VcpNative.Tensors.Cuda.Driver;
-using VcpNative.Tensors.Cuda.Emulator;
 
 namespace VcpNative.Cli;
 
@@ -62,10 +61,10 @@ public static class GlobalOptions
     /// The backend named by --device: the CPU, a GPU through libcuda (CudaUnavailableException, one line, when there is
     /// no driver or device), or the same GPU backend over the PTX emulator. GPU backends live until the process ends.
     /// </summary>
-    public static VcpNative.Tensors.IBackend ResolveBackend(ParseResult parse) => ResolveBackend(parse, parse.GetValue(Device) ?? "cpu");
+    public static IBackend ResolveBackend(ParseResult parse) => ResolveBackend(parse, parse.GetValue(Device) ?? "cpu");
 
     /// <summary>As <see cref="ResolveBackend(ParseResult)"/> with the device chosen by the command (e.g. GPU-only tools).</summary>
-    public static VcpNative.Tensors.IBackend ResolveBackend(ParseResult parse, string device)
+    public static IBackend ResolveBackend(ParseResult parse, string device)
     {
         var bf16 = parse.GetValue(Precision) == "bf16";
         if (bf16 && device == "cpu")
@@ -77,7 +76,7 @@ public static class GlobalOptions
         {
             throw new ArgumentException("--gpu-matmul kernel chooses the GPU's fp32 matmul: use it with --device cuda or emulated");
         }
-        var backend = VcpNative.Tensors.DeviceBackends.Create(device, useCublas: !kernelMatMul, bf16);
+        var backend = DeviceBackends.Create(device, useCublas: !kernelMatMul, bf16);
         if (parse.GetValue(Verbose) && backend is GpuBackend { Driver.Device.IsEmulated: false } real)
         {
             // --verbose: where the CUDA libraries came from and everything searched before them.
@@ -95,6 +94,4 @@ public static class GlobalOptions
         }
         return backend;
     }
-
-    public static VcpNative.Tensors.IBackend ResolveBackend(string device, bool useCublas = true) => VcpNative.Tensors.DeviceBackends.Create(device, useCublas);
 }
