@@ -1,6 +1,5 @@
 // What AnomalyDetector returns for one image: the raw score, the verdict when a threshold is set, the map and its mask.
 using VcpNative.IO.Images;
-using VcpNative.Tensors;
 
 namespace VcpNative;
 
@@ -50,12 +49,7 @@ public sealed class AnomalyResult
     /// The map resized to [<see cref="OriginalHeight"/>, <see cref="OriginalWidth"/>] (row-major) with PyTorch's
     /// bilinear interpolation (align_corners=False); a new array on every call.
     /// </summary>
-    public float[] MapAtOriginalSize()
-    {
-        using var square = Tensor.FromArray(map, [1, 1, MapSize, MapSize]);
-        using var resized = Ops.ResizeBilinear(square, OriginalHeight, OriginalWidth, alignCorners: false);
-        return resized.ToArray();
-    }
+    public float[] MapAtOriginalSize() => Anomaly.Visualization.MapResize.ToSize(map, MapSize, OriginalWidth, OriginalHeight);
 
     /// <summary>The mask at model resolution: 255 where the map exceeds the detector's pixel threshold, else 0 (as <c>infer</c>'s masks/).</summary>
     public GreyImage Mask() => Anomaly.Visualization.HeatmapOverlay.Mask(map, MapSize, MapSize, pixelThreshold);

@@ -48,7 +48,13 @@ public sealed class BatchInference : PipelineRun
         {
             throw new RunSetupException(nameof(options.Threshold), $"the threshold file does not fit: {why}; calibrate again with these settings");
         }
+        if (AnomalyModelLoader.ImageSizeProblem(options.Clip, imageSize) is string sizeProblem)
+        {
+            throw new RunSetupException(nameof(options.ImageSize), sizeProblem);
+        }
         using var model = AnomalyModelLoader.Load(options.Clip, options.Head, imageSize, Backend, options.Method);
+        var method = AnomalyMethods.ByName(model.Method, options.Head);
+        var header = new ResultsHeader(model.Method, imageSize, options.Threshold, method.ScoreMeaning, method.ScoreMaximum);
         CreateFolders(options);
 
         // Stems follow input order over all inputs, so names do not depend on which inputs failed or were resumed.
@@ -90,7 +96,7 @@ public sealed class BatchInference : PipelineRun
                     (item, result) =>
                     {
                         var path = item.Input.Name;
-                        var record = WriteOutputs(options, stemOf[path], path, item.Resized, result);
+                        var record = WriteOutputs(options, stemOf[path], item, result);
                         Record(new JournalEntry(path, stat[path].Size, stat[path].Modified, record, null));
                     },
                     (input, error) =>
@@ -117,7 +123,7 @@ public sealed class BatchInference : PipelineRun
             finally
             {
                 // Also on a fatal error: whatever finished is in results.json (a second disk-full error is not the first's news).
-                WriteResults(options.Output, files, entries, rethrow: finished);
+                WriteResults(options.Output, files, entries, header, rethrow: finished);
             }
         }
         Observer.OnStageFinished("infer");
@@ -223,7 +229,7 @@ public sealed class BatchInference : PipelineRun
         }
     }
 
-    private static void WriteResults(string output, List<string> files, Dictionary<string, JournalEntry> entries, bool rethrow)
+    private static void WriteResults(string output, List<string> files, Dictionary<string, JournalEntry> entries, ResultsHeader header, bool rethrow)
     {
         var ordered = new List<JournalEntry>(entries.Count);
         foreach (var file in files)
@@ -235,33 +241,46 @@ public sealed class BatchInference : PipelineRun
         }
         try
         {
-            ResultsWriter.Write(output, ordered);
+            ResultsWriter.Write(output, ordered, header);
         }
         catch (DiskFullException) when (!rethrow)
         {
         }
     }
 
-    private static ImageResultRecord WriteOutputs(BatchInferenceOptions s, string stem, string input, RgbImage resized, AnomalyImageResult result)
+    /// <summary>
+    /// The image's files: the overlay and mask at the image's own size (the map resized bilinearly to it, drawn over the
+    /// decoded image), the map at the model's size or, with <see cref="MapResolution.Original"/>, the resized one.
+    /// </summary>
+    private static ImageResultRecord WriteOutputs(BatchInferenceOptions s, string stem, ImageInferenceItem item, AnomalyImageResult result)
     {
+        var original = item.Original;
+        var mapAtOriginal = MapResize.ToSize(result.Map, result.Size, original.Width, original.Height);
         string? mapPath = null;
         string? maskPath = null;
         if (s.SaveMaps)
         {
             mapPath = Path.Combine("maps", stem + ".npy");
             using var npy = new MemoryStream();
-            NpyWriter.Write(npy, result.Map, result.Size, result.Size);
+            if (s.MapsAt == MapResolution.Original)
+            {
+                NpyWriter.Write(npy, mapAtOriginal, original.Height, original.Width);
+            }
+            else
+            {
+                NpyWriter.Write(npy, result.Map, result.Size, result.Size);
+            }
             AtomicFile.Write(Path.Combine(s.Output, mapPath), npy.GetBuffer().AsSpan(0, (int)npy.Length));
         }
         var overlayPath = Path.Combine("overlays", stem + ".png");
-        AtomicFile.Write(Path.Combine(s.Output, overlayPath), PngEncoder.Encode(HeatmapOverlay.Render(resized, result.Map)));
+        AtomicFile.Write(Path.Combine(s.Output, overlayPath), PngEncoder.Encode(HeatmapOverlay.Render(original, mapAtOriginal)));
         bool? anomalous = null;
         if (s.Threshold is double t)
         {
             anomalous = result.Score > t;
             maskPath = Path.Combine("masks", stem + ".png");
-            AtomicFile.Write(Path.Combine(s.Output, maskPath), PngEncoder.Encode(HeatmapOverlay.Mask(result.Map, result.Size, result.Size, s.PixelThreshold)));
+            AtomicFile.Write(Path.Combine(s.Output, maskPath), PngEncoder.Encode(HeatmapOverlay.Mask(mapAtOriginal, original.Width, original.Height, s.PixelThreshold)));
         }
-        return new ImageResultRecord(input, result.Score, anomalous, mapPath, overlayPath, maskPath);
+        return new ImageResultRecord(item.Input.Name, result.Score, anomalous, mapPath, overlayPath, maskPath, original.Width, original.Height);
     }
 }

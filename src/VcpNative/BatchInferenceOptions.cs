@@ -14,6 +14,16 @@ public enum ExistingOutput
     Overwrite,
 }
 
+/// <summary>At which size a batch job writes maps/&lt;stem&gt;.npy.</summary>
+public enum MapResolution
+{
+    /// <summary>The model's square input size (the authors' maps, bit for bit).</summary>
+    Model,
+
+    /// <summary>The image's own size (after orientation), the model map resized bilinearly as overlays and masks are.</summary>
+    Original,
+}
+
 /// <summary>Settings of a <see cref="BatchInference"/> job (the CLI's <c>infer</c>).</summary>
 public sealed record BatchInferenceOptions
 {
@@ -49,6 +59,12 @@ public sealed record BatchInferenceOptions
 
     /// <summary>Also write maps/&lt;stem&gt;.npy (float32 [H,W]).</summary>
     public bool SaveMaps { get; init; }
+
+    /// <summary>
+    /// Size of the maps written with <see cref="SaveMaps"/>. Overlays and masks are always at the image's own size (the
+    /// map resized bilinearly); results record that width and height.
+    /// </summary>
+    public MapResolution MapsAt { get; init; } = MapResolution.Model;
 
     /// <summary>Output folder: results.jsonl, results.json, results.csv, overlays/, masks/, maps/.</summary>
     public required string Output { get; init; }

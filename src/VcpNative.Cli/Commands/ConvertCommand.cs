@@ -53,7 +53,7 @@ public static class ConvertCommand
     private static string ConvertClip(string src, string dst, LinearWeightFormat format)
     {
         using var weights = WeightLoader.Load(src);
-        var config = ClipConfig.Infer(name => weights.TryGet(name, out var t) ? Array.ConvertAll(t.Shape, d => (int)d) : null, src);
+        var config = ClipConfig.Infer(weights);
         var metadata = new Dictionary<string, string>
         {
             ["format"] = "vcp-native/clip",

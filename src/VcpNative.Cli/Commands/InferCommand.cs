@@ -1,6 +1,7 @@
 // `vcp-native infer`: images in; anomaly maps, overlays, masks, scores and a resumable journal out.
 using System.CommandLine;
 using System.Runtime.InteropServices;
+using VcpNative.Anomaly.Methods;
 using VcpNative.IO;
 using VcpNative.IO.Images;
 using VcpNative.IO.Results;
@@ -26,6 +27,8 @@ public static class InferCommand
         var pixelThreshold = new Option<float>("--pixel-threshold") { Description = "Map value above which a pixel is anomalous in masks/ (used with --threshold)", DefaultValueFactory = _ => 0.5f };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward pass (and per journal flush)", DefaultValueFactory = _ => 1 }.InRange(1, 65536);
         var saveMaps = new Option<bool>("--save-maps") { Description = "Write maps/<stem>.npy (float32 [H,W], before any normalisation)" };
+        var mapsAt = new Option<string>("--maps-at") { Description = "Size of --save-maps maps: model (the square model size, the authors' maps) or original (the image's own size, as overlays and masks)", DefaultValueFactory = _ => "model" }
+            .AcceptOnlyFromAmong("model", "original");
         var output = new Option<string>("--output", "-o") { Description = "Output folder (must be empty unless --resume or --overwrite)", Required = true };
         var resume = new Option<bool>("--resume") { Description = "Continue the run that wrote --output: skip inputs whose record in results.jsonl matches path, size and mtime" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Delete what an earlier run wrote in --output and start again" };
@@ -33,7 +36,7 @@ public static class InferCommand
         var inputs = new Argument<string[]>("inputs") { Description = "Image files or folders (searched recursively)", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("infer", "Anomaly maps and scores for images with VCP-CLIP or ViP2-CLIP")
         {
-            clip, head, method, size, threshold, pixelThreshold, batch, saveMaps, output, resume, overwrite, filesFrom, inputs,
+            clip, head, method, size, threshold, pixelThreshold, batch, saveMaps, mapsAt, output, resume, overwrite, filesFrom, inputs,
         };
         command.SetAction(parse =>
         {
@@ -54,6 +57,7 @@ public static class InferCommand
                 PixelThreshold = parse.GetValue(pixelThreshold),
                 BatchSize = parse.GetValue(batch),
                 SaveMaps = parse.GetValue(saveMaps),
+                MapsAt = parse.GetValue(mapsAt) == "original" ? MapResolution.Original : MapResolution.Model,
                 Output = parse.GetValue(output)!,
                 Inputs = [.. parse.GetValue(inputs) ?? [], .. ReadList(parse.GetValue(filesFrom))],
                 ExistingOutput = parse.GetValue(resume) ? ExistingOutput.Resume : parse.GetValue(overwrite) ? ExistingOutput.Overwrite : ExistingOutput.Refuse,
@@ -82,6 +86,10 @@ public static class InferCommand
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         using var observer = new ConsoleRunObserver(output, error);
+        if (options.ImageSize is int asked && File.Exists(options.Head) && AnomalyModelLoader.TrainedImageSize(options.Head) is int trained && trained != asked)
+        {
+            error.WriteLine($"vcp-native: warning: --image-size {asked} overrides {trained}, the size {options.Head} was trained at; scores and thresholds at other sizes are not comparable");
+        }
         BatchInferenceOutcome outcome;
         try
         {

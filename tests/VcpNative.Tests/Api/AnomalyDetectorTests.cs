@@ -40,7 +40,7 @@ public class AnomalyDetectorTests
             new StringWriter(), stderr);
         Assert.True(code == ExitCodes.Ok, stderr.ToString());
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json")));
-        return json.RootElement.EnumerateArray().Select(r =>
+        return ResultsJson.Records(json).EnumerateArray().Select(r =>
         {
             var npy = File.ReadAllBytes(Path.Combine(output, r.GetProperty("map").GetString()!));
             var map = new float[Size * Size];

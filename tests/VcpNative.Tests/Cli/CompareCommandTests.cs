@@ -59,7 +59,7 @@ public class CompareCommandTests
 
         // ViP2 scores are raw probabilities softmax(m / 0.07)[1] (no per-class min-max), so none is exactly 0 or 1.
         using var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "2-vip2", "results.json")));
-        Assert.All(results.RootElement.EnumerateArray(), r => Assert.InRange(r.GetProperty("score").GetDouble(), 1e-6, 1 - 1e-6));
+        Assert.All(ResultsJson.Records(results).EnumerateArray(), r => Assert.InRange(r.GetProperty("score").GetDouble(), 1e-6, 1 - 1e-6));
     }
 
     [Fact]

@@ -45,7 +45,7 @@ public class EvalCommandTests
         Assert.Contains("| **mean** |", File.ReadAllText(Path.Combine(output, "metrics.md")));
 
         using var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json")));
-        var records = results.RootElement.EnumerateArray().ToList();
+        var records = ResultsJson.Records(results).EnumerateArray().ToList();
         var testImages = Directory.GetFiles(data, "*.png", SearchOption.AllDirectories).Count(f => f.Contains($"{Path.DirectorySeparatorChar}test{Path.DirectorySeparatorChar}"));
         Assert.Equal(testImages, records.Count);
         Assert.All(records, r => Assert.True(File.Exists(Path.Combine(output, r.GetProperty("map").GetString()!))));
@@ -110,6 +110,6 @@ public class EvalCommandTests
             "--image-size", "28", "--threshold", thresholdFile, "-o", inferOut, normal], new StringWriter(), new StringWriter()));
         using var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(inferOut, "results.json")));
         // At the 100th percentile with no margin, no normal image lies strictly above the threshold.
-        Assert.All(results.RootElement.EnumerateArray(), r => Assert.False(r.GetProperty("anomalous").GetBoolean()));
+        Assert.All(ResultsJson.Records(results).EnumerateArray(), r => Assert.False(r.GetProperty("anomalous").GetBoolean()));
     }
 }

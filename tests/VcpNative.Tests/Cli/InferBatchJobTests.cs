@@ -1,6 +1,7 @@
 // End-to-end tests of `infer` as a batch job: journal, resume after SIGINT and SIGKILL, refusals, bad inputs, disk full.
 using System.Diagnostics;
 using System.Text.Json;
+using VcpNative.Anomaly.Visualization;
 using VcpNative.Cli;
 using VcpNative.IO.Images;
 using VcpNative.IO.Results;
@@ -131,7 +132,7 @@ public class InferBatchJobTests(ITestOutputHelper log)
         var run = Cli(Args(output, inputs, "--files-from", WriteList(temp.Path, [])));
         Assert.Equal(ExitCodes.PartialFailure, run.Code);
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json")));
-        var records = json.RootElement.EnumerateArray().ToList();
+        var records = ResultsJson.Records(json).EnumerateArray().ToList();
         Assert.Equal(4, records.Count);
         var failed = Assert.Single(records, r => r.GetProperty("score").ValueKind == JsonValueKind.Null);
         Assert.Equal(bad, failed.GetProperty("input").GetString());
@@ -151,10 +152,73 @@ public class InferBatchJobTests(ITestOutputHelper log)
         var trained = Cli(Run(Path.Combine(temp.Path, "a")));
         Assert.Equal(ExitCodes.Ok, trained.Code);
         Assert.Contains("--image-size 224, the size", trained.Out);
-        Assert.Equal(224, ImageDecoder.DecodeRgb(Path.Combine(temp.Path, "a", "overlays", "img000.png")).Width);
-        // An explicit --image-size wins.
-        Assert.Equal(ExitCodes.Ok, Cli(Run(Path.Combine(temp.Path, "b"), "--image-size", "112")).Code);
-        Assert.Equal(112, ImageDecoder.DecodeRgb(Path.Combine(temp.Path, "b", "overlays", "img000.png")).Width);
+        Assert.Equal(224, ImageSizeOf(Path.Combine(temp.Path, "a")));
+        // An explicit --image-size wins, with a warning that it is not the trained size.
+        var other = Cli(Run(Path.Combine(temp.Path, "b"), "--image-size", "112"));
+        Assert.Equal(ExitCodes.Ok, other.Code);
+        Assert.Equal(112, ImageSizeOf(Path.Combine(temp.Path, "b")));
+        Assert.Contains("warning: --image-size 112 overrides 224", other.Err);
+        // Not a multiple of the patch size (14): a usage error naming the option, before the model loads.
+        var odd = Cli(Run(Path.Combine(temp.Path, "c"), "--image-size", "100"));
+        Assert.Equal(ExitCodes.Usage, odd.Code);
+        Assert.Contains("--image-size: 100 px is not a multiple of the CLIP patch size 14 (nearest: 98)", odd.Err);
+        Assert.False(Directory.Exists(Path.Combine(temp.Path, "c")));
+    }
+
+    private static int ImageSizeOf(string output)
+    {
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json")));
+        return json.RootElement.GetProperty("image_size").GetInt32();
+    }
+
+    [Fact]
+    public void OverlaysMasksAndOptionallyMapsAreAtTheImagesOwnSize()
+    {
+        using var temp = new TempDirectory("infer-job");
+        var inputs = Path.Combine(temp.Path, "in");
+        Directory.CreateDirectory(inputs);
+        var wide = new RgbImage(90, 30);
+        for (var i = 0; i < wide.Pixels.Length; i++)
+        {
+            wide.Pixels[i] = (byte)(i * 7 % 251);
+        }
+        File.WriteAllBytes(Path.Combine(inputs, "wide.png"), PngEncoder.Encode(wide));
+        string[] Run(string output, params string[] more) =>
+            ["infer", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--head", Fixtures.Path("vcp", "vcp_head.pth"), "--image-size", "112",
+             "--threshold", "0.5", "--save-maps", "-o", output, .. more, inputs];
+        var model = Path.Combine(temp.Path, "model");
+        Assert.Equal(ExitCodes.Ok, Cli(Run(model)).Code);
+        var overlay = ImageDecoder.DecodeRgb(Path.Combine(model, "overlays", "wide.png"));
+        Assert.Equal((90, 30), (overlay.Width, overlay.Height));
+        var mask = ImageDecoder.DecodeGrey(Path.Combine(model, "masks", "wide.png"));
+        Assert.Equal((90, 30), (mask.Width, mask.Height));
+        var record = Assert.Single(ResultsWriter.ReadJson(Path.Combine(model, "results.json")));
+        Assert.Equal((90, 30), (record.Width, record.Height));
+        var modelMap = NpyShape(Path.Combine(model, "maps", "wide.npy"));
+        Assert.Equal("(112, 112)", modelMap);
+        // The overlay is the decoded image under the map resized to it: the library's own resize of the model map.
+        var map = NpyValues(Path.Combine(model, "maps", "wide.npy"));
+        var expected = HeatmapOverlay.Render(wide, MapResize.ToSize(map, 112, 90, 30));
+        Assert.Equal(expected.Pixels, overlay.Pixels);
+
+        var original = Path.Combine(temp.Path, "original");
+        Assert.Equal(ExitCodes.Ok, Cli(Run(original, "--maps-at", "original")).Code);
+        Assert.Equal("(30, 90)", NpyShape(Path.Combine(original, "maps", "wide.npy")));
+        Assert.Equal(MapResize.ToSize(map, 112, 90, 30), NpyValues(Path.Combine(original, "maps", "wide.npy")));
+    }
+
+    private static string NpyShape(string path)
+    {
+        var header = System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(path), 10, 118);
+        var start = header.IndexOf("'shape': ", StringComparison.Ordinal) + 9;
+        return header[start..(header.IndexOf(')', start) + 1)];
+    }
+
+    private static float[] NpyValues(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var header = 10 + BitConverter.ToUInt16(bytes, 8);
+        return System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan(header)).ToArray();
     }
 
     [Fact]

@@ -49,7 +49,7 @@ public class InferCommandTests
 
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json")));
         // One record per input: the two bad files are records with "score": null and their one-line error.
-        var all = json.RootElement.EnumerateArray().ToList();
+        var all = ResultsJson.Records(json).EnumerateArray().ToList();
         Assert.Equal(5, all.Count);
         var failed = all.Where(r => r.GetProperty("score").ValueKind == JsonValueKind.Null).ToList();
         Assert.Equal(["broken.png", "empty.jpg"], failed.Select(r => Path.GetFileName(r.GetProperty("input").GetString())).Order());
@@ -66,7 +66,10 @@ public class InferCommandTests
             var overlay = Path.Combine(output, r.GetProperty("overlay").GetString()!);
             Assert.True(overlays.Add(overlay), "two inputs wrote the same overlay");
             var decoded = ImageDecoder.DecodeRgb(overlay);
-            Assert.Equal((112, 112), (decoded.Width, decoded.Height));
+            // Overlays at the image's own size (recorded in the result); maps at the model's.
+            Assert.Equal((r.GetProperty("width").GetInt32(), r.GetProperty("height").GetInt32()), (decoded.Width, decoded.Height));
+            var source = ImageDecoder.DecodeRgb(r.GetProperty("input").GetString()!);
+            Assert.Equal((source.Width, source.Height), (decoded.Width, decoded.Height));
             var mask = ImageDecoder.DecodeGrey(Path.Combine(output, r.GetProperty("mask").GetString()!));
             Assert.All(mask.Pixels, p => Assert.True(p is 0 or 255));
             var npy = File.ReadAllBytes(Path.Combine(output, r.GetProperty("map").GetString()!));
@@ -74,7 +77,7 @@ public class InferCommandTests
             Assert.Equal(128 + 112 * 112 * 4, npy.Length);
         }
         var csv = File.ReadAllLines(Path.Combine(output, "results.csv"));
-        Assert.Equal("input,score,anomalous,map,overlay,mask,error", csv[0]);
+        Assert.Equal("input,score,anomalous,map,overlay,mask,width,height,error", csv[0]);
         Assert.Equal(6, csv.Length);
         Assert.Equal(5, File.ReadAllLines(Path.Combine(output, "results.jsonl")).Length);
         Assert.Contains("part_2", File.ReadAllText(Path.Combine(output, "results.csv")));

@@ -18,7 +18,7 @@ public class PrecisionOptionTests
         ], new StringWriter(), err);
         Assert.True(code == 0, err.ToString());
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json")));
-        var record = json.RootElement.EnumerateArray().Single();
+        var record = ResultsJson.Records(json).EnumerateArray().Single();
         var npy = File.ReadAllBytes(Path.Combine(output, record.GetProperty("map").GetString()!));
         var header = 10 + BitConverter.ToUInt16(npy, 8);
         return ((float)record.GetProperty("score").GetDouble(), MemoryMarshal.Cast<byte, float>(npy.AsSpan(header)).ToArray());

@@ -57,7 +57,7 @@ public class PackageSampleTests(ITestOutputHelper log)
         var inferOut = Path.Combine(temp.Path, "infer");
         Assert.Equal(ExitCodes.Ok, CliApp.Run(["infer", "--clip", clip, "--head", head, "-o", inferOut, .. images], new StringWriter(), new StringWriter()));
         using var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(inferOut, "results.json")));
-        var inferScores = results.RootElement.EnumerateArray().Select(r => (float)r.GetProperty("score").GetDouble()).ToArray();
+        var inferScores = ResultsJson.Records(results).EnumerateArray().Select(r => (float)r.GetProperty("score").GetDouble()).ToArray();
         // Exact: the same library code on the same CPU, both at infer's default image size; "R" round-trips a float.
         Assert.Equal(inferScores, sampleScores);
     }

@@ -127,7 +127,7 @@ public class ConvertedWeightFormatTests
                 "--image-size", "112", "--save-maps", "-o", output, images], new StringWriter(), err);
             Assert.True(code == 0, err.ToString());
             using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json")));
-            return (ReadNpy(Path.Combine(output, "maps", "input.npy")), json.RootElement[0].GetProperty("score").GetDouble());
+            return (ReadNpy(Path.Combine(output, "maps", "input.npy")), ResultsJson.Records(json)[0].GetProperty("score").GetDouble());
         }
         var f32 = Infer("f32");
         foreach (var (format, bound) in new[] { ("bf16", 1e-3), ("int8", 1e-3) })

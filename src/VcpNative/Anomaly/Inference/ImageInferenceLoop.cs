@@ -204,7 +204,7 @@ public sealed class ImageInferenceLoop
         {
             var image = input.Decode(limits).ToRgb();
             var resized = PillowResize.Resize(image, size, size, PillowFilter.Bicubic);
-            var item = new ImageInferenceItem(input, image.Width, image.Height, resized);
+            var item = new ImageInferenceItem(input, image, resized);
             return new Decoded(input, item, ClipPreprocess.ToTensorData(resized, size), null);
         }
         catch (Exception e) when (e is not OperationCanceledException)

@@ -46,5 +46,18 @@ public abstract class ImageInput
     }
 }
 
-/// <summary>A decoded input as the loop saw it: its size before resizing and the resized image the model ran on.</summary>
-public sealed record ImageInferenceItem(ImageInput Input, int OriginalWidth, int OriginalHeight, RgbImage Resized);
+/// <summary>
+/// A decoded input as the loop saw it: the image as decoded (upright, at its own size: what overlays and masks at the
+/// original resolution are drawn on) and the resized image the model ran on.
+/// </summary>
+/// <param name="Input">The input.</param>
+/// <param name="Original">The decoded image before resizing.</param>
+/// <param name="Resized">The square image the model ran on.</param>
+public sealed record ImageInferenceItem(ImageInput Input, RgbImage Original, RgbImage Resized)
+{
+    /// <summary>Width of <see cref="Original"/>.</summary>
+    public int OriginalWidth => Original.Width;
+
+    /// <summary>Height of <see cref="Original"/>.</summary>
+    public int OriginalHeight => Original.Height;
+}

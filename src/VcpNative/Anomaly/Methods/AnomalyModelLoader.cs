@@ -1,5 +1,6 @@
 // The one place that decides which method a head file belongs to and loads CLIP the way that method needs it.
 using VcpNative.Anomaly.Inference;
+using VcpNative.Models.Clip;
 using VcpNative.Tensors;
 using VcpNative.WeightsConverter;
 
@@ -55,6 +56,25 @@ public static class AnomalyModelLoader
         return weights.Metadata.TryGetValue("train.image_size", out var value)
             && int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size) ? size : null;
     }
+
+    /// <summary>
+    /// Why <paramref name="imageSize"/> cannot be used with the CLIP in <paramref name="clipPath"/> (not a multiple of its
+    /// patch size, or outside 1..4096), or null when it can; reads the file's tensor shapes only.
+    /// </summary>
+    public static string? ImageSizeProblem(string clipPath, int imageSize)
+    {
+        if (imageSize is < 1 or > MaxImageSize)
+        {
+            return $"{imageSize} px is outside 1..{MaxImageSize}";
+        }
+        using var weights = WeightLoader.Load(clipPath);
+        var patch = ClipConfig.Infer(weights).PatchSize;
+        return imageSize % patch == 0 ? null
+            : $"{imageSize} px is not a multiple of the CLIP patch size {patch} (nearest: {Math.Max(patch, (imageSize + patch / 2) / patch * patch)})";
+    }
+
+    /// <summary>The largest input size accepted.</summary>
+    public const int MaxImageSize = 4096;
 
     /// <summary>Loads CLIP and heads for <paramref name="method"/> (detected from the head file when null) at one input size.</summary>
     public static LoadedAnomalyModel Load(string clipPath, string headPath, int imageSize, IBackend? backend = null, string? method = null)

@@ -27,6 +27,12 @@ public interface IAnomalyMethod
     /// <summary>Human name ("VCP-CLIP").</summary>
     string Title { get; }
 
+    /// <summary>What the raw image score is, in one sentence (written into results.json and documented for users).</summary>
+    string ScoreMeaning { get; }
+
+    /// <summary>The closed range the raw image score lies in: [0, <see cref="ScoreMaximum"/>].</summary>
+    double ScoreMaximum { get; }
+
     /// <summary>Keys every head file of this method has; a file without them is not one of its checkpoints.</summary>
     IReadOnlyList<string> RequiredKeys { get; }
 

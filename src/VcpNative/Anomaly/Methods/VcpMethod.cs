@@ -17,6 +17,12 @@ public sealed class VcpMethod : IAnomalyMethod
     /// <inheritdoc/>
     public string Title => "VCP-CLIP";
 
+    /// <inheritdoc />
+    public string ScoreMeaning => "mean of the 2000 highest pixels of the unsmoothed raw-branch map plus the same of the new-branch map (each map an anomaly probability per pixel); higher is more anomalous; not normalised across images";
+
+    /// <inheritdoc />
+    public double ScoreMaximum => 2.0;
+
     /// <summary>Keys every VCP-CLIP head file has (method-spec 2.8).</summary>
     public IReadOnlyList<string> RequiredKeys { get; } =
     [

@@ -18,6 +18,12 @@ public sealed class Vip2Method : IAnomalyMethod
     /// <inheritdoc/>
     public string Title => "ViP2-CLIP";
 
+    /// <inheritdoc />
+    public string ScoreMeaning => "probability that the image is anomalous (softmax of the image-text alignment at temperature 0.07); higher is more anomalous";
+
+    /// <inheritdoc />
+    public double ScoreMaximum => 1.0;
+
     /// <summary>Keys every ViP2-CLIP checkpoint has (method-spec 3.7: ICA parameters and buffers, FGP).</summary>
     public IReadOnlyList<string> RequiredKeys { get; } =
     [

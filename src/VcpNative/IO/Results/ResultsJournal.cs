@@ -68,6 +68,11 @@ public sealed class ResultsJournal : IDisposable
             WriteIfSet("map", r.Map);
             WriteIfSet("overlay", r.Overlay);
             WriteIfSet("mask", r.Mask);
+            if (r.Width is int width && r.Height is int height)
+            {
+                line.WriteNumber("width", width);
+                line.WriteNumber("height", height);
+            }
         }
         else
         {
@@ -162,11 +167,14 @@ public sealed class ResultsJournal : IDisposable
             return new JournalEntry(input, size, mtime, null, root.GetProperty("error").GetString());
         }
         bool? anomalous = root.TryGetProperty("anomalous", out var a) ? a.GetBoolean() : null;
-        var result = new ImageResultRecord(input, score.GetDouble(), anomalous, Optional(root, "map"), Optional(root, "overlay"), Optional(root, "mask"));
+        var result = new ImageResultRecord(input, score.GetDouble(), anomalous, Optional(root, "map"), Optional(root, "overlay"), Optional(root, "mask"),
+            OptionalInt(root, "width"), OptionalInt(root, "height"));
         return new JournalEntry(input, size, mtime, result, null);
     }
 
     private static string? Optional(JsonElement root, string name) => root.TryGetProperty(name, out var v) ? v.GetString() : null;
+
+    private static int? OptionalInt(JsonElement root, string name) => root.TryGetProperty(name, out var v) ? v.GetInt32() : null;
 
     /// <summary>Length of the journal up to and including its last newline.</summary>
     private static long CompleteLength(FileStream stream)

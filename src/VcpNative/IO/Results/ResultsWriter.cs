@@ -5,10 +5,25 @@ using System.Text.Json;
 
 namespace VcpNative.IO.Results;
 
-/// <summary>results.json (an indented array) and results.csv (one row per record) from result records or journal entries.</summary>
+/// <summary>
+/// What a batch job's results.json says about its scores before the records: the method, image size and threshold
+/// they came from, and what the score means and its range.
+/// </summary>
+/// <param name="Method">Method name ("vcp", "vip2").</param>
+/// <param name="ImageSize">Square input size the scores were computed at.</param>
+/// <param name="Threshold">Image-score threshold of the verdicts, or null.</param>
+/// <param name="ScoreMeaning">What the raw score is (one sentence).</param>
+/// <param name="ScoreMaximum">The score lies in [0, ScoreMaximum].</param>
+public sealed record ResultsHeader(string Method, int ImageSize, double? Threshold, string ScoreMeaning, double ScoreMaximum);
+
+/// <summary>
+/// results.json and results.csv (one row per record) from result records or journal entries. results.json is an
+/// indented array of records, or, for a batch job, an object with the <see cref="ResultsHeader"/> fields and the
+/// records under <c>results</c>.
+/// </summary>
 public static class ResultsWriter
 {
-    private const string CsvHeader = "input,score,anomalous,map,overlay,mask";
+    private const string CsvHeader = "input,score,anomalous,map,overlay,mask,width,height";
 
     /// <summary>Both files from successful records only (eval, calibrate): the format without an error column.</summary>
     /// <param name="outputDirectory">Folder of results.json and results.csv.</param>
@@ -31,12 +46,35 @@ public static class ResultsWriter
     /// </summary>
     /// <param name="outputDirectory">Folder of results.json and results.csv.</param>
     /// <param name="entries">One entry per input, in input order.</param>
-    public static void Write(string outputDirectory, IReadOnlyList<JournalEntry> entries)
+    /// <param name="header">The fields written before the records (results.json is then an object); null for a plain array.</param>
+    public static void Write(string outputDirectory, IReadOnlyList<JournalEntry> entries, ResultsHeader? header = null)
     {
         Directory.CreateDirectory(outputDirectory);
         var json = new MemoryStream();
         using (var writer = new Utf8JsonWriter(json, new JsonWriterOptions { Indented = true }))
         {
+            if (header is not null)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("method", header.Method);
+                writer.WriteNumber("image_size", header.ImageSize);
+                if (header.Threshold is double threshold)
+                {
+                    writer.WriteNumber("threshold", threshold);
+                }
+                else
+                {
+                    writer.WriteNull("threshold");
+                }
+                writer.WriteStartObject("score");
+                writer.WriteString("meaning", header.ScoreMeaning);
+                writer.WriteStartArray("range");
+                writer.WriteNumberValue(0);
+                writer.WriteNumberValue(header.ScoreMaximum);
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+                writer.WritePropertyName("results");
+            }
             writer.WriteStartArray();
             foreach (var e in entries)
             {
@@ -52,6 +90,10 @@ public static class ResultsWriter
                 writer.WriteEndObject();
             }
             writer.WriteEndArray();
+            if (header is not null)
+            {
+                writer.WriteEndObject();
+            }
         }
         json.WriteByte((byte)'\n');
         AtomicFile.Write(Path.Combine(outputDirectory, "results.json"), json.GetBuffer().AsSpan(0, (int)json.Length));
@@ -63,10 +105,22 @@ public static class ResultsWriter
         WriteAtomically(Path.Combine(outputDirectory, "results.csv"), csv.ToString());
     }
 
-    /// <summary>The records of a results.json written by <see cref="Write(string, IReadOnlyList{ImageResultRecord})"/>.</summary>
+    /// <summary>The successful records of a results.json (a plain array, or a batch job's object with <c>results</c>); failed inputs' entries are left out.</summary>
     /// <param name="path">The results.json file.</param>
-    public static IReadOnlyList<ImageResultRecord> ReadJson(string path) =>
-        JsonSerializer.Deserialize(File.ReadAllText(path), ResultsJsonContext.Default.ListImageResultRecord) ?? [];
+    public static IReadOnlyList<ImageResultRecord> ReadJson(string path)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+        var array = doc.RootElement.ValueKind == JsonValueKind.Object ? doc.RootElement.GetProperty("results") : doc.RootElement;
+        var records = new List<ImageResultRecord>();
+        foreach (var item in array.EnumerateArray())
+        {
+            if (item.TryGetProperty("score", out var score) && score.ValueKind != JsonValueKind.Null)
+            {
+                records.Add(item.Deserialize(ResultsJsonContext.Default.ImageResultRecord)!);
+            }
+        }
+        return records;
+    }
 
     /// <summary>Writes to a temporary file in the same folder, then renames over the target (see <see cref="AtomicFile"/>).</summary>
     /// <param name="path">The target file.</param>
@@ -78,7 +132,8 @@ public static class ResultsWriter
         csv.Append(Csv(r.Input)).Append(',')
            .Append(double.IsNaN(r.Score) ? "" : r.Score.ToString("R", CultureInfo.InvariantCulture)).Append(',')
            .Append(r.Anomalous is null ? "" : r.Anomalous.Value ? "true" : "false").Append(',')
-           .Append(Csv(r.Map)).Append(',').Append(Csv(r.Overlay)).Append(',').Append(Csv(r.Mask));
+           .Append(Csv(r.Map)).Append(',').Append(Csv(r.Overlay)).Append(',').Append(Csv(r.Mask)).Append(',')
+           .Append(r.Width?.ToString(CultureInfo.InvariantCulture)).Append(',').Append(r.Height?.ToString(CultureInfo.InvariantCulture));
         return error is null ? csv : csv.Append(',').Append(Csv(error));
     }
 

@@ -30,6 +30,10 @@ public sealed record ClipConfig(
     /// <summary>Reads the architecture off the tensor shapes (heads = width / 64, as in OpenAI's build_model).</summary>
     public static ClipConfig Infer(ParameterSet p) => Infer(name => p.TryGet(name, out var t) ? t.Shape.ToArray() : null, p.Source);
 
+    /// <summary>Same, from a weight file's tensors (shapes only: no tensor data is read).</summary>
+    public static ClipConfig Infer(WeightsConverter.WeightSet weights) =>
+        Infer(name => weights.TryGet(name, out var t) ? Array.ConvertAll(t.Shape, d => (int)d) : null, weights.SourcePath);
+
     /// <summary>Same, from a shape lookup (null = missing), so a weight file can be described without loading it.</summary>
     public static ClipConfig Infer(Func<string, int[]?> shapeOf, string source)
     {

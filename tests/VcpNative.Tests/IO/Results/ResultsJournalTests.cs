@@ -53,7 +53,34 @@ public class ResultsJournalTests
         Assert.Equal(JsonValueKind.Null, failed.GetProperty("score").ValueKind);
         Assert.Equal("broken", failed.GetProperty("error").GetString());
         Assert.Equal(
-            ["input,score,anomalous,map,overlay,mask,error", "in/a.png,0.125,,maps/a.npy,overlays/a.png,,", "in/b.png,,,,,,broken"],
+            ["input,score,anomalous,map,overlay,mask,width,height,error", "in/a.png,0.125,,maps/a.npy,overlays/a.png,,,,", "in/b.png,,,,,,,,broken"],
             File.ReadAllLines(Path.Combine(temp.Path, "results.csv")));
+    }
+
+    [Fact]
+    public void ABatchJobsResultsJsonHasTheHeaderFieldsAndTheRecordsWithTheirOriginalSize()
+    {
+        using var temp = new TempDirectory("results-header");
+        var record = new ImageResultRecord("in/a.png", 0.75, true, null, "overlays/a.png", "masks/a.png", 640, 480);
+        ResultsWriter.Write(temp.Path, [new JournalEntry("in/a.png", 1, When, record, null)], new ResultsHeader("vcp", 518, 0.5, "what it means", 2.0));
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(temp.Path, "results.json")));
+        var root = json.RootElement;
+        Assert.Equal("vcp", root.GetProperty("method").GetString());
+        Assert.Equal(518, root.GetProperty("image_size").GetInt32());
+        Assert.Equal(0.5, root.GetProperty("threshold").GetDouble());
+        Assert.Equal("what it means", root.GetProperty("score").GetProperty("meaning").GetString());
+        Assert.Equal([0.0, 2.0], root.GetProperty("score").GetProperty("range").EnumerateArray().Select(v => v.GetDouble()));
+        var only = Assert.Single(root.GetProperty("results").EnumerateArray());
+        Assert.Equal(640, only.GetProperty("width").GetInt32());
+        Assert.Equal(480, only.GetProperty("height").GetInt32());
+        Assert.Equal(record, Assert.Single(ResultsWriter.ReadJson(Path.Combine(temp.Path, "results.json"))));
+        Assert.Equal("in/a.png,0.75,true,,overlays/a.png,masks/a.png,640,480,", File.ReadAllLines(Path.Combine(temp.Path, "results.csv"))[1]);
+        // The journal keeps the size too, so a resumed run writes the same files.
+        using (var journal = new ResultsJournal(temp.Path))
+        {
+            journal.Add(new JournalEntry("in/a.png", 1, When, record, null));
+            journal.Flush();
+        }
+        Assert.Equal(record, Assert.Single(ResultsJournal.Read(temp.Path)).Result);
     }
 }
