@@ -55,10 +55,11 @@ public static class CliApp
             // No ProcessTerminationTimeout: commands that can stop early (infer) handle SIGINT/SIGTERM themselves.
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null, Output = output, Error = error });
         }
-        catch (UsageException ex)
+        catch (Exception ex) when (ex is UsageException or RunSetupException)
         {
+            // A command line, input or output folder that cannot be used as given: nothing was done (exit 2 in every verb),
+            // said in one line that names the option.
             error.WriteLine($"vcp-native: {ex.Message}");
-            error.WriteLine($"Run 'vcp-native {parse.CommandResult.Command.Name} --help' for usage.");
             return ExitCodes.Usage;
         }
         catch (Exception ex)

@@ -27,7 +27,7 @@ public static class DatasetOptions
         "mpdd" => DatasetLayout.Mpdd,
         "meta" => DatasetLayout.MetaJson,
         "folder" => DatasetLayout.Folder,
-        _ => throw new ArgumentException($"unknown dataset '{name}'; expected one of {string.Join(", ", Names)}"),
+        _ => throw new UsageException($"unknown dataset '{name}'; expected one of {string.Join(", ", Names)}"),
     };
 }
 

@@ -69,12 +69,12 @@ public static class GlobalOptions
         var bf16 = parse.GetValue(Precision) == "bf16";
         if (bf16 && device == "cpu")
         {
-            throw new ArgumentException("--precision bf16 runs matmuls and attention on GPU tensor cores: use it with --device cuda or emulated (the CPU computes in fp32; for smaller CPU weights see convert --weights-format)");
+            throw new UsageException("--precision bf16 runs matmuls and attention on GPU tensor cores: use it with --device cuda or emulated (the CPU computes in fp32; for smaller CPU weights see convert --weights-format)");
         }
         var kernelMatMul = parse.GetValue(GpuMatMul) == "kernel";
         if (kernelMatMul && device == "cpu")
         {
-            throw new ArgumentException("--gpu-matmul kernel chooses the GPU's fp32 matmul: use it with --device cuda or emulated");
+            throw new UsageException("--gpu-matmul kernel chooses the GPU's fp32 matmul: use it with --device cuda or emulated");
         }
         var backend = DeviceBackends.Create(device, useCublas: !kernelMatMul, bf16);
         if (parse.GetValue(Verbose) && backend is GpuBackend { Driver.Device.IsEmulated: false } real)

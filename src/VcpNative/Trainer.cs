@@ -34,17 +34,18 @@ public sealed class Trainer : PipelineRun
     /// <returns>Steps done, the last loss and the number of unreadable images.</returns>
     public TrainingOutcome Run(TrainerOptions options)
     {
-        var samples = DatasetReader.Read(options.Data, options.Layout, DatasetSplit.Test, DatasetReader.ParseClassList(options.Classes));
-        if (samples.Count == 0)
-        {
-            throw new DatasetException($"{options.Data}: no images to train on");
-        }
         var method = options.Method is not null ? AnomalyMethods.ByName(options.Method, options.Init ?? options.Clip)
             : options.Init is null ? AnomalyMethods.Default : AnomalyModelLoader.Detect(options.Init);
         if (method.TrainingNeedsInitialHeads && options.Init is null)
         {
             throw new RunSetupException(nameof(TrainerOptions.Init),
                 $"method {method.Name} needs initial heads (the authors' {method.Title} .pth or a {method.Name} head file): its prompt buffers are stored there");
+        }
+        PrepareOutput(options, TrainingSettingsFile.Of(options, method.Name));
+        var samples = DatasetReader.Read(options.Data, options.Layout, DatasetSplit.Test, DatasetReader.ParseClassList(options.Classes));
+        if (samples.Count == 0)
+        {
+            throw new DatasetException($"{options.Data}: no images to train on");
         }
         using var model = method.LoadForTraining(options.Clip, options.Init, (int)(options.Seed & 0x7FFFFFFF), options.ImageSize, Backend);
         return Train(method.CreateTrainer(model, options.HeadTraining), samples, options);
@@ -126,6 +127,58 @@ public sealed class Trainer : PipelineRun
             Save(trainer, last, finished, null);
         }
         return failures;
+    }
+
+    /// <summary>
+    /// Refuses a used output folder unless the run resumes (with the settings it started with, bar a larger epoch or
+    /// step count) or overwrites (an earlier run's files are deleted first); then records this run's settings.
+    /// </summary>
+    private static void PrepareOutput(TrainerOptions s, SortedDictionary<string, string> settings)
+    {
+        var dir = s.Output;
+        if (File.Exists(dir))
+        {
+            throw new RunSetupException(nameof(TrainerOptions.Output), $"{dir} is a file, not a folder");
+        }
+        if (s.Resume && s.Overwrite)
+        {
+            throw new RunSetupException(nameof(TrainerOptions.Overwrite), "resuming and overwriting exclude each other");
+        }
+        var used = Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any(e => Path.GetFileName(e) != "feature-cache");
+        if (s.Resume)
+        {
+            var changes = TrainingSettingsFile.Changes(dir, settings);
+            if (changes.Count > 0)
+            {
+                throw new RunSetupException(nameof(TrainerOptions.Resume),
+                    $"{dir} holds a run started with other settings ({string.Join(", ", changes)}); resume with its settings (a larger --epochs or --steps is fine), or start again with --overwrite");
+            }
+        }
+        else if (used)
+        {
+            if (!s.Overwrite)
+            {
+                throw new RunSetupException(nameof(TrainerOptions.Output), $"{dir} is not empty: resume the run that wrote it, or overwrite it");
+            }
+            foreach (var file in Directory.EnumerateFiles(dir).Where(IsRunFile))
+            {
+                File.Delete(file);
+            }
+        }
+        Directory.CreateDirectory(dir);
+        TrainingSettingsFile.Write(dir, settings);
+    }
+
+    /// <summary>The files a training run writes into its output folder (and their temporary names).</summary>
+    private static bool IsRunFile(string path)
+    {
+        var name = Path.GetFileName(path);
+        if (name.EndsWith(IO.AtomicFile.TempSuffix, StringComparison.Ordinal))
+        {
+            name = name[..^IO.AtomicFile.TempSuffix.Length];
+        }
+        return name is "last.safetensors" or "train_log.jsonl" or TrainingSettingsFile.FileName
+            || (name.StartsWith("epoch_", StringComparison.Ordinal) && name.EndsWith(".safetensors", StringComparison.Ordinal));
     }
 
     private void StartOrResume(IHeadTrainer trainer, TrainerOptions s, string last, string logPath)

@@ -64,6 +64,13 @@ public sealed record TrainerOptions
     /// <summary>Continue from <see cref="Output"/>/last.safetensors.</summary>
     public bool Resume { get; init; }
 
+    /// <summary>
+    /// Start again in a used <see cref="Output"/>: deletes an earlier run's checkpoints, log and settings first (the
+    /// feature cache stays: its entries are keyed by CLIP, image size and image). Without it (or <see cref="Resume"/>)
+    /// a used output folder is refused.
+    /// </summary>
+    public bool Overwrite { get; init; }
+
     /// <summary>Also write last.safetensors every this many steps (always at epoch end).</summary>
     public int CheckpointEvery { get; init; } = 10;
 

@@ -54,11 +54,11 @@ public static class BenchCommand
     {
         if (s.ImageSize < 14 || s.ImageSize > 4096 || s.BatchSize < 1 || s.Iterations < 1 || s.Warmup < 0)
         {
-            throw new ArgumentException($"bench: need 14 <= --image-size <= 4096, --batch-size >= 1, --iterations >= 1, --warmup >= 0 (got {s.ImageSize}, {s.BatchSize}, {s.Iterations}, {s.Warmup})");
+            throw new UsageException($"bench: need 14 <= --image-size <= 4096, --batch-size >= 1, --iterations >= 1, --warmup >= 0 (got {s.ImageSize}, {s.BatchSize}, {s.Iterations}, {s.Warmup})");
         }
         if (!s.RandomWeights && (s.WeightsFormat != LinearWeightFormat.F32 || s.CompareF32))
         {
-            throw new ArgumentException("bench: --weights-format and --compare-f32 apply to --random-weights; a weight file's format is read from the file (vcp-native convert clip --weights-format)");
+            throw new UsageException("bench: --weights-format and --compare-f32 apply to --random-weights; a weight file's format is read from the file (vcp-native convert clip --weights-format)");
         }
         var method = AnomalyMethods.ByName(s.Method, "--method");
         var build = Stopwatch.StartNew();
@@ -92,7 +92,7 @@ public static class BenchCommand
         }
         if (s.Clip is null || s.Head is null)
         {
-            throw new ArgumentException("bench: pass --random-weights, or both --clip and --head");
+            throw new UsageException("bench: pass --random-weights, or both --clip and --head");
         }
         return method.Load(s.Clip, s.Head, s.ImageSize, backend);
     }

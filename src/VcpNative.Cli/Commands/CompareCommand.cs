@@ -36,7 +36,7 @@ public static class CompareCommand
     {
         if (options.Heads.Count < 2)
         {
-            throw new ArgumentException($"--heads needs at least two head files to compare, got {options.Heads.Count}");
+            throw new UsageException($"--heads needs at least two head files to compare, got {options.Heads.Count}");
         }
         ComparisonOutcome result;
         using (var observer = new ConsoleRunObserver(stdout, stderr))

@@ -22,11 +22,11 @@ public static class KernelsBenchCommand
         command.SetAction(parse =>
         {
             var sizes = parse.GetValue(batches)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(v => int.TryParse(v, CultureInfo.InvariantCulture, out var b) && b >= 1 ? b : throw new ArgumentException($"--batch-sizes: '{v}' is not a positive integer"))
+                .Select(v => int.TryParse(v, CultureInfo.InvariantCulture, out var b) && b >= 1 ? b : throw new UsageException($"--batch-sizes: '{v}' is not a positive integer"))
                 .ToArray();
             if (parse.GetValue(iterations) < 1 || parse.GetValue(warmup) < 0)
             {
-                throw new ArgumentException("kernels bench: need --iterations >= 1 and --warmup >= 0");
+                throw new UsageException("kernels bench: need --iterations >= 1 and --warmup >= 0");
             }
             var device = parse.GetValue(GlobalOptions.Device) is "cuda" ? "cuda" : "emulated";
             using var gpu = (GpuBackend)GlobalOptions.ResolveBackend(parse, device);

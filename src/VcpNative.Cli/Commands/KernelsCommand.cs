@@ -65,7 +65,7 @@ public static class KernelsCommand
             if (layout != "nn")
             {
                 target = target.Transposed?.Invoke(layout[0] == 't', layout[1] == 't')
-                    ?? throw new ArgumentException($"--trans {layout}: only gemm and gemm_tc take operand layouts, not {target.Name}");
+                    ?? throw new UsageException($"--trans {layout}: only gemm and gemm_tc take operand layouts, not {target.Name}");
             }
             var dims = KernelProfiler.ParseShape(target, parse.GetValue(shape));
             var report = KernelProfiler.Profile(target, dims, GpuSpec.Parse(parse.GetValue(gpu)!));

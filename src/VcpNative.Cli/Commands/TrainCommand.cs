@@ -25,7 +25,8 @@ public static class TrainCommand
         var dropout = new Option<float>("--dropout") { DefaultValueFactory = _ => 0.1f, Description = "Dropout on the projected prompt tokens" };
         var steps = new Option<long?>("--steps") { Description = "Stop after this many optimizer steps in total" };
         var dumpGrads = new Option<string?>("--dump-grads") { Description = "Write the first step's gradients (head key names) and loss to this safetensors file" };
-        var resume = new Option<bool>("--resume") { Description = "Continue from OUTDIR/last.safetensors" };
+        var resume = new Option<bool>("--resume") { Description = "Continue from OUTDIR/last.safetensors (the run's settings must be the same, bar a larger --epochs or --steps)" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Delete an earlier run's checkpoints, log and settings in OUTDIR and start again (the feature cache stays)" };
         var every = new Option<int>("--checkpoint-every") { DefaultValueFactory = _ => 10, Description = "Also write last.safetensors every N steps (always at epoch end)" };
         var cache = new Option<string?>("--feature-cache") { Description = "Folder for cached frozen image features (default OUTDIR/feature-cache; used when augmentation is off)" };
         var output = new Option<string>("--output", "-o") { Description = "Output folder", Required = true };
@@ -36,7 +37,7 @@ public static class TrainCommand
         var valClasses = new Option<string?>("--val-classes") { Description = "Comma-separated classes of --val-data (default: all)" };
         var command = new Command("train", "Train VCP-CLIP (or, with --method vip2, ViP2-CLIP) heads on the test split of a dataset")
         {
-            clip, data, dataset, classes, init, size, epochs, batch, lr, tempLr, seed, augment, augmentSkip, shuffle, dropout, steps, dumpGrads, resume, every, cache, output, method,
+            clip, data, dataset, classes, init, size, epochs, batch, lr, tempLr, seed, augment, augmentSkip, shuffle, dropout, steps, dumpGrads, resume, overwrite, every, cache, output, method,
             valData, valDataset, valClasses,
         };
         command.SetAction(parse => Run(new TrainerOptions
@@ -59,6 +60,7 @@ public static class TrainCommand
             Steps = parse.GetValue(steps),
             DumpGrads = parse.GetValue(dumpGrads),
             Resume = parse.GetValue(resume),
+            Overwrite = parse.GetValue(overwrite),
             CheckpointEvery = Math.Max(1, parse.GetValue(every)),
             FeatureCache = parse.GetValue(cache),
             Output = parse.GetValue(output)!,
@@ -77,7 +79,7 @@ public static class TrainCommand
         {
             if (!TrainerOptions.AugmentationNames.Contains(n))
             {
-                throw new ArgumentException($"--augment-skip: unknown augmentation '{n}' (known: {string.Join(", ", TrainerOptions.AugmentationNames)})");
+                throw new UsageException($"--augment-skip: unknown augmentation '{n}' (known: {string.Join(", ", TrainerOptions.AugmentationNames)})");
             }
         }
         return names;
@@ -97,7 +99,7 @@ public static class TrainCommand
         }
         catch (RunSetupException e) when (Flags.ContainsKey(e.Setting))
         {
-            throw new ArgumentException($"{Flags[e.Setting]}: {e.Message}", e);
+            throw new UsageException($"{Flags[e.Setting]}: {e.Message}", e);
         }
     }
 
@@ -106,6 +108,8 @@ public static class TrainCommand
     {
         [nameof(TrainerOptions.Init)] = "--init",
         [nameof(TrainerOptions.Resume)] = "--resume",
+        [nameof(TrainerOptions.Overwrite)] = "--overwrite",
+        [nameof(TrainerOptions.Output)] = "--output",
         [nameof(TrainerOptions.ValidationData)] = "--val-data",
     };
 }

@@ -14,5 +14,5 @@ internal static class WeightsFormatOption
     }
 
     public static LinearWeightFormat Parse(string? name) =>
-        LinearWeightFormats.TryParse(name, out var format) ? format : throw new ArgumentException($"--weights-format: expected f32, bf16 or int8, found '{name}'");
+        LinearWeightFormats.TryParse(name, out var format) ? format : throw new UsageException($"--weights-format: expected f32, bf16 or int8, found '{name}'");
 }

@@ -46,7 +46,7 @@ public class PrecisionOptionTests
     {
         var err = new StringWriter();
         var code = CliApp.Run(["--precision", "bf16", "smoke"], new StringWriter(), err);
-        Assert.Equal(ExitCodes.Failure, code);
+        Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("--precision bf16", err.ToString());
         Assert.Single(err.ToString().TrimEnd().Split('\n'));
     }

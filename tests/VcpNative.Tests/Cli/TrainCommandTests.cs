@@ -30,6 +30,44 @@ public class TrainCommandTests
     }
 
     [Fact]
+    public void UsedOutputIsRefusedUnlessResumedWithTheSameSettingsOrOverwritten()
+    {
+        var dir = TempDir();
+        var data = Synth(dir);
+        var output = Path.Combine(dir, "run");
+        int Train(StringWriter err, params string[] extra) => CliApp.Run(Args(data, output, extra), new StringWriter(), err);
+        Assert.Equal(0, Train(new StringWriter(), "--steps", "2", "--checkpoint-every", "1"));
+        Assert.True(File.Exists(Path.Combine(output, "train_settings.json")));
+        var last = File.ReadAllBytes(Path.Combine(output, "last.safetensors"));
+
+        // A second run into the used folder: a usage error before any step, nothing touched.
+        var refused = new StringWriter();
+        Assert.Equal(ExitCodes.Usage, Train(refused, "--steps", "2"));
+        Assert.Contains("--output: ", refused.ToString());
+        Assert.Contains("is not empty", refused.ToString());
+        Assert.Equal(last, File.ReadAllBytes(Path.Combine(output, "last.safetensors")));
+
+        // Resuming with other hyperparameters names each one; a larger step count alone is fine.
+        var changed = new StringWriter();
+        Assert.Equal(ExitCodes.Usage, Train(changed, "--resume", "--steps", "3", "--lr", "2e-5", "--dropout", "0.25"));
+        Assert.Contains("--dropout 0.1 -> 0.25", changed.ToString());
+        Assert.Contains("--lr 4E-05 -> 2E-05", changed.ToString());
+        Assert.DoesNotContain("--steps", changed.ToString().Split("(")[1].Split(")")[0]);
+        var fewer = new StringWriter();
+        Assert.Equal(ExitCodes.Usage, Train(fewer, "--resume", "--steps", "1"));
+        Assert.Contains("--steps 2 -> 1", fewer.ToString());
+        var resumed = new StringWriter();
+        Assert.True(Train(resumed, "--resume", "--steps", "3") == 0, resumed.ToString());
+
+        // --overwrite starts again: old epoch files and log are gone, the run's own ones written.
+        File.WriteAllText(Path.Combine(output, "epoch_9.safetensors"), "stale");
+        Assert.Equal(0, Train(new StringWriter(), "--overwrite", "--steps", "1"));
+        Assert.False(File.Exists(Path.Combine(output, "epoch_9.safetensors")));
+        Assert.Single(File.ReadAllLines(Path.Combine(output, "train_log.jsonl")));
+        Assert.Equal(ExitCodes.Usage, Train(new StringWriter(), "--overwrite", "--resume"));
+    }
+
+    [Fact]
     public void KilledMidEpochAndResumedEqualsAnUninterruptedRun()
     {
         var dir = TempDir();
@@ -203,7 +241,7 @@ public class TrainVip2CommandTests
         var err = new StringWriter();
         Assert.Equal(0, CliApp.Run(["synth", "-o", temp.Path, "--seed", "4", "--image-size", "32", "--classes", "dots"], new StringWriter(), new StringWriter()));
         var code = CliApp.Run(["train", "--method", "vip2", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--data", temp.Path, "--dataset", "mvtec", "-o", Path.Combine(temp.Path, "o")], new StringWriter(), err);
-        Assert.Equal(ExitCodes.Failure, code);
+        Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("--init", err.ToString());
     }
 }
