@@ -1,4 +1,4 @@
-// The --dataset/--root/--classes options shared by eval, compare and train, and the whole set of a dataset run.
+// The --dataset/--data/--classes options shared by eval, compare and train, and the whole set of a dataset run.
 using System.CommandLine;
 using VcpNative.Anomaly.Datasets;
 
@@ -14,7 +14,7 @@ public static class DatasetOptions
         Required = true,
     }.AcceptOnlyFromAmong(Names);
 
-    public static Option<string> Root() => new("--root") { Description = "Dataset root folder", Required = true };
+    public static Option<string> Root() => new("--data") { Description = "Dataset root folder", Required = true };
 
     public static Option<string?> Classes() => new("--classes") { Description = "Comma-separated class names (default: all)" };
 
@@ -40,7 +40,7 @@ public sealed class DatasetRunOptionSet(string clipDescription, string outputDes
     /// <summary>--dataset (layout).</summary>
     public Option<string> Dataset { get; } = DatasetOptions.Dataset();
 
-    /// <summary>--root.</summary>
+    /// <summary>--data (the same name as train's).</summary>
     public Option<string> Root { get; } = DatasetOptions.Root();
 
     /// <summary>--classes.</summary>

@@ -30,7 +30,7 @@ public class CompareCommandTests
         [
             "compare", "--clip", Fixtures.Path("clip", "tiny_clip.pt"),
             "--heads", Fixtures.Path("vcp", "vcp_head.pth"), Fixtures.Path("vip2", "vip2_head.pth"),
-            "--dataset", "mvtec", "--root", data, "--image-size", "56", "--batch-size", "4", "--per-class", "-o", output,
+            "--dataset", "mvtec", "--data", data, "--image-size", "56", "--batch-size", "4", "--per-class", "-o", output,
         ], stdout, stderr);
         Assert.True(code == 0, stderr.ToString());
 

@@ -20,7 +20,7 @@ public class EvalCommandTests
         var code = CliApp.Run(
         [
             "eval", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--head", Fixtures.Path("vcp", "vcp_head.pth"),
-            "--dataset", "mvtec", "--root", data, "--image-size", "56", "--batch-size", "4", "--save-maps", "-o", output,
+            "--dataset", "mvtec", "--data", data, "--image-size", "56", "--batch-size", "4", "--save-maps", "-o", output,
         ], stdout, stderr);
         Assert.True(code == 0, stderr.ToString());
 
@@ -70,7 +70,7 @@ public class EvalCommandTests
         var code = CliApp.Run(
         [
             "eval", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--head", Fixtures.Path("vcp", "vcp_head.pth"),
-            "--dataset", "folder", "--root", root, "--image-size", "28", "-o", output,
+            "--dataset", "folder", "--data", root, "--image-size", "28", "-o", output,
         ], stdout, new StringWriter());
         Assert.Equal(0, code);
         var md = File.ReadAllText(Path.Combine(output, "metrics.md"));

@@ -173,7 +173,7 @@ public class TrainCommandTests
         Assert.True(CliApp.Run(
         [
             "eval", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--head", Path.Combine(output, "epoch_1.safetensors"),
-            "--dataset", "mvtec", "--root", val, "--image-size", "28", "-o", evalOut,
+            "--dataset", "mvtec", "--data", val, "--image-size", "28", "-o", evalOut,
         ], new StringWriter(), err) == 0, err.ToString());
         using var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(evalOut, "metrics.json")));
         Assert.Equal(metrics.RootElement.GetProperty("mean").GetProperty("ap_px").GetDouble(), logged, 9);

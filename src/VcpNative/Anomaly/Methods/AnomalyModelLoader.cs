@@ -31,9 +31,16 @@ public static class AnomalyModelLoader
     public static IAnomalyMethod Detect(string headPath)
     {
         using var weights = WeightLoader.LoadVerbatim(headPath);
+        return DetectIn(weights) ?? throw new ModelFormatException(headPath, null, null,
+            $"cannot tell the method: expected metadata 'method' or tensors named {string.Join(" or ", AnomalyMethods.All.Select(m => $"{m.TensorPrefix}* ({m.Title})"))}, found neither");
+    }
+
+    /// <summary>The method of an open weight file (metadata <c>method</c>, else key names), or null when nothing says.</summary>
+    internal static IAnomalyMethod? DetectIn(WeightSet weights)
+    {
         if (weights.Metadata.TryGetValue("method", out var declared))
         {
-            return AnomalyMethods.ByName(declared, headPath);
+            return AnomalyMethods.ByName(declared, weights.SourcePath);
         }
         foreach (var name in weights.Names)
         {
@@ -42,8 +49,7 @@ public static class AnomalyModelLoader
                 return method;
             }
         }
-        throw new ModelFormatException(headPath, null, null,
-            $"cannot tell the method: expected metadata 'method' or tensors named {string.Join(" or ", AnomalyMethods.All.Select(m => $"{m.TensorPrefix}* ({m.Title})"))}, found neither");
+        return null;
     }
 
     /// <summary>
