@@ -124,13 +124,14 @@ public sealed class Evaluator : PipelineRun
             },
             BatchDone = count =>
             {
-                ResultsWriter.Write(output, records);
                 done += count;
                 Observer.OnProgress(stage, done, samples.Count, null);
             },
             ClassDone = row =>
             {
                 finished.Add(row);
+                // Per class, not per batch: rewriting results.json after every batch made eval quadratic in images.
+                ResultsWriter.Write(output, records);
                 MetricsReport.Write(output, finished);
             },
         });
