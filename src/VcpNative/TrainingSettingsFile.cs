@@ -1,9 +1,10 @@
 // train_settings.json: the hyperparameters a training run started with, so `--resume` can refuse changed ones.
 using System.Globalization;
 using System.Text.Json;
+using VcpNative.Anomaly.Training;
 using VcpNative.IO;
 
-namespace VcpNative.Anomaly.Training;
+namespace VcpNative;
 
 /// <summary>
 /// The settings that decide what a training run computes, by the CLI flag that sets each, written when a run starts and
