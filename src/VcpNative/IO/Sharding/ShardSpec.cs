@@ -10,7 +10,8 @@ public readonly record struct ShardSpec(int Index, int Count)
 {
     /// <summary>
     /// <c>i/N</c>, or <c>auto</c>: Slurm's <c>SLURM_ARRAY_TASK_ID</c> (less <c>SLURM_ARRAY_TASK_MIN</c>) of
-    /// <c>SLURM_ARRAY_TASK_COUNT</c>, else Kubernetes' <c>JOB_COMPLETION_INDEX</c> of <c>VCP_SHARD_COUNT</c>.
+    /// <c>SLURM_ARRAY_TASK_COUNT</c>, or of <c>VCP_SHARD_COUNT</c> when set (then the array index is the shard index, so a
+    /// resubmitted single index keeps its shard); else Kubernetes' <c>JOB_COMPLETION_INDEX</c> of <c>VCP_SHARD_COUNT</c>.
     /// </summary>
     /// <param name="text">The option's value.</param>
     /// <param name="environment">Reads an environment variable (null when unset); the caller passes the process's.</param>
@@ -21,6 +22,11 @@ public readonly record struct ShardSpec(int Index, int Count)
         {
             if (environment("SLURM_ARRAY_TASK_ID") is string id)
             {
+                // A resubmitted index (sbatch --array=2) is a one-task array: VCP_SHARD_COUNT keeps N, and the array index is the shard.
+                if (environment("VCP_SHARD_COUNT") is string shards)
+                {
+                    return Checked(Number(id, "SLURM_ARRAY_TASK_ID"), Number(shards, "VCP_SHARD_COUNT"), "auto (Slurm, VCP_SHARD_COUNT)");
+                }
                 var count = environment("SLURM_ARRAY_TASK_COUNT")
                     ?? throw new FormatException("auto: SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not (submit with sbatch --array)");
                 var min = environment("SLURM_ARRAY_TASK_MIN") ?? "0";

@@ -32,6 +32,9 @@ public class ShardSpecTests
         // --array=1-4: the shard index counts from the array's first index.
         Assert.Equal(new ShardSpec(0, 4), ShardSpec.Parse("auto", Env(("SLURM_ARRAY_TASK_ID", "1"), ("SLURM_ARRAY_TASK_MIN", "1"), ("SLURM_ARRAY_TASK_COUNT", "4"))));
         Assert.Contains("SLURM_ARRAY_TASK_COUNT", Assert.Throws<FormatException>(() => ShardSpec.Parse("auto", Env(("SLURM_ARRAY_TASK_ID", "2")))).Message);
+        // A resubmitted index: sbatch --array=1 with VCP_SHARD_COUNT=4 is shard 1 of 4, not 0 of 1.
+        Assert.Equal(new ShardSpec(1, 4), ShardSpec.Parse("auto",
+            Env(("SLURM_ARRAY_TASK_ID", "1"), ("SLURM_ARRAY_TASK_MIN", "1"), ("SLURM_ARRAY_TASK_COUNT", "1"), ("VCP_SHARD_COUNT", "4"))));
     }
 
     [Fact]
