@@ -178,6 +178,25 @@ public class ShardMergeTests
         Assert.False(Directory.Exists(merged));
     }
 
+    [Fact]
+    public void DuplicatedAndMissingInputsAreListedWithTheirShards()
+    {
+        using var temp = new TempDirectory("shard");
+        var (_, _, shards) = SingleAndShards(temp.Path);
+        // Shard 1's list claims shard 0's first input instead of its own first one (a folder edited or mixed up by hand).
+        var list0 = File.ReadAllLines(Path.Combine(shards[0], "shard-inputs.tsv"));
+        var list1Path = Path.Combine(shards[1], "shard-inputs.tsv");
+        var list1 = File.ReadAllLines(list1Path);
+        File.WriteAllLines(list1Path, [list0[0], .. list1[1..]]);
+        var merged = Path.Combine(temp.Path, "merged");
+        var r = Cli(["merge", "-o", merged, .. shards]);
+        Assert.Equal(1, r.Code);
+        Assert.Contains("do not hold every input exactly once (2 problem(s))", r.Err);
+        Assert.Contains($"duplicated: {list0[0].Split('\t')[1]} (shards 0 and 1)", r.Err);
+        Assert.Contains($"missing: input {list1[0].Split('\t')[0]} of the full list is in no shard", r.Err);
+        Assert.False(Directory.Exists(merged));
+    }
+
     [Theory]
     [InlineData("0/0", "at least 1")]
     [InlineData("3/3", "0..2")]
