@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sharded infer on a real (one-node) Slurm: a 4-task array over 322 generated images with the tiny test model, one task
 # cancelled mid-run (scancel of the array element) and resubmitted alone, the merge refused while that shard is
-# unfinished, then merged and compared byte for byte (results.json/csv/jsonl, maps, overlays, masks) with a single run.
+# unfinished, then merged and compared byte for byte (results.json/csv/jsonl, maps, overlays, masks) with a single run;
+# then a 3-task eval array whose merged metrics must equal a single eval's.
 # Needs root (slurm-local.sh start); about a minute once the CLI is built. Exit 0 = passed.
 #   VCP_NATIVE  the binary to test (default: dist/linux-x64/vcp-native when built, else the ./vcp-native launcher)
 #   KEEP=1      keep the work folder (printed) after the run
@@ -27,7 +28,7 @@ finish() {
 }
 trap finish EXIT
 fail() { echo "test-slurm: FAILED: $*" >&2; exit 1; }
-run() { echo "+ $*"; "$@"; }
+run() { echo "+ $*" >&2; "$@"; }
 # Waits until the command (a function, evaluated each time) succeeds, at most $1 seconds.
 wait_for() { local limit="$1"; shift; for _ in $(seq $((limit * 10))); do "$@" && return 0; sleep 0.1; done; return 1; }
 gone() { [ -z "$(squeue -h -j "$1" 2>/dev/null)" ]; }
@@ -85,4 +86,14 @@ grep 'skipped' "$work/logs/${again}_1.out" || fail "the resubmitted task did not
 run "$bin" merge -o "$work/merged" "$work/shards"/shard-{0..3}
 run diff -r "$work/single" "$work/merged"
 echo "test-slurm: merged = single run, byte for byte ($(find "$work/merged" -type f | wc -l) files, results.jsonl included)"
+
+# Sharded eval: a 3-task array over one generated dataset, merged metrics = a single eval's (as text, every digit).
+evalargs=(--clip tests/VcpNative.Tests/Fixtures/clip/tiny_clip.pt --head tests/VcpNative.Tests/Fixtures/vcp/vcp_head.pth --dataset mvtec --root "$data/s1" --image-size 56)
+run "$bin" eval "${evalargs[@]}" --threads 1 -o "$work/eval-single" | tail -n 1
+echo "+ sbatch --array=0-2 --export=ALL,VCP_SHARD_COUNT=3 deploy/slurm/eval.sbatch $work/eval-shards ${evalargs[*]}"
+ejob="$(sbatch --parsable --array=0-2 --export=ALL,VCP_SHARD_COUNT=3,VCP_NATIVE="$bin" -o "$work/logs/%A_%a.out" deploy/slurm/eval.sbatch "$work/eval-shards" "${evalargs[@]}")"
+wait_for 120 gone "$ejob" || fail "the eval array did not finish within 120 s"
+run "$bin" merge --eval -o "$work/eval-merged" "$work/eval-shards"/shard-{0..2} | tail -n 1
+for f in metrics.json metrics.md metrics.csv results.json; do run cmp "$work/eval-single/$f" "$work/eval-merged/$f"; done
+echo "test-slurm: merged eval metrics = single eval's ($(grep -c '^|' "$work/eval-merged/metrics.md") table lines)"
 echo "test-slurm: PASSED"
