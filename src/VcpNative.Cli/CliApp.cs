@@ -93,6 +93,7 @@ public static class CliApp
         root.Add(SynthCommand.Create());
         root.Add(CalibrateCommand.Create());
         root.Add(CompareCommand.Create());
+        root.Add(MergeCommand.Create());
         root.Add(KernelsCommand.Create());
         root.Add(BenchCommand.Create());
         root.Add(TrainCommand.Create());

@@ -5,6 +5,7 @@ using VcpNative.Anomaly.Visualization;
 using VcpNative.IO;
 using VcpNative.IO.Images;
 using VcpNative.IO.Results;
+using VcpNative.IO.Sharding;
 using VcpNative.Tensors;
 
 namespace VcpNative;
@@ -18,7 +19,7 @@ namespace VcpNative;
 public sealed class BatchInference : PipelineRun
 {
     /// <summary>Files and folders an earlier run writes into the output folder (what <see cref="ExistingOutput.Overwrite"/> clears).</summary>
-    private static readonly string[] OwnFiles = [ResultsJournal.FileName, "results.json", "results.csv"];
+    private static readonly string[] OwnFiles = [ResultsJournal.FileName, "results.json", "results.csv", ShardManifest.FileName, ShardManifest.InputsFileName];
     private static readonly string[] OwnFolders = ["overlays", "masks", "maps"];
 
     /// <summary>A job on <paramref name="backend"/> reporting to <paramref name="observer"/>.</summary>
@@ -40,9 +41,12 @@ public sealed class BatchInference : PipelineRun
     public BatchInferenceOutcome Run(BatchInferenceOptions options, CancellationToken cancellationToken = default)
     {
         var unsupported = new List<string>();
-        var files = Expand(options, unsupported);
-        var earlier = PrepareOutput(options);
+        var keys = options.Shard is null ? null : new List<string>();
+        var files = Expand(options, unsupported, keys);
         var imageSize = options.ImageSize ?? AnomalyModelLoader.TrainedImageSize(options.Head) ?? DetectorOptions.DefaultImageSize;
+        var shard = options.Shard is { } spec ? new ShardedRun("infer", spec, options.Inputs, files, keys!, ShardSettings(options, imageSize)) : null;
+        var mine = shard?.Select(files) ?? files;
+        var earlier = PrepareOutput(options, shard);
         if (options.Calibration is { } calibration
             && calibration.Mismatch(options.Method ?? AnomalyModelLoader.DetectMethod(options.Head), imageSize, ModelFingerprint.Of(options.Clip, options.Head)) is string why)
         {
@@ -56,6 +60,7 @@ public sealed class BatchInference : PipelineRun
         var method = AnomalyMethods.ByName(model.Method, options.Head);
         var header = new ResultsHeader(model.Method, imageSize, options.Threshold, method.ScoreMeaning, method.ScoreMaximum);
         CreateFolders(options);
+        shard?.Start(options.Output, files, ShardManifest.HeaderParameters(header));
 
         // Stems follow input order over all inputs, so names do not depend on which inputs failed or were resumed.
         var stems = new UniqueStems();
@@ -66,6 +71,9 @@ public sealed class BatchInference : PipelineRun
         foreach (var file in files)
         {
             stemOf[file] = stems.For(file);
+        }
+        foreach (var file in mine)
+        {
             var info = new FileInfo(file);
             if (earlier.TryGetValue(file, out var entry) && entry.Matches(info))
             {
@@ -123,14 +131,18 @@ public sealed class BatchInference : PipelineRun
             finally
             {
                 // Also on a fatal error: whatever finished is in results.json (a second disk-full error is not the first's news).
-                WriteResults(options.Output, files, entries, header, rethrow: finished);
+                WriteResults(options.Output, mine, entries, header, rethrow: finished);
             }
+        }
+        if (!interrupted)
+        {
+            shard?.Finish(options.Output);
         }
         Observer.OnStageFinished("infer");
         var failures = new List<FailedInput>();
         var succeeded = 0;
         var flagged = 0;
-        foreach (var file in files)
+        foreach (var file in mine)
         {
             if (!entries.TryGetValue(file, out var e))
             {
@@ -147,18 +159,18 @@ public sealed class BatchInference : PipelineRun
             }
         }
         processed = entries.Count - resumed;
-        return new BatchInferenceOutcome(model.Method, imageSize, files.Count, succeeded, failures, resumed, processed, flagged, unsupported, interrupted,
+        return new BatchInferenceOutcome(model.Method, imageSize, mine.Count, succeeded, failures, resumed, processed, flagged, unsupported, interrupted,
             clock.Elapsed, Path.Combine(options.Output, "results.json"));
     }
 
-    private static List<string> Expand(BatchInferenceOptions options, List<string> unsupported)
+    private static List<string> Expand(BatchInferenceOptions options, List<string> unsupported, List<string>? keys)
     {
         if (options.BatchSize < 1)
         {
             throw new RunSetupException(nameof(options.BatchSize), $"{options.BatchSize} images per batch: at least 1");
         }
         var missing = new List<string>();
-        var files = ImageFiles.Expand(options.Inputs, missing, unsupported, options.Output);
+        var files = ImageFiles.Expand(options.Inputs, missing, unsupported, options.Output, keys);
         if (missing.Count > 0)
         {
             throw new RunSetupException(nameof(options.Inputs), $"{string.Join(", ", missing)}: no such file or folder");
@@ -173,7 +185,7 @@ public sealed class BatchInference : PipelineRun
     }
 
     /// <summary>Checks the output folder against <see cref="BatchInferenceOptions.ExistingOutput"/>; the earlier run's entries by input.</summary>
-    private static Dictionary<string, JournalEntry> PrepareOutput(BatchInferenceOptions options)
+    private static Dictionary<string, JournalEntry> PrepareOutput(BatchInferenceOptions options, ShardedRun? shard)
     {
         var earlier = new Dictionary<string, JournalEntry>(StringComparer.Ordinal);
         var dir = options.Output;
@@ -185,7 +197,9 @@ public sealed class BatchInference : PipelineRun
         {
             return earlier;
         }
-        switch (options.ExistingOutput)
+        // A retried shard (Slurm requeue, Kubernetes backoff) continues its own folder; another run's shard is refused.
+        var existing = options.ExistingOutput != ExistingOutput.Overwrite && shard is not null && shard.Continues(dir) ? ExistingOutput.Resume : options.ExistingOutput;
+        switch (existing)
         {
             case ExistingOutput.Refuse:
                 throw new RunSetupException(nameof(options.Output), $"{dir} is not empty: resume the run that wrote it, or overwrite its outputs");
@@ -214,6 +228,10 @@ public sealed class BatchInference : PipelineRun
         }
         return earlier;
     }
+
+    /// <summary>What every shard of one run must share besides its inputs: method, sizes, thresholds, outputs, weights.</summary>
+    private static string ShardSettings(BatchInferenceOptions o, int imageSize) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"method={o.Method ?? AnomalyModelLoader.DetectMethod(o.Head)} image_size={imageSize} threshold={o.Threshold?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "none"} pixel_threshold={o.PixelThreshold:R} save_maps={o.SaveMaps} maps_at={o.MapsAt} weights={ModelFingerprint.Of(o.Clip, o.Head)}");
 
     private static void CreateFolders(BatchInferenceOptions options)
     {

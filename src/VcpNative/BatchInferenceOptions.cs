@@ -74,6 +74,13 @@ public sealed record BatchInferenceOptions
 
     /// <summary>What to do when <see cref="Output"/> is not empty.</summary>
     public ExistingOutput ExistingOutput { get; init; } = ExistingOutput.Refuse;
+
+    /// <summary>
+    /// Run only this shard's inputs (by <see cref="IO.Sharding.ShardKeys"/>), with shard.json and shard-inputs.tsv in
+    /// <see cref="Output"/> for <see cref="ShardMerge"/>; an output folder holding the same shard of the same run is resumed.
+    /// Null = all inputs.
+    /// </summary>
+    public IO.Sharding.ShardSpec? Shard { get; init; }
 }
 
 /// <summary>How a <see cref="BatchInference"/> job ended.</summary>

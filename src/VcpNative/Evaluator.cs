@@ -39,8 +39,12 @@ public sealed class Evaluator : PipelineRun
 
     /// <summary>Reads the dataset and evaluates one head file on it.</summary>
     /// <param name="options">Files, dataset, sizes and output folder.</param>
-    /// <returns>The method, its rows, the images scored and the failed inputs.</returns>
-    public EvaluationOutcome Run(EvaluatorOptions options) => Evaluate(options, ReadSamples(options.Layout, options.Root, options.Classes));
+    /// <returns>The method, its rows (none for a shard: <see cref="ShardMerge"/> computes them), the images scored and the failed inputs.</returns>
+    public EvaluationOutcome Run(EvaluatorOptions options)
+    {
+        var samples = ReadSamples(options.Layout, options.Root, options.Classes);
+        return options.Shard is { } shard ? EvalShard.Run(options, shard, samples, Backend, Observer) : Evaluate(options, samples);
+    }
 
     /// <summary>Evaluates every head of <paramref name="options"/> into OUT/&lt;n&gt;-&lt;method&gt;/, then writes compare.md and compare.json.</summary>
     /// <param name="options">CLIP, heads, dataset, sizes and output folder.</param>

@@ -55,6 +55,12 @@ public sealed record EvaluatorOptions : DatasetRunOptions
 
     /// <summary>Write maps/&lt;stem&gt;.npy before per-class normalisation.</summary>
     public bool SaveMaps { get; init; }
+
+    /// <summary>
+    /// Score only this shard's test images (by <see cref="IO.Sharding.ShardKeys"/> of the path relative to the root) and
+    /// keep raw maps and scores for <see cref="ShardMerge"/>, which computes the metrics; null = the whole evaluation.
+    /// </summary>
+    public IO.Sharding.ShardSpec? Shard { get; init; }
 }
 
 /// <summary>

@@ -12,14 +12,16 @@ public static class EvalCommand
         var head = MethodOptions.Head();
         var method = MethodOptions.Method();
         var saveMaps = new Option<bool>("--save-maps") { Description = "Write maps/<stem>.npy before per-class normalisation" };
+        var shard = ShardOption.Create("test images (metrics: 'vcp-native merge --eval')");
         var command = new Command("eval", "Evaluate VCP-CLIP or ViP2-CLIP on a dataset: pixel/image AUROC, AUPRO, AP, F1-max, IoU per class")
         {
-            run.Clip, head, method, run.Dataset, run.Root, run.Classes, run.ImageSize, run.BatchSize, saveMaps, run.Output,
+            run.Clip, head, method, run.Dataset, run.Root, run.Classes, run.ImageSize, run.BatchSize, saveMaps, shard, run.Output,
         };
         command.SetAction(parse => Run(new EvaluatorOptions(run.Read(parse), parse.GetValue(head)!)
         {
             Method = parse.GetValue(method),
             SaveMaps = parse.GetValue(saveMaps),
+            Shard = ShardOption.Read(parse, shard),
         }, GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
@@ -30,6 +32,11 @@ public static class EvalCommand
         using (var observer = new ConsoleRunObserver(stdout, stderr))
         {
             result = new Evaluator(backend, observer).Run(options);
+        }
+        if (options.Shard is { } shard)
+        {
+            stdout.WriteLine($"eval ({result.Method}) shard {shard}: {result.Images} images scored into {options.Output}; metrics: vcp-native merge --eval -o OUT <every shard's folder>");
+            return FailureReport.Write(result.Failures, stderr);
         }
         stdout.Write(MetricsReport.Markdown(result.Rows, MetricsReport.Mean(result.Rows)));
         stdout.WriteLine($"eval ({result.Method}): {result.Images} images, {result.Rows.Count} {(result.Rows.Count == 1 ? "class" : "classes")}; metrics in {Path.Combine(options.Output, "metrics.md")}");

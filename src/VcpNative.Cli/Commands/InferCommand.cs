@@ -33,10 +33,11 @@ public static class InferCommand
         var resume = new Option<bool>("--resume") { Description = "Continue the run that wrote --output: skip inputs whose record in results.jsonl matches path, size and mtime" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Delete what an earlier run wrote in --output and start again" };
         var filesFrom = new Option<string?>("--files-from") { Description = "Also read input paths from this file, one per line ('-' for standard input)" };
+        var shard = ShardOption.Create("inputs");
         var inputs = new Argument<string[]>("inputs") { Description = "Image files or folders (searched recursively)", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("infer", "Anomaly maps and scores for images with VCP-CLIP or ViP2-CLIP")
         {
-            clip, head, method, size, threshold, pixelThreshold, batch, saveMaps, mapsAt, output, resume, overwrite, filesFrom, inputs,
+            clip, head, method, size, threshold, pixelThreshold, batch, saveMaps, mapsAt, output, resume, overwrite, filesFrom, shard, inputs,
         };
         command.SetAction(parse =>
         {
@@ -61,6 +62,7 @@ public static class InferCommand
                 Output = parse.GetValue(output)!,
                 Inputs = [.. parse.GetValue(inputs) ?? [], .. ReadList(parse.GetValue(filesFrom))],
                 ExistingOutput = parse.GetValue(resume) ? ExistingOutput.Resume : parse.GetValue(overwrite) ? ExistingOutput.Overwrite : ExistingOutput.Refuse,
+                Shard = ShardOption.Read(parse, shard),
             };
             return Run(options, GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
         });

@@ -32,13 +32,7 @@ public class InferBatchJobTests(ITestOutputHelper log)
         return inputs;
     }
 
-    private static (int Code, string Out, string Err) Cli(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        var code = CliApp.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Cli(params string[] args) => CliRun.Run(args);
 
     /// <summary>results.json, results.csv and every written map/overlay/mask, byte for byte (no timing fields exist in them).</summary>
     private static void AssertSameOutputs(string expected, string actual)

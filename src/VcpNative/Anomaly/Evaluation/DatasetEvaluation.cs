@@ -30,7 +30,12 @@ public static class DatasetEvaluation
     /// Per class: inference on every test image, ground-truth masks at the model's size, then
     /// <see cref="ClassMetrics.Compute"/>. A class none of whose images could be read is skipped (reported via ImageFailed).
     /// </summary>
-    public static IReadOnlyList<ClassMetrics> Run(IAnomalyInference inference, IBackend backend, IReadOnlyList<DatasetSample> samples, int batchSize, EvaluationEvents? events = null)
+    public static IReadOnlyList<ClassMetrics> Run(IAnomalyInference inference, IBackend backend, IReadOnlyList<DatasetSample> samples, int batchSize, EvaluationEvents? events = null) =>
+        Run(inference, backend, samples, batchSize, events, metrics: true);
+
+    /// <summary>As the public overload; with <paramref name="metrics"/> false (a shard of a sharded eval) no metrics are computed and none are returned.</summary>
+    internal static IReadOnlyList<ClassMetrics> Run(IAnomalyInference inference, IBackend backend, IReadOnlyList<DatasetSample> samples, int batchSize, EvaluationEvents? events,
+        bool metrics)
     {
         events ??= new EvaluationEvents();
         var size = inference.ImageSize;
@@ -67,7 +72,7 @@ public static class DatasetEvaluation
                 },
                 (path, e) => events.ImageFailed?.Invoke(path, e),
                 events.BatchDone);
-            if (scores.Count == 0)
+            if (scores.Count == 0 || !metrics)
             {
                 continue;
             }

@@ -24,7 +24,11 @@ public static class ImageFiles
     /// <param name="missing">Receives inputs that do not exist.</param>
     /// <param name="unsupported">Receives files found in folders with other extensions; null to ignore them.</param>
     /// <param name="excludedFolder">A folder whose files are never inputs, or null.</param>
-    public static List<string> Expand(IEnumerable<string> inputs, ICollection<string> missing, ICollection<string>? unsupported, string? excludedFolder)
+    public static List<string> Expand(IEnumerable<string> inputs, ICollection<string> missing, ICollection<string>? unsupported, string? excludedFolder) =>
+        Expand(inputs, missing, unsupported, excludedFolder, null);
+
+    /// <summary>As the public overload; <paramref name="keys"/> receives each file's shard key (<see cref="Sharding.ShardKeys.Key"/>), in step with the result.</summary>
+    internal static List<string> Expand(IEnumerable<string> inputs, ICollection<string> missing, ICollection<string>? unsupported, string? excludedFolder, List<string>? keys)
     {
         var excluded = excludedFolder is null ? null : Path.TrimEndingDirectorySeparator(Path.GetFullPath(excludedFolder)) + Path.DirectorySeparatorChar;
         var files = new List<string>();
@@ -50,10 +54,12 @@ public static class ImageFiles
                 }
                 found.Sort(StringComparer.Ordinal);
                 files.AddRange(found);
+                keys?.AddRange(found.Select(f => Sharding.ShardKeys.Key(f, input)));
             }
             else if (File.Exists(input))
             {
                 files.Add(input);
+                keys?.Add(Sharding.ShardKeys.Key(input, null));
             }
             else
             {
