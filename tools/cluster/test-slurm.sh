@@ -88,7 +88,7 @@ run diff -r "$work/single" "$work/merged"
 echo "test-slurm: merged = single run, byte for byte ($(find "$work/merged" -type f | wc -l) files, results.jsonl included)"
 
 # Sharded eval: a 3-task array over one generated dataset, merged metrics = a single eval's (as text, every digit).
-evalargs=(--clip tests/VcpNative.Tests/Fixtures/clip/tiny_clip.pt --head tests/VcpNative.Tests/Fixtures/vcp/vcp_head.pth --dataset mvtec --root "$data/s1" --image-size 56)
+evalargs=(--clip tests/VcpNative.Tests/Fixtures/clip/tiny_clip.pt --head tests/VcpNative.Tests/Fixtures/vcp/vcp_head.pth --dataset mvtec --data "$data/s1" --image-size 56)
 run "$bin" eval "${evalargs[@]}" --threads 1 -o "$work/eval-single" | tail -n 1
 echo "+ sbatch --array=0-2 --export=ALL,VCP_SHARD_COUNT=3 deploy/slurm/eval.sbatch $work/eval-shards ${evalargs[*]}"
 ejob="$(sbatch --parsable --array=0-2 --export=ALL,VCP_SHARD_COUNT=3,VCP_NATIVE="$bin" -o "$work/logs/%A_%a.out" deploy/slurm/eval.sbatch "$work/eval-shards" "${evalargs[@]}")"

@@ -227,7 +227,7 @@ public class ShardMergeTests
         string[] Eval(string output, params string[] more) =>
         [
             "eval", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--head", Fixtures.Path("vcp", "vcp_head.pth"),
-            "--dataset", "mvtec", "--root", data, "--image-size", "56", "--batch-size", "3", "-o", output, .. more,
+            "--dataset", "mvtec", "--data", data, "--image-size", "56", "--batch-size", "3", "-o", output, .. more,
         ];
         var single = Path.Combine(temp.Path, "single");
         Ok(Cli(Eval(single)));
