@@ -1,31 +1,43 @@
-// Entry point for reading image files: detects PNG / BMP / JPEG by magic bytes, checks size limits, dispatches.
+// Entry point for reading image files: detects PNG / BMP / JPEG / TIFF / WebP / GIF by magic bytes, checks size
+// limits on the header, dispatches, and turns EXIF/TIFF-oriented images upright.
 using System.Buffers.Binary;
 
 namespace VcpNative.IO.Images;
 
-/// <summary>Decodes PNG, BMP and JPEG files, chosen by their signature.</summary>
+/// <summary>Decodes PNG, BMP, JPEG, TIFF, WebP and GIF files, chosen by their signature.</summary>
 public static partial class ImageDecoder
 {
     /// <summary>Decodes a file into its native form (<see cref="GreyImage"/> for grey files, <see cref="RgbImage"/>
-    /// otherwise); follow with ToRgb()/ToGrey() for Pillow's convert('RGB') / convert('L').</summary>
+    /// otherwise), upright (JPEG EXIF and TIFF orientation applied, as Pillow's <c>ImageOps.exif_transpose</c>);
+    /// follow with ToRgb()/ToGrey() for Pillow's convert('RGB') / convert('L'). Multi-page TIFF and animated
+    /// WebP/GIF give their first page or frame. WebP needs libSkiaSharp.so next to the binary.</summary>
     public static PixelImage Decode(string path, ImageSizeLimits? limits = null)
         => Decode(File.ReadAllBytes(path), path, limits);
 
     /// <summary>Decodes an in-memory file; <paramref name="nameForErrors"/> names it in exceptions.</summary>
     public static PixelImage Decode(ReadOnlySpan<byte> data, string nameForErrors, ImageSizeLimits? limits = null)
     {
+        limits ??= ImageSizeLimits.Default;
         ImageHeader header = ReadHeader(data, nameForErrors);
-        (limits ?? ImageSizeLimits.Default).Check(header, nameForErrors);
+        limits.Check(header, nameForErrors);
         switch (header.Format)
         {
             case ImageFormat.Png:
                 return PngDecoder.Decode(data, nameForErrors);
             case ImageFormat.Bmp:
                 return BmpDecoder.Decode(data, nameForErrors);
+            case ImageFormat.Tiff:
+                return TiffDecoder.Decode(data, nameForErrors, limits);
+            case ImageFormat.WebP:
+                return WebPDecoder.Decode(data, nameForErrors, limits);
+            case ImageFormat.Gif:
+                return GifDecoder.Decode(data, nameForErrors, limits);
             default:
                 RgbImage? image = null;
                 DecodeJpegIfBuilt(data, nameForErrors, ref image);
-                return image ?? throw new ImageDecodeException(nameForErrors, 0, "a PNG or BMP file", "a JPEG file, and this build has no JPEG decoder");
+                return image is null
+                    ? throw new ImageDecodeException(nameForErrors, 0, "a PNG or BMP file", "a JPEG file, and this build has no JPEG decoder")
+                    : ImageOrientation.Apply(image, header.Orientation);
         }
     }
 
@@ -42,12 +54,13 @@ public static partial class ImageDecoder
     /// <summary>Reads format and dimensions only; nothing proportional to the pixel count is allocated.</summary>
     public static ImageHeader ReadHeader(string path)
     {
-        // The headers of all three formats sit in the first bytes, except JPEG whose SOF may follow large
-        // EXIF/ICC segments, so JPEG falls back to the whole file.
+        // Most headers sit in the first bytes. JPEG's SOF may follow large EXIF/ICC segments and a TIFF's first
+        // directory may sit after its pixel data, so those two fall back to the whole file.
         using var stream = File.OpenRead(path);
         var head = new byte[(int)Math.Min(stream.Length, 64 * 1024)];
         stream.ReadExactly(head);
-        if (head.Length > 2 && head[0] == 0xFF && head[1] == 0xD8 && head.Length < stream.Length)
+        bool mayNeedMore = (head.Length > 2 && head[0] == 0xFF && head[1] == 0xD8) || TiffDecoder.HasSignature(head);
+        if (mayNeedMore && head.Length < stream.Length)
             return ReadHeader(File.ReadAllBytes(path), path);
         return ReadHeader(head, path);
     }
@@ -61,14 +74,23 @@ public static partial class ImageDecoder
             return BmpDecoder.ReadHeader(data, nameForErrors);
         if (data.Length >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
             return ReadJpegHeader(data, nameForErrors);
-        string found = data.Length == 0 ? "an empty file" : $"bytes {Convert.ToHexString(data[..Math.Min(8, data.Length)])}";
-        throw new ImageDecodeException(nameForErrors, 0, "a PNG, BMP or JPEG signature", found);
+        if (TiffDecoder.HasSignature(data))
+            return TiffDecoder.ReadHeader(data, nameForErrors);
+        if (WebPDecoder.HasSignature(data))
+            return WebPDecoder.ReadHeader(data, nameForErrors);
+        if (GifDecoder.HasSignature(data))
+            return GifDecoder.ReadHeader(data, nameForErrors);
+        string found = data.Length == 0 ? "an empty file" : $"bytes {Convert.ToHexString(data[..Math.Min(12, data.Length)])}";
+        throw new ImageDecodeException(nameForErrors, 0, "a PNG, BMP, JPEG, TIFF, WebP or GIF signature", found);
     }
 
-    /// <summary>Walks JPEG marker segments up to the first start-of-frame (SOF0..SOF15 except DHT, JPG, DAC).</summary>
+    /// <summary>Walks JPEG marker segments to the first start-of-frame (SOF0..SOF15 except DHT, JPG, DAC), noting
+    /// the EXIF orientation of an APP1 segment before it; the size is reported upright.</summary>
     private static ImageHeader ReadJpegHeader(ReadOnlySpan<byte> data, string name)
     {
         int pos = 2;
+        int orientation = ImageOrientation.Upright;
+        bool sawExif = false;
         while (true)
         {
             if (pos + 4 > data.Length)
@@ -87,10 +109,17 @@ public static partial class ImageDecoder
                 int height = BinaryPrimitives.ReadUInt16BigEndian(data[(pos + 5)..]);
                 int width = BinaryPrimitives.ReadUInt16BigEndian(data[(pos + 7)..]);
                 int components = data[pos + 9];
-                return new ImageHeader(ImageFormat.Jpeg, width, height, components >= 3);
+                var (uw, uh) = ImageOrientation.UprightSize(width, height, orientation);
+                return new ImageHeader(ImageFormat.Jpeg, uw, uh, components >= 3) { Orientation = orientation };
             }
             if (length < 2)
                 throw new ImageDecodeException(name, pos + 2, "a JPEG segment length >= 2", length.ToString());
+            if (marker == 0xE1 && !sawExif && pos + 2 + length <= data.Length && data[(pos + 4)..].StartsWith("Exif\0\0"u8))
+            {
+                // Pillow keeps the first EXIF segment only.
+                sawExif = true;
+                orientation = ImageOrientation.FromExifSegment(data.Slice(pos + 4, length - 2));
+            }
             pos += 2 + length;
         }
     }
