@@ -54,12 +54,13 @@ public static partial class ImageDecoder
     /// <summary>Reads format and dimensions only; nothing proportional to the pixel count is allocated.</summary>
     public static ImageHeader ReadHeader(string path)
     {
-        // Most headers sit in the first bytes. JPEG's SOF may follow large EXIF/ICC segments and a TIFF's first
-        // directory may sit after its pixel data, so those two fall back to the whole file.
+        // Most headers sit in the first bytes. JPEG's SOF may follow large EXIF/ICC segments, a TIFF's first
+        // directory may sit after its pixel data and a GIF's first frame after long extensions, so those three fall
+        // back to the whole file.
         using var stream = File.OpenRead(path);
         var head = new byte[(int)Math.Min(stream.Length, 64 * 1024)];
         stream.ReadExactly(head);
-        bool mayNeedMore = (head.Length > 2 && head[0] == 0xFF && head[1] == 0xD8) || TiffDecoder.HasSignature(head);
+        bool mayNeedMore = (head.Length > 2 && head[0] == 0xFF && head[1] == 0xD8) || TiffDecoder.HasSignature(head) || GifDecoder.HasSignature(head);
         if (mayNeedMore && head.Length < stream.Length)
             return ReadHeader(File.ReadAllBytes(path), path);
         return ReadHeader(head, path);
