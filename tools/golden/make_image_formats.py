@@ -7,7 +7,7 @@ Needs (Debian 12): python3-pil python3-numpy imagemagick libtiff-tools webp gcc 
 libtiff-tools 4.5.0, cwebp/img2webp 1.2.4).
 
 Every file is written by another program (ImageMagick `convert`, `tiffcp`, `tiffset`, `cwebp`, `img2webp`, a
-small C program on libjpeg for YCCK, and Pillow for EXIF orientations and 16-bit grey); the expected pixels are
+small C program on libjpeg for CMYK/YCCK, and Pillow for EXIF orientations and 16-bit grey); the expected pixels are
 Pillow's `ImageOps.exif_transpose(Image.open(p)).convert('RGB')` (first page / frame); for TIFF the plain
 `Image.open(p).convert('RGB')`, which Pillow 9.4 already turns upright by the Orientation tag (exif_transpose on
 top of that turns a TIFF twice: a Pillow bug). Output goes to
@@ -25,11 +25,13 @@ OUT = os.path.join(ROOT, 'tests', 'VcpNative.Tests', 'Fixtures', 'images', 'form
 W, H = 37, 23  # odd sizes: partial tiles, partial MCUs, odd chroma
 rng = np.random.RandomState(2020)
 
-YCCK_C = r'''
+CMYK_C = r'''
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <jpeglib.h>
-/* ycck W H QUALITY OUT < cmyk bytes: libjpeg writes YCCK (with its Adobe APP14 marker, transform 2). */
+/* cmykjpeg W H QUALITY OUT ycck|cmyk|cmyk-no-adobe < cmyk bytes. libjpeg writes an Adobe APP14 marker for 4-component
+   files (transform 2 for YCCK, 0 for CMYK) unless told not to. */
 int main(int argc, char **argv) {
   int w = atoi(argv[1]), h = atoi(argv[2]);
   struct jpeg_compress_struct c; struct jpeg_error_mgr e;
@@ -38,7 +40,10 @@ int main(int argc, char **argv) {
   FILE *f = fopen(argv[4], "wb");
   c.err = jpeg_std_error(&e); jpeg_create_compress(&c); jpeg_stdio_dest(&c, f);
   c.image_width = w; c.image_height = h; c.input_components = 4; c.in_color_space = JCS_CMYK;
-  jpeg_set_defaults(&c); jpeg_set_colorspace(&c, JCS_YCCK); jpeg_set_quality(&c, atoi(argv[3]), TRUE);
+  jpeg_set_defaults(&c);
+  jpeg_set_colorspace(&c, strcmp(argv[5], "ycck") == 0 ? JCS_YCCK : JCS_CMYK);
+  if (strcmp(argv[5], "cmyk-no-adobe") == 0) c.write_Adobe_marker = FALSE;
+  jpeg_set_quality(&c, atoi(argv[3]), TRUE);
   jpeg_start_compress(&c, TRUE);
   while (c.next_scanline < c.image_height) { JSAMPROW r = buf + (size_t)c.next_scanline * w * 4; jpeg_write_scanlines(&c, &r, 1); }
   jpeg_finish_compress(&c); fclose(f); return 0;
@@ -159,18 +164,21 @@ def main():
     run('convert', src, '-colorspace', 'Gray', '-colors', '64', out('gif_grey', 'gif'))
     add('gif_grey', 'gif')
 
-    # --- JPEG: CMYK (ImageMagick, Adobe APP14 transform 0, inverted as Photoshop writes it), YCCK (libjpeg)
-    run('convert', src, '-colorspace', 'CMYK', '-quality', '90', out('jpeg_cmyk', 'jpg'))
-    add('jpeg_cmyk', 'jpg')
-    run('convert', src, '-colorspace', 'CMYK', '-sampling-factor', '2x2,1x1,1x1,1x1', '-quality', '85', out('jpeg_cmyk_420', 'jpg'))
-    add('jpeg_cmyk_420', 'jpg')
-    exe = os.path.join(tmp, 'ycck')
+    # --- JPEG: 4 components. ImageMagick writes CMYK as YCCK (libjpeg's default for CMYK input; Adobe transform 2);
+    # a small libjpeg program writes plain CMYK (transform 0), CMYK without an Adobe marker, and YCCK. The samples
+    # are inverted (255 - v) first, as Photoshop stores CMYK and as Pillow reads it back ("CMYK;I").
+    run('convert', src, '-colorspace', 'CMYK', '-quality', '90', out('jpeg_imagemagick_ycck', 'jpg'))
+    add('jpeg_imagemagick_ycck', 'jpg')
+    run('convert', src, '-colorspace', 'CMYK', '-sampling-factor', '2x2,1x1,1x1,1x1', '-quality', '85', out('jpeg_imagemagick_ycck_420', 'jpg'))
+    add('jpeg_imagemagick_ycck_420', 'jpg')
+    exe = os.path.join(tmp, 'cmykjpeg')
     with open(exe + '.c', 'w') as f:
-        f.write(YCCK_C)
+        f.write(CMYK_C)
     run('gcc', '-O1', '-o', exe, exe + '.c', '-ljpeg')
-    cmyk = np.asarray(Image.open(src).convert('CMYK'), np.uint8)
-    subprocess.run([exe, str(W), str(H), '90', out('jpeg_ycck', 'jpg')], input=(255 - cmyk).tobytes(), check=True)
-    add('jpeg_ycck', 'jpg')
+    cmyk = 255 - np.asarray(Image.open(src).convert('CMYK'), np.uint8)
+    for name, space in (('jpeg_ycck', 'ycck'), ('jpeg_cmyk', 'cmyk'), ('jpeg_cmyk_no_adobe', 'cmyk-no-adobe')):
+        subprocess.run([exe, str(W), str(H), '90', out(name, 'jpg'), space], input=cmyk.tobytes(), check=True)
+        add(name, 'jpg')
 
     # --- JPEG EXIF orientation 2..8 (Pillow writes the Exif APP1; 4:2:0 so the rotation meets upsampled chroma)
     for o in range(2, 9):
