@@ -187,6 +187,10 @@ def main():
         Image.open(src).save(out(f'jpeg_exif_orientation{o}', 'jpg'), quality=90, exif=exif.tobytes())
         add(f'jpeg_exif_orientation{o}', 'jpg')
 
+    # --- WebP with an EXIF chunk (cwebp copies the JPEG's EXIF, orientation 6, into the extended format)
+    run('cwebp', '-quiet', '-lossless', '-metadata', 'exif', out('jpeg_exif_orientation6', 'jpg'), '-o', out('webp_exif_orientation6', 'webp'))
+    add('webp_exif_orientation6', 'webp')
+
     with open(os.path.join(OUT, 'index.json'), 'w') as f:
         json.dump(cases, f, indent=1)
     shutil.rmtree(tmp)

@@ -29,7 +29,7 @@ public static partial class ImageDecoder
             case ImageFormat.Tiff:
                 return TiffDecoder.Decode(data, nameForErrors, limits);
             case ImageFormat.WebP:
-                return WebPDecoder.Decode(data, nameForErrors, limits);
+                return ImageOrientation.Apply(WebPDecoder.Decode(data, nameForErrors, limits), header.Orientation);
             case ImageFormat.Gif:
                 return GifDecoder.Decode(data, nameForErrors, limits);
             default:
@@ -119,7 +119,7 @@ public static partial class ImageDecoder
             {
                 // Pillow keeps the first EXIF segment only.
                 sawExif = true;
-                orientation = ImageOrientation.FromExifSegment(data.Slice(pos + 4, length - 2));
+                orientation = ImageOrientation.FromExif(data.Slice(pos + 4, length - 2));
             }
             pos += 2 + length;
         }

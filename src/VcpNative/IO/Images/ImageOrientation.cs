@@ -17,15 +17,15 @@ internal static class ImageOrientation
         SwapsSides(orientation) ? (height, width) : (width, height);
 
     /// <summary>
-    /// The orientation in IFD0 of a JPEG APP1 segment's payload ("Exif\0\0" then a TIFF structure); 1 when the
-    /// segment is not EXIF, has no orientation, or is malformed. Metadata damage is not a decode error: Pillow
-    /// ignores what it cannot read there too.
+    /// The orientation in IFD0 of an EXIF block: a TIFF structure, optionally after "Exif\0\0" (a JPEG APP1 payload
+    /// has it, a WebP EXIF chunk usually not; Pillow strips it when present); 1 when there is no orientation or the
+    /// block is malformed. Metadata damage is not a decode error: Pillow ignores what it cannot read there too.
     /// </summary>
-    public static int FromExifSegment(ReadOnlySpan<byte> app1)
+    public static int FromExif(ReadOnlySpan<byte> exif)
     {
-        if (app1.Length < 14 || !app1.StartsWith("Exif\0\0"u8))
+        var tiff = exif.StartsWith("Exif\0\0"u8) ? exif[6..] : exif;
+        if (tiff.Length < 8)
             return Upright;
-        var tiff = app1[6..];
         bool little = tiff[0] == 'I' && tiff[1] == 'I';
         if (!little && !(tiff[0] == 'M' && tiff[1] == 'M'))
             return Upright;

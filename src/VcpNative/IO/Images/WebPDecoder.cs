@@ -21,7 +21,8 @@ internal static class WebPDecoder
     public static bool HasSignature(ReadOnlySpan<byte> data) =>
         data.Length >= 12 && data.StartsWith("RIFF"u8) && data[8..12].SequenceEqual("WEBP"u8);
 
-    /// <summary>Canvas size from the first chunk (VP8X, VP8L or VP8), without the native library.</summary>
+    /// <summary>Canvas size from the first chunk (VP8X, VP8L or VP8), upright by an EXIF chunk's orientation, without
+    /// the native library.</summary>
     public static ImageHeader ReadHeader(ReadOnlySpan<byte> data, string name)
     {
         if (data.Length < 30)
@@ -56,10 +57,29 @@ internal static class WebPDecoder
         {
             throw new ImageDecodeException(name, 12, "a VP8, VP8L or VP8X chunk", $"'{System.Text.Encoding.ASCII.GetString(chunk)}'");
         }
-        return new ImageHeader(ImageFormat.WebP, width, height, colour);
+        int orientation = ExifOrientation(data);
+        var (uw, uh) = ImageOrientation.UprightSize(width, height, orientation);
+        return new ImageHeader(ImageFormat.WebP, uw, uh, colour) { Orientation = orientation };
     }
 
-    /// <summary>Decodes the image (first frame of an animation) to RGB; alpha is dropped as convert('RGB') does.</summary>
+    /// <summary>The orientation in the file's EXIF chunk (extended format, e.g. cwebp -metadata exif), else 1.</summary>
+    private static int ExifOrientation(ReadOnlySpan<byte> data)
+    {
+        int end = (int)Math.Min(data.Length, 8L + BinaryPrimitives.ReadUInt32LittleEndian(data[4..]));
+        for (int pos = 12; pos + 8 <= end;)
+        {
+            long size = BinaryPrimitives.ReadUInt32LittleEndian(data[(pos + 4)..]);
+            if (pos + 8 + size > end)
+                break;
+            if (data.Slice(pos, 4).SequenceEqual("EXIF"u8))
+                return ImageOrientation.FromExif(data.Slice(pos + 8, (int)size));
+            pos += 8 + (int)size + (int)(size & 1); // chunks are padded to an even size
+        }
+        return ImageOrientation.Upright;
+    }
+
+    /// <summary>Decodes the image (first frame of an animation) to RGB as stored (ImageDecoder applies the EXIF
+    /// orientation); alpha is dropped as convert('RGB') does.</summary>
     public static RgbImage Decode(ReadOnlySpan<byte> data, string name, ImageSizeLimits limits)
     {
         var header = ReadHeader(data, name);
