@@ -20,25 +20,8 @@ public static partial class ImageDecoder
         limits ??= ImageSizeLimits.Default;
         ImageHeader header = ReadHeader(data, nameForErrors);
         limits.Check(header, nameForErrors);
-        switch (header.Format)
-        {
-            case ImageFormat.Png:
-                return PngDecoder.Decode(data, nameForErrors);
-            case ImageFormat.Bmp:
-                return BmpDecoder.Decode(data, nameForErrors);
-            case ImageFormat.Tiff:
-                return TiffDecoder.Decode(data, nameForErrors, limits);
-            case ImageFormat.WebP:
-                return ImageOrientation.Apply(WebPDecoder.Decode(data, nameForErrors, limits), header.Orientation);
-            case ImageFormat.Gif:
-                return GifDecoder.Decode(data, nameForErrors, limits);
-            default:
-                RgbImage? image = null;
-                DecodeJpegIfBuilt(data, nameForErrors, ref image);
-                return image is null
-                    ? throw new ImageDecodeException(nameForErrors, 0, "a PNG or BMP file", "a JPEG file, and this build has no JPEG decoder")
-                    : ImageOrientation.Apply(image, header.Orientation);
-        }
+        PixelImage stored = ImageCodecs.Of(header.Format).Decode(data, nameForErrors, limits);
+        return ImageOrientation.Apply(stored, header.Orientation);
     }
 
     /// <summary>Pillow's <c>Image.open(path).convert('RGB')</c>.</summary>
@@ -51,17 +34,22 @@ public static partial class ImageDecoder
     /// hook in one line (image = JpegDecoder.Decode(data, name)). Without it, JPEG input is refused.</summary>
     static partial void DecodeJpegIfBuilt(ReadOnlySpan<byte> data, string name, ref RgbImage? image);
 
+    /// <summary>The JPEG entry of <see cref="ImageCodecs"/>: the decoder when built, else a one-line refusal.</summary>
+    internal static PixelImage DecodeJpeg(ReadOnlySpan<byte> data, string name, ImageSizeLimits limits)
+    {
+        RgbImage? image = null;
+        DecodeJpegIfBuilt(data, name, ref image);
+        return image ?? throw new ImageDecodeException(name, 0, "a PNG or BMP file", "a JPEG file, and this build has no JPEG decoder");
+    }
+
     /// <summary>Reads format and dimensions only; nothing proportional to the pixel count is allocated.</summary>
     public static ImageHeader ReadHeader(string path)
     {
-        // Most headers sit in the first bytes. JPEG's SOF may follow large EXIF/ICC segments, a TIFF's first
-        // directory may sit after its pixel data and a GIF's first frame after long extensions, so those three fall
-        // back to the whole file.
+        // Most headers sit in the first bytes; formats whose header may sit later fall back to the whole file.
         using var stream = File.OpenRead(path);
         var head = new byte[(int)Math.Min(stream.Length, 64 * 1024)];
         stream.ReadExactly(head);
-        bool mayNeedMore = (head.Length > 2 && head[0] == 0xFF && head[1] == 0xD8) || TiffDecoder.HasSignature(head) || GifDecoder.HasSignature(head);
-        if (mayNeedMore && head.Length < stream.Length)
+        if (ImageCodecs.Find(head) is { HeaderMayBeLate: true } && head.Length < stream.Length)
             return ReadHeader(File.ReadAllBytes(path), path);
         return ReadHeader(head, path);
     }
@@ -69,25 +57,15 @@ public static partial class ImageDecoder
     /// <summary>Format, size and colour of the file from its header, without decoding pixels.</summary>
     public static ImageHeader ReadHeader(ReadOnlySpan<byte> data, string nameForErrors)
     {
-        if (data.StartsWith(PngDecoder.Signature))
-            return PngDecoder.ReadHeader(data, nameForErrors);
-        if (data.Length >= 2 && data[0] == (byte)'B' && data[1] == (byte)'M')
-            return BmpDecoder.ReadHeader(data, nameForErrors);
-        if (data.Length >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
-            return ReadJpegHeader(data, nameForErrors);
-        if (TiffDecoder.HasSignature(data))
-            return TiffDecoder.ReadHeader(data, nameForErrors);
-        if (WebPDecoder.HasSignature(data))
-            return WebPDecoder.ReadHeader(data, nameForErrors);
-        if (GifDecoder.HasSignature(data))
-            return GifDecoder.ReadHeader(data, nameForErrors);
+        if (ImageCodecs.Find(data) is { } codec)
+            return codec.ReadHeader(data, nameForErrors);
         string found = data.Length == 0 ? "an empty file" : $"bytes {Convert.ToHexString(data[..Math.Min(12, data.Length)])}";
         throw new ImageDecodeException(nameForErrors, 0, "a PNG, BMP, JPEG, TIFF, WebP or GIF signature", found);
     }
 
     /// <summary>Walks JPEG marker segments to the first start-of-frame (SOF0..SOF15 except DHT, JPG, DAC), noting
     /// the EXIF orientation of an APP1 segment before it; the size is reported upright.</summary>
-    private static ImageHeader ReadJpegHeader(ReadOnlySpan<byte> data, string name)
+    internal static ImageHeader ReadJpegHeader(ReadOnlySpan<byte> data, string name)
     {
         int pos = 2;
         int orientation = ImageOrientation.Upright;

@@ -25,15 +25,14 @@ internal static class TiffDecoder
     public static ImageHeader ReadHeader(ReadOnlySpan<byte> data, string name) =>
         WithTiff(data, name, (tiff, source) => Describe(tiff, source, name).Header);
 
-    /// <summary>Decodes the first page; <paramref name="limits"/> are checked against its directory before any pixel buffer.</summary>
+    /// <summary>Decodes the first page as stored; <paramref name="limits"/> are checked against its directory before any pixel buffer.</summary>
     public static PixelImage Decode(ReadOnlySpan<byte> data, string name, ImageSizeLimits limits) =>
         WithTiff(data, name, (tiff, source) =>
         {
             var page = Describe(tiff, source, name);
             limits.Check(page.Header, name);
             byte[] raw = ReadSamples(tiff, source, page, name);
-            PixelImage stored = ToPixels(raw, page);
-            return ImageOrientation.Apply(stored, page.Header.Orientation);
+            return ToPixels(raw, page);
         });
 
     /// <summary>What the first directory says about its pixels.</summary>

@@ -35,6 +35,13 @@ public class ImageFilesTests
     }
 
     [Fact]
+    public void EveryFormatHasOneRegistryLine()
+    {
+        Assert.Equal(Enum.GetValues<ImageFormat>(), ImageCodecs.All.Select(c => c.Format));
+        Assert.Equal(ImageCodecs.All.SelectMany(c => c.Extensions), ImageFiles.Extensions);
+    }
+
+    [Fact]
     public void DatasetFilesUsesTheOneList()
     {
         foreach (var ext in ImageFiles.Extensions)
