@@ -24,10 +24,11 @@ public static partial class ImageDecoder
         return ImageOrientation.Apply(stored, header.Orientation);
     }
 
-    /// <summary>Pillow's <c>Image.open(path).convert('RGB')</c>.</summary>
+    /// <summary>Pillow's <c>ImageOps.exif_transpose(Image.open(path)).convert('RGB')</c> (the same as without
+    /// exif_transpose for files that carry no orientation).</summary>
     public static RgbImage DecodeRgb(string path, ImageSizeLimits? limits = null) => Decode(path, limits).ToRgb();
 
-    /// <summary>Pillow's <c>Image.open(path).convert('L')</c> (ground-truth masks).</summary>
+    /// <summary>Pillow's <c>Image.open(path).convert('L')</c> (ground-truth masks), upright as <see cref="DecodeRgb"/>.</summary>
     public static GreyImage DecodeGrey(string path, ImageSizeLimits? limits = null) => Decode(path, limits).ToGrey();
 
     /// <summary>The JPEG decoder lives in its own file (JpegDecoder); a build that includes it implements this
