@@ -9,6 +9,8 @@
 #   dist/linux-arm64/vcp-native         ARMv8.0-A + AdvSimd (NEON), e.g. Jetson Orin; cross-compiled with clang + Debian's
 #                                       aarch64 toolchain, linked against Debian 11's arm64 C library (glibc 2.31) so it
 #                                       starts on JetPack 5 (Ubuntu 20.04) as well as JetPack 6
+#   dist/linux-*/libSkiaSharp.so       WebP decoding's companion (SkiaSharp's libwebp; NativeAOT cannot link it in): loaded
+#                                       only when a WebP is decoded; without it a WebP fails with one line, all else works
 #   dist/SHA256SUMS
 #
 # Usage, from anywhere:
@@ -37,7 +39,7 @@ while [ $# -gt 0 ]; do
     --no-arm64) arm64=0 ;;
     --arm64-demo) arm64_demo="${2:?--arm64-demo needs full, reduced or skip}"; shift ;;
     --arm64-sysroot) arm64_sysroot="${2:?--arm64-sysroot needs a folder}"; shift ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) echo "release.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -134,6 +136,17 @@ if [ "$arm64" = 1 ]; then
     || fail "dist/linux-arm64/vcp-native is not an aarch64 ELF"
 fi
 
+# --- libSkiaSharp.so (images issue #20) ----------------------------------------------------------------------------
+# WebPDecoder needs SkiaSharp's native library; NativeAOT cannot link it into the binary, so it ships next to it. The
+# publish folder holds the one the package restored for that RID (SkiaSharp.NativeAssets.Linux.NoDependencies).
+for pair in "x64-v3:linux-x64" "arm64:linux-arm64"; do
+  name="${pair%%:*}" rid="${pair#*:}"
+  [ -d "$dist/$rid" ] || continue
+  [ -e "$build/$name/libSkiaSharp.so" ] || fail "publish $name left no libSkiaSharp.so (SkiaSharp.NativeAssets.Linux.NoDependencies has one for $rid)"
+  cp "$build/$name/libSkiaSharp.so" "$dist/$rid/libSkiaSharp.so"
+done
+# --- end libSkiaSharp.so ---------------------------------------------------------------------------------------------
+
 (cd "$dist" && find linux-* -type f | sort | xargs sha256sum > SHA256SUMS)
 mib() { awk -v b="$1" 'BEGIN {printf "%.1f MiB", b / 1048576}'; }
 echo "dist/ ($(git rev-parse --short HEAD 2>/dev/null || echo unknown)$( [ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || echo "+uncommitted")):"
@@ -220,6 +233,21 @@ run x64-infer "$x64" infer --clip "$fixtures/clip/tiny_clip.pt" --head "$fixture
 run x64-vs-pytorch python3 tools/release_compare.py "$work/x64-infer/maps/input.npy" "$golden" --atol 1e-4 --what "x64 map vs PyTorch"
 run x64-vs-jit python3 tools/release_compare.py "$work/x64-infer/maps/input.npy" "$work/jit-infer/maps/input.npy" --atol 1e-5 --what "x64 NativeAOT map vs JIT"
 cat "$work/x64-vs-pytorch.log" "$work/x64-vs-jit.log" | sed 's/^/  /' >&2
+# --- WebP through libSkiaSharp.so (images issue #20): decodes with it next to the binaries; without it, one line -----
+webp="$fixtures/images/formats/webp_lossy.webp"
+run x64-infer-webp "$x64" infer --clip "$fixtures/clip/tiny_clip.pt" --head "$fixtures/vcp/vcp_head.pth" -o "$work/x64-infer-webp" "$webp"
+mkdir -p "$work/no-skia"
+cp "$dist/linux-x64/vcp-native" "$dist/linux-x64/vcp-native-avx2" "$dist/linux-x64/vcp-native-avx512" "$work/no-skia/"
+set +e
+"$work/no-skia/vcp-native" infer --clip "$fixtures/clip/tiny_clip.pt" --head "$fixtures/vcp/vcp_head.pth" \
+  -o "$work/no-skia-out" "$webp" >"$work/x64-infer-webp-no-skia.log" 2>&1
+no_skia=$?
+set -e
+[ "$no_skia" = 3 ] && grep -q "webp_lossy.webp: expected libSkiaSharp.so next to the binary: WebP decoding needs it" "$work/x64-infer-webp-no-skia.log" \
+  || { cat "$work/x64-infer-webp-no-skia.log" >&2; fail "a WebP without libSkiaSharp.so should fail that input with one line (exit 3, got $no_skia)"; }
+say "WebP: decoded with libSkiaSharp.so, one-line error without it"
+# --- end WebP ----------------------------------------------------------------------------------------------------------
+
 run x64-demo "$x64" demo -o "$work/x64-demo"
 expect x64-demo "pixel AUROC on held-out classes: before training [0-9.]+, after [0-9.]+"
 grep -E "pixel AUROC on held-out" "$work/x64-demo.log" | sed 's/^/  /' >&2

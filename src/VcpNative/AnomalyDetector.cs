@@ -103,7 +103,7 @@ public sealed class AnomalyDetector : IDisposable
     /// <summary>The CLIP architecture read from the weights (widths, depths, patch size), or null when the method's loader did not say.</summary>
     public Models.Clip.ClipConfig? ClipConfig => model.Clip?.Config;
 
-    /// <summary>Scores one encoded PNG, BMP or JPEG image.</summary>
+    /// <summary>Scores one encoded PNG, BMP, JPEG, TIFF, WebP or GIF image.</summary>
     /// <exception cref="ArgumentException"><paramref name="encodedImage"/> is empty.</exception>
     /// <exception cref="ImageDecodeException">The bytes are not a supported image, or it is too large.</exception>
     public AnomalyResult Detect(ReadOnlySpan<byte> encodedImage)
@@ -115,7 +115,7 @@ public sealed class AnomalyDetector : IDisposable
         return DetectOne(ImageInput.FromEncoded(encodedImage.ToArray(), "encoded image"));
     }
 
-    /// <summary>Scores one image file (PNG, BMP or JPEG).</summary>
+    /// <summary>Scores one image file (PNG, BMP, JPEG, TIFF, WebP or GIF).</summary>
     /// <exception cref="IOException">The file is missing or unreadable.</exception>
     /// <exception cref="ImageDecodeException">The file is not a supported image, or it is too large.</exception>
     public AnomalyResult Detect(string path)

@@ -54,6 +54,19 @@ public sealed class LayeringTests
     }
 
     [Fact]
+    public void ImageLibrariesStayInsideTheirDecoders()
+    {
+        // libSkiaSharp.so is an optional companion loaded on the first WebP: only WebPDecoder may touch SkiaSharp,
+        // so no other path (start-up, other formats) can load it; LibTiff.NET likewise stays in TiffDecoder.
+        foreach (var (library, decoder) in new[] { ("SkiaSharp", "WebPDecoder"), ("BitMiracle.LibTiff", "TiffDecoder") })
+        {
+            var users = Types.InAssembly(Library).That().HaveDependencyOn(library).GetTypes()
+                .Select(t => t.FullName!.Split('+')[0]).Distinct().ToArray();
+            Assert.Equal([$"VcpNative.IO.Images.{decoder}"], users);
+        }
+    }
+
+    [Fact]
     public void TheRulesSeeRealDependencies()
     {
         // The checker must be able to fail: Anomaly does use Tensors and Models, and the CLI uses Anomaly.

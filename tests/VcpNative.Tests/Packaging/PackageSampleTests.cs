@@ -76,7 +76,9 @@ public class PackageSampleTests(ITestOutputHelper log)
         using var nuspecStream = zip.GetEntry("VcpNative.nuspec")!.Open();
         var metadata = XDocument.Load(nuspecStream).Root!.Element(ns + "metadata")!;
         var dependencies = metadata.Descendants(ns + "dependency").Select(d => (string)d.Attribute("id")!).ToList();
-        Assert.Equal(["System.Numerics.Tensors"], dependencies);
+        // TIFF through LibTiff.NET and WebP through SkiaSharp (issue #20); the Linux native assets bring
+        // libSkiaSharp.so, loaded only when a WebP is decoded.
+        Assert.Equal(["BitMiracle.LibTiff.NET", "SkiaSharp", "SkiaSharp.NativeAssets.Linux.NoDependencies", "System.Numerics.Tensors"], dependencies);
         Assert.Equal("MIT", (string?)metadata.Element(ns + "license"));
         Assert.Equal("PACKAGE.md", (string?)metadata.Element(ns + "readme"));
         Assert.False(string.IsNullOrWhiteSpace((string?)metadata.Element(ns + "description")));

@@ -3,10 +3,8 @@ namespace VcpNative.Anomaly.Datasets;
 
 internal static class DatasetFiles
 {
-    private static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"];
-
-    public static bool IsImage(string path) =>
-        Array.IndexOf(ImageExtensions, Path.GetExtension(path).ToLowerInvariant()) >= 0;
+    /// <summary>The one extension list, <see cref="IO.Images.ImageFiles.Extensions"/>.</summary>
+    public static bool IsImage(string path) => IO.Images.ImageFiles.IsImage(path);
 
     public static string[] Images(string dir)
     {

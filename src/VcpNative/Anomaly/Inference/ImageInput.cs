@@ -14,7 +14,7 @@ public abstract class ImageInput
     /// <summary>An image file read from disk.</summary>
     public static ImageInput FromFile(string path) => new FileInput(path);
 
-    /// <summary>An encoded PNG, BMP or JPEG held in memory (the bytes are not copied and must not change until decoded).</summary>
+    /// <summary>An encoded PNG, BMP, JPEG, TIFF, WebP or GIF held in memory (the bytes are not copied and must not change until decoded).</summary>
     public static ImageInput FromEncoded(ReadOnlyMemory<byte> bytes, string name) => new EncodedInput(bytes, name);
 
     /// <summary>An already decoded image.</summary>

@@ -4,9 +4,10 @@ namespace VcpNative.IO.Images;
 /// <summary>An image file that cannot be decoded; carries the file, byte offset, and what was expected vs found.</summary>
 public sealed class ImageDecodeException : Exception
 {
-    /// <summary>Creates the exception for <paramref name="fileName"/> at <paramref name="byteOffset"/>.</summary>
+    /// <summary>Creates the exception for <paramref name="fileName"/> at <paramref name="byteOffset"/> (-1 when the
+    /// problem is not tied to one place, e.g. inside a library's decoder; the message then names no offset).</summary>
     public ImageDecodeException(string fileName, long byteOffset, string expected, string found)
-        : base($"{fileName}: at byte {byteOffset}: expected {expected}, found {found}")
+        : base($"{fileName}: {(byteOffset >= 0 ? $"at byte {byteOffset}: " : "")}expected {expected}, found {found}")
     {
         FileName = fileName;
         ByteOffset = byteOffset;

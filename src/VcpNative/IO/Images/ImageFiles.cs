@@ -4,8 +4,9 @@ namespace VcpNative.IO.Images;
 /// <summary>The image discovery shared by infer, calibrate and the public API.</summary>
 public static class ImageFiles
 {
-    /// <summary>File extensions (lower case, with the dot) taken from folders.</summary>
-    public static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp"];
+    /// <summary>File extensions (lower case, with the dot) taken from folders: those of the formats
+    /// <see cref="ImageDecoder"/> reads (one list, from its format registry; dataset readers use it too).</summary>
+    public static readonly string[] Extensions = [.. ImageCodecs.All.SelectMany(c => c.Extensions)];
 
     /// <summary>
     /// Image files named by <paramref name="inputs"/>: a file as given, a folder's images (by <see cref="Extensions"/>)

@@ -10,12 +10,24 @@ public enum ImageFormat
     Bmp,
     /// <summary>Baseline or progressive JPEG.</summary>
     Jpeg,
+    /// <summary>TIFF (first page), decoded by LibTiff.NET.</summary>
+    Tiff,
+    /// <summary>WebP, lossy or lossless, decoded by Skia's libwebp (needs libSkiaSharp.so).</summary>
+    WebP,
+    /// <summary>GIF (first frame).</summary>
+    Gif,
 }
 
 /// <summary>Format and dimensions read from the header; <see cref="IsColour"/> tells whether the file's native
-/// Pillow mode is a colour one (RGB, RGBA, P) or a grey one (1, L, LA, I).</summary>
+/// Pillow mode is a colour one (RGB, RGBA, P, CMYK) or a grey one (1, L, LA, I). Width and Height are the upright
+/// size, after the file's orientation (JPEG EXIF, TIFF Orientation tag) is applied, as the decoded image has it.</summary>
 public readonly record struct ImageHeader(ImageFormat Format, int Width, int Height, bool IsColour)
 {
+    /// <summary>The EXIF / TIFF orientation (1..8; 1 = stored upright) the decoder applies, as Pillow's
+    /// <c>ImageOps.exif_transpose</c> does. Values 5..8 swap the stored width and height.</summary>
+    public int Orientation { get; init; } = 1;
+
+
     /// <summary>Width * Height.</summary>
     public long PixelCount => (long)Width * Height;
 }

@@ -16,7 +16,9 @@ public static class JpegDecoder
         return (frame.Width, frame.Height, frame.Components.Length);
     }
 
-    /// <summary>Decodes a whole JPEG file into a GreyImage (1 component) or an RgbImage; refuses images with more than maxPixels pixels before allocating their storage.</summary>
+    /// <summary>Decodes a whole JPEG file into a GreyImage (1 component) or an RgbImage (3 components, or 4: CMYK/YCCK
+    /// converted as Pillow's convert('RGB') does); refuses images with more than maxPixels pixels before allocating
+    /// their storage. The stored orientation is kept: ImageDecoder applies EXIF orientation.</summary>
     public static PixelImage Decode(ReadOnlySpan<byte> data, string nameForErrors, long maxPixels = DefaultMaxPixels)
     {
         var state = new ParseState(nameForErrors, maxPixels);
@@ -30,7 +32,7 @@ public static class JpegDecoder
             }
         }
 
-        byte[] pixels = JpegPixelOutput.Render(frame, state.StoredAsRgb());
+        byte[] pixels = JpegPixelOutput.Render(frame, state.StoredAsRgb(), state.StoredAsYcck());
         return frame.Components.Length == 1
             ? new GreyImage(frame.Width, frame.Height, pixels)
             : new RgbImage(frame.Width, frame.Height, pixels);
@@ -67,6 +69,9 @@ public static class JpegDecoder
 
             return comps[0].Id == 'R' && comps[1].Id == 'G' && comps[2].Id == 'B';
         }
+
+        /// <summary>libjpeg's rule for 4-component files: YCCK when an Adobe marker says transform 1 or 2, else CMYK.</summary>
+        public bool StoredAsYcck() => Frame!.Components.Length == 4 && SawAdobe && AdobeTransform != 0;
     }
 
     private static void Parse(ReadOnlySpan<byte> data, ParseState state, bool headerOnly)
@@ -224,10 +229,9 @@ public static class JpegDecoder
             throw state.Error(offset + 3, "expected a non-zero image width, found 0 (corrupt JPEG)");
         }
 
-        if (count != 1 && count != 3)
+        if (count is not (1 or 3 or 4))
         {
-            string what = count == 4 ? " (CMYK/YCCK JPEG)" : string.Empty;
-            throw state.Error(offset + 5, $"expected 1 (grey) or 3 (YCbCr/RGB) components, found {count}{what}: unsupported");
+            throw state.Error(offset + 5, $"expected 1 (grey), 3 (YCbCr/RGB) or 4 (CMYK/YCCK) components, found {count}: unsupported");
         }
 
         if (s.Length < 6 + (3 * count))

@@ -45,8 +45,9 @@ internal static class JpegPixelOutput
         return null;
     }
 
-    /// <summary>Produces interleaved output pixels (grey or RGB) from the frame's coefficients.</summary>
-    public static byte[] Render(JpegFrame frame, bool storedAsRgb)
+    /// <summary>Produces interleaved output pixels (grey or RGB) from the frame's coefficients; 4-component frames
+    /// (CMYK, or YCCK when <paramref name="storedAsYcck"/>) come out as Pillow's RGB.</summary>
+    public static byte[] Render(JpegFrame frame, bool storedAsRgb, bool storedAsYcck)
     {
         int width = frame.Width, height = frame.Height;
         var components = frame.Components;
@@ -63,9 +64,10 @@ internal static class JpegPixelOutput
             return pixels;
         }
 
-        var planes = new byte[3][];
-        var strides = new int[3];
-        for (int i = 0; i < 3; i++)
+        int count = components.Length;
+        var planes = new byte[count][];
+        var strides = new int[count];
+        for (int i = 0; i < count; i++)
         {
             var c = components[i];
             byte[] samples = InverseTransform(c, out int stride);
@@ -88,7 +90,11 @@ internal static class JpegPixelOutput
             var c0 = planes[0].AsSpan(y * strides[0], width);
             var c1 = planes[1].AsSpan(y * strides[1], width);
             var c2 = planes[2].AsSpan(y * strides[2], width);
-            if (storedAsRgb)
+            if (count == 4)
+            {
+                AdobeCmykToRgbRow(c0, c1, c2, planes[3].AsSpan(y * strides[3], width), storedAsYcck, row);
+            }
+            else if (storedAsRgb)
             {
                 for (int x = 0; x < width; x++)
                 {
@@ -273,6 +279,35 @@ internal static class JpegPixelOutput
             rgb[3 * x] = ClampToByte(y + crToR[cr]);
             rgb[(3 * x) + 1] = ClampToByte(y + ((cbToG[cb] + crToG[cr]) >> ScaleBits));
             rgb[(3 * x) + 2] = ClampToByte(y + cbToB[cb]);
+        }
+    }
+
+    /// <summary>
+    /// One row of a 4-component frame to RGB, as Pillow gets it: libjpeg turns YCCK into CMYK (the YCbCr part
+    /// through the same tables as RGB, then 255 - value; K passes through); Pillow reads CMYK JPEGs as Adobe's
+    /// inverted "CMYK;I" (every sample 255 - value), then converts CMYK to RGB. The two inversions of YCCK cancel.
+    /// </summary>
+    private static void AdobeCmykToRgbRow(
+        ReadOnlySpan<byte> c0, ReadOnlySpan<byte> c1, ReadOnlySpan<byte> c2, ReadOnlySpan<byte> k, bool ycck, Span<byte> rgb)
+    {
+        for (int x = 0; x < c0.Length; x++)
+        {
+            int c, m, yy;
+            if (ycck)
+            {
+                int y = c0[x], cb = c1[x], cr = c2[x];
+                c = ClampToByte(y + CrToR[cr]);
+                m = ClampToByte(y + ((CbToG[cb] + CrToG[cr]) >> ScaleBits));
+                yy = ClampToByte(y + CbToB[cb]);
+            }
+            else
+            {
+                c = 255 - c0[x];
+                m = 255 - c1[x];
+                yy = 255 - c2[x];
+            }
+
+            CmykToRgb.Convert(c, m, yy, 255 - k[x], rgb.Slice(3 * x, 3));
         }
     }
 

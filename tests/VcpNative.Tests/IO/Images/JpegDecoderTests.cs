@@ -193,17 +193,17 @@ public class JpegDecoderTests
     }
 
     [Fact]
-    public void Decode_FourComponents_RefusedAsCmyk()
+    public void Decode_FiveComponents_Refused()
     {
-        // Minimal SOI + SOF0 declaring 4 components (what Adobe CMYK files use).
+        // Minimal SOI + SOF0 declaring 5 components (1, 3 and 4 = CMYK/YCCK are the ones JPEG files use).
         byte[] data =
         [
-            0xFF, 0xD8, 0xFF, 0xC0, 0, 20, 8, 0, 16, 0, 16, 4,
-            1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 4, 0x11, 0,
+            0xFF, 0xD8, 0xFF, 0xC0, 0, 23, 8, 0, 16, 0, 16, 5,
+            1, 0x11, 0, 2, 0x11, 0, 3, 0x11, 0, 4, 0x11, 0, 5, 0x11, 0,
         ];
-        var ex = Assert.Throws<JpegDecodeException>(() => JpegDecoder.Decode(data, "cmyk.jpg"));
-        Assert.Contains("CMYK", ex.Message);
-        Assert.StartsWith("cmyk.jpg: offset 11: ", ex.Message);
+        var ex = Assert.Throws<JpegDecodeException>(() => JpegDecoder.Decode(data, "five.jpg"));
+        Assert.Contains("found 5", ex.Message);
+        Assert.StartsWith("five.jpg: offset 11: ", ex.Message);
     }
 
     private static int FindMarker(byte[] data, params byte[] codes)
