@@ -6,12 +6,12 @@ using System.Text;
 using System.Text.Json;
 using Xunit;
 
-namespace VcpNative.Tests.Cli.Serve;
+namespace VcpNative.Tests.Serve;
 
 public class ServeFaultTests
 {
     /// <summary>A valid PNG signature and IHDR announcing 100000 x 100000 RGB pixels, and nothing else: refused from the header.</summary>
-    private static byte[] DecompressionBomb()
+    internal static byte[] DecompressionBomb()
     {
         var b = new byte[8 + 25];
         new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }.CopyTo(b, 0);

@@ -1,11 +1,13 @@
-// A real `serve` server (Kestrel on 127.0.0.1, port 0) over the tiny test model, with an HttpClient pointed at it.
+// A `serve` server over the tiny test model, with an HttpClient pointed at it: a real Kestrel on 127.0.0.1 (port 0), or
+// in process (TestServer from Microsoft.AspNetCore.TestHost: no socket, the same middleware and routes).
 using System.Net.Http.Headers;
-using VcpNative.Cli.Serve;
+using Microsoft.AspNetCore.TestHost;
+using VcpNative.Serve;
 using VcpNative.IO.Images;
 using VcpNative.Tests.Api;
 using Xunit;
 
-namespace VcpNative.Tests.Cli.Serve;
+namespace VcpNative.Tests.Serve;
 
 internal sealed class ServeServer : IAsyncDisposable
 {
@@ -14,11 +16,12 @@ internal sealed class ServeServer : IAsyncDisposable
     public static readonly string Head = Fixtures.Path("vcp", "vcp_head.pth");
     public static readonly DetectorOptions Options = new() { ImageSize = Size, Threshold = 0.5, Threads = 1 };
 
-    private ServeServer(ServeHost host, StringWriter log)
+    private ServeServer(ServeHost host, StringWriter log, bool inProcess)
     {
         Host = host;
         Log = log;
-        Client = new HttpClient { BaseAddress = host.Address, Timeout = TimeSpan.FromSeconds(60) };
+        Client = inProcess ? ((TestServer)host.Server).CreateClient() : new HttpClient { BaseAddress = host.Address };
+        Client.Timeout = TimeSpan.FromSeconds(60);
     }
 
     public ServeHost Host { get; }
@@ -27,16 +30,17 @@ internal sealed class ServeServer : IAsyncDisposable
     public DetectionQueue Queue => Host.State.Loaded!.Queue;
 
     /// <summary>Starts a server and, unless <paramref name="waitForModel"/> is false, waits until the model has loaded.</summary>
-    public static async Task<ServeServer> StartAsync(ServeSettings? settings = null, Func<AnomalyDetector>? open = null, bool waitForModel = true)
+    public static async Task<ServeServer> StartAsync(ServeSettings? settings = null, Func<AnomalyDetector>? open = null, bool waitForModel = true,
+        bool inProcess = false)
     {
         var log = new StringWriter();
         var host = await ServeHost.StartAsync((settings ?? new ServeSettings()) with { Port = 0 }, open ?? (() => AnomalyDetector.Open(Clip, Head, Options)),
-            Head, TextWriter.Synchronized(log));
+            Head, TextWriter.Synchronized(log), inProcess ? b => b.UseTestServer() : null);
         if (waitForModel)
         {
             Assert.Equal(0, await host.Loading);
         }
-        return new ServeServer(host, log);
+        return new ServeServer(host, log, inProcess);
     }
 
     public static byte[] Png(int w = 40, int h = 30, int seed = 1) => PngEncoder.Encode(AnomalyDetectorTests.Pattern(w, h, seed));

@@ -5,7 +5,7 @@ using System.Text.Json;
 using VcpNative.IO.Images;
 using Xunit;
 
-namespace VcpNative.Tests.Cli.Serve;
+namespace VcpNative.Tests.Serve;
 
 public class ServeApiTests
 {
