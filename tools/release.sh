@@ -239,7 +239,7 @@ grep -E "pixel AUROC on held-out" "$work/x64-demo.log" | sed 's/^/  /' >&2
 # serve from dist/ through the launcher (which runs vcp-native-serve-avx512 or -avx2): ready, one /v1/detect scored as
 # infer scored the same image, then SIGTERM: drained, exit 0. The CLI build hands `serve` to its serve build itself.
 run x64-cli-serve-help "$dist/linux-x64/vcp-native-avx2" --threads 1 serve --help
-expect x64-cli-serve-help "--max-batch"
+expect x64-cli-serve-help "max-batch"
 serve_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # The size infer ran at (its map is that size), so both score the same input.
 serve_size=$(python3 -c 'import ast, sys; h = open(sys.argv[1], "rb").read(256).decode("latin1"); print(ast.literal_eval(h[h.index("{"):h.index("}") + 1])["shape"][0])' "$work/x64-infer/maps/input.npy")
@@ -278,7 +278,7 @@ if [ "$arm64" = 1 ]; then
   run arm64-help "${arm[@]}" --help
   expect arm64-help "Usage:"
   run arm64-serve-help qemu-aarch64-static -L /usr/aarch64-linux-gnu -E "LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib" "$dist/linux-arm64/vcp-native-serve" serve --help
-  expect arm64-serve-help "--max-batch"
+  expect arm64-serve-help "max-batch"
   run arm64-info "${arm[@]}" info
   grep -E "^(build|cpu gemm|simd)" "$work/arm64-info.log" | sed 's/^/  /' >&2
   expect arm64-info "^build +NativeAOT arm64"
