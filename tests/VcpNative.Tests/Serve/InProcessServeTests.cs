@@ -38,15 +38,6 @@ public class InProcessServeTests
         return doc.RootElement.GetProperty("error").GetString()!;
     }
 
-    private static async Task WaitForQueueDepth(ServeServer server, int depth)
-    {
-        for (var waited = 0; server.Queue.Depth < depth; waited += 10)
-        {
-            Assert.True(waited < 30_000, $"the queue never held {depth} requests");
-            await Task.Delay(10);
-        }
-    }
-
     [Fact]
     public async Task BeforeTheModelLoadsModelRoutesAre503AndTheRestAnswer()
     {
@@ -328,7 +319,7 @@ public class InProcessServeTests
         await using var server = await ServeServer.StartAsync(new() { Queue = 1, MaxBatch = 1, TimeoutMs = 1500 }, inProcess: true);
         server.Queue.Pause();
         var waiting = server.Client.PostAsync(Infer, Json(InferJson(ServeServer.Png())));
-        await WaitForQueueDepth(server, 1);
+        await server.WaitForQueueDepth(1);
         using (var refused = await server.Client.PostAsync(Infer, Json(InferJson(ServeServer.Png()))))
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
@@ -341,11 +332,7 @@ public class InProcessServeTests
             Assert.Contains("--timeout-ms", await ErrorOf(late), StringComparison.Ordinal);
         }
         server.Queue.Resume();
-        for (var waited = 0; server.Queue.Depth > 0; waited += 10)
-        {
-            Assert.True(waited < 30_000, "the worker never dropped the expired request");
-            await Task.Delay(10);
-        }
+        await server.WaitForEmptyQueue();   // the worker drops the expired request
         using var ok = await server.Client.PostAsync(Infer, Json(InferJson(ServeServer.Png())));
         Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
     }
@@ -358,7 +345,7 @@ public class InProcessServeTests
         using (var leaving = new CancellationTokenSource())
         {
             var request = server.Client.PostAsync(Infer, Json(InferJson(ServeServer.Png())), leaving.Token);
-            await WaitForQueueDepth(server, 1);
+            await server.WaitForQueueDepth(1);
             leaving.Cancel();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
         }
@@ -381,7 +368,7 @@ public class InProcessServeTests
         var c = server.Client;
         server.Queue.Pause();
         var four = Enumerable.Range(0, 4).Select(i => c.PostAsync("/v1/detect", ServeServer.ImageContent(ServeServer.Png(seed: i)))).ToArray();
-        await WaitForQueueDepth(server, 4);
+        await server.WaitForQueueDepth(4);
         Assert.Contains("vcp_serve_queue_depth 4", await c.GetStringAsync("/metrics"), StringComparison.Ordinal);
         server.Queue.Resume();
         foreach (var r in four)

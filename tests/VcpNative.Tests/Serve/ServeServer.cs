@@ -52,6 +52,22 @@ internal sealed class ServeServer : IAsyncDisposable
         return content;
     }
 
+    /// <summary>Waits (30 s at most) until <paramref name="holds"/> is true of the queue depth, e.g. requests queued behind a paused worker.</summary>
+    public async Task WaitForQueue(Func<int, bool> holds, string what)
+    {
+        for (var waited = 0; !holds(Queue.Depth); waited += 10)
+        {
+            Assert.True(waited < 30_000, $"the queue never {what} (depth {Queue.Depth})");
+            await Task.Delay(10);
+        }
+    }
+
+    /// <summary>Waits until <paramref name="depth"/> requests are queued.</summary>
+    public Task WaitForQueueDepth(int depth) => WaitForQueue(d => d >= depth, $"held {depth} requests");
+
+    /// <summary>Waits until the worker has taken (or dropped) every queued request.</summary>
+    public Task WaitForEmptyQueue() => WaitForQueue(d => d == 0, "emptied");
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
