@@ -42,11 +42,7 @@ public class InProcessServeTests
     public async Task BeforeTheModelLoadsModelRoutesAre503AndTheRestAnswer()
     {
         using var gate = new ManualResetEventSlim();
-        await using var server = await ServeServer.StartAsync(open: () =>
-        {
-            gate.Wait();
-            return AnomalyDetector.Open(ServeServer.Clip, ServeServer.Head, ServeServer.Options);
-        }, waitForModel: false, inProcess: true);
+        await using var server = await ServeServer.StartLoadingAsync(gate, inProcess: true);
         var c = server.Client;
         foreach (var path in new[] { "/readyz", "/v2/health/ready", "/v1/model", "/v2/models/vcp-native", "/v2/models/vcp-native/ready" })
         {

@@ -43,6 +43,14 @@ internal sealed class ServeServer : IAsyncDisposable
         return new ServeServer(host, log, inProcess);
     }
 
+    /// <summary>A server whose model loads only once <paramref name="gate"/> is set: the routes answer while it loads.</summary>
+    public static Task<ServeServer> StartLoadingAsync(ManualResetEventSlim gate, bool inProcess = false) =>
+        StartAsync(open: () =>
+        {
+            gate.Wait();
+            return AnomalyDetector.Open(Clip, Head, Options);
+        }, waitForModel: false, inProcess: inProcess);
+
     public static byte[] Png(int w = 40, int h = 30, int seed = 1) => PngEncoder.Encode(AnomalyDetectorTests.Pattern(w, h, seed));
 
     public static ByteArrayContent ImageContent(byte[] bytes, string type = "image/png")
