@@ -6,18 +6,23 @@
 #                                       AVX-512 (and the JIT would use it), else vcp-native-avx2; same arguments (execv)
 #   dist/linux-x64/vcp-native-avx2      the CLI for x86-64-v3 (AVX2+FMA)
 #   dist/linux-x64/vcp-native-avx512    the CLI for x86-64-v4 (AVX-512 F/BW/CD/DQ/VL)
+#   dist/linux-x64/vcp-native-serve-avx2, vcp-native-serve-avx512
+#                                       `serve` (src/VcpNative.Serve: Kestrel), its own executable so the CLI does not link
+#                                       ASP.NET Core; the launcher runs the one that fits for `vcp-native serve ...`
 #   dist/linux-arm64/vcp-native         ARMv8.0-A + AdvSimd (NEON), e.g. Jetson Orin; cross-compiled with clang + Debian's
 #                                       aarch64 toolchain, linked against Debian 11's arm64 C library (glibc 2.31) so it
 #                                       starts on JetPack 5 (Ubuntu 20.04) as well as JetPack 6
 #   dist/linux-*/libSkiaSharp.so       WebP decoding's companion (SkiaSharp's libwebp; NativeAOT cannot link it in): loaded
 #                                       only when a WebP is decoded; without it a WebP fails with one line, all else works
+#   dist/linux-arm64/vcp-native-serve   `serve` for arm64 (the CLI's serve verb execs it)
 #   dist/SHA256SUMS
 #
 # Usage, from anywhere:
-#   tools/release.sh                   build all four (about 3 minutes on 2 cores); fails on any build warning
+#   tools/release.sh                   build all seven (about 6 minutes on 2 cores); fails on any build warning
 #   tools/release.sh --smoke           build, then: --help, info (which build and kernel runs, and why), smoke (sgemm vs
 #                                      float64), kernels verify --device emulated, golden tiny infer (maps vs PyTorch and
-#                                      vs each other), demo; x64 natively, arm64 under qemu-aarch64-static
+#                                      vs each other), demo, serve (ready, one /v1/detect vs infer, SIGTERM); x64
+#                                      natively, arm64 under qemu-aarch64-static
 #   --no-arm64                         x64 only (no cross toolchain needed)
 #   --arm64-sysroot DIR                link the arm64 binary against DIR (a root file system with usr/aarch64-linux-gnu
 #                                      or usr/lib/aarch64-linux-gnu, e.g. a Jetson's) instead of the fetched glibc 2.31 one
@@ -39,7 +44,7 @@ while [ $# -gt 0 ]; do
     --no-arm64) arm64=0 ;;
     --arm64-demo) arm64_demo="${2:?--arm64-demo needs full, reduced or skip}"; shift ;;
     --arm64-sysroot) arm64_sysroot="${2:?--arm64-sysroot needs a folder}"; shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "release.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -60,7 +65,7 @@ if [ "$arm64" = 1 ]; then
   [ -e /usr/aarch64-linux-gnu/lib/libc.so ] || need+=(libc6-dev-arm64-cross)
   if [ "$smoke" = 1 ]; then command -v qemu-aarch64-static >/dev/null || need+=(qemu-user-static); fi
 fi
-if [ "$smoke" = 1 ]; then command -v python3 >/dev/null || need+=(python3); fi
+if [ "$smoke" = 1 ]; then command -v python3 >/dev/null || need+=(python3); command -v curl >/dev/null || need+=(curl); fi
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     say "installing ${need[*]}"
@@ -115,9 +120,13 @@ publish() {
 
 publish VcpNative.Cli linux-x64 x64-v3 "$dist/linux-x64/vcp-native-avx2"
 publish VcpNative.Cli linux-x64 x64-v4 "$dist/linux-x64/vcp-native-avx512" -p:IlcInstructionSet=x86-64-v4
+publish VcpNative.Serve linux-x64 serve-x64-v3 "$dist/linux-x64/vcp-native-serve-avx2"
+publish VcpNative.Serve linux-x64 serve-x64-v4 "$dist/linux-x64/vcp-native-serve-avx512" -p:IlcInstructionSet=x86-64-v4
 publish VcpNative.Launcher linux-x64 x64-launcher "$dist/linux-x64/vcp-native"
-grep -q "x64-v3: --targetarch:x64 --instruction-set:x86-64-v3" "$build/targets.txt" || fail "vcp-native-avx2 was not compiled for x86-64-v3: $(cat "$build/targets.txt")"
-grep -q "x64-v4: --targetarch:x64 --instruction-set:x86-64-v4" "$build/targets.txt" || fail "vcp-native-avx512 was not compiled for x86-64-v4: $(cat "$build/targets.txt")"
+for t in x64-v3:x86-64-v3:vcp-native-avx2 x64-v4:x86-64-v4:vcp-native-avx512 serve-x64-v3:x86-64-v3:vcp-native-serve-avx2 serve-x64-v4:x86-64-v4:vcp-native-serve-avx512; do
+  IFS=: read -r name isa file <<<"$t"
+  grep -q "^$name: --targetarch:x64 --instruction-set:$isa" "$build/targets.txt" || fail "$file was not compiled for $isa: $(cat "$build/targets.txt")"
+done
 if [ "$arm64" = 1 ]; then
   mkdir -p "$dist/linux-arm64"
   # The host's cross C library (Debian 12: glibc 2.36) would make the binary need glibc 2.34, which JetPack 5's Ubuntu
@@ -132,8 +141,11 @@ if [ "$arm64" = 1 ]; then
   fi
   [ -d "$arm64_sysroot" ] || fail "--arm64-sysroot $arm64_sysroot is not a folder"
   publish VcpNative.Cli linux-arm64 arm64 "$dist/linux-arm64/vcp-native" "-p:SysRoot=$arm64_sysroot"
-  file "$dist/linux-arm64/vcp-native" 2>/dev/null | grep -q "ARM aarch64" || [ "$(od -An -tx1 -j18 -N2 "$dist/linux-arm64/vcp-native" | tr -d ' ')" = "b700" ] \
-    || fail "dist/linux-arm64/vcp-native is not an aarch64 ELF"
+  publish VcpNative.Serve linux-arm64 serve-arm64 "$dist/linux-arm64/vcp-native-serve" "-p:SysRoot=$arm64_sysroot"
+  for f in vcp-native vcp-native-serve; do
+    file "$dist/linux-arm64/$f" 2>/dev/null | grep -q "ARM aarch64" || [ "$(od -An -tx1 -j18 -N2 "$dist/linux-arm64/$f" | tr -d ' ')" = "b700" ] \
+      || fail "dist/linux-arm64/$f is not an aarch64 ELF"
+  done
 fi
 
 # --- libSkiaSharp.so (images issue #20) ----------------------------------------------------------------------------
@@ -252,12 +264,49 @@ run x64-demo "$x64" demo -o "$work/x64-demo"
 expect x64-demo "pixel AUROC on held-out classes: before training [0-9.]+, after [0-9.]+"
 grep -E "pixel AUROC on held-out" "$work/x64-demo.log" | sed 's/^/  /' >&2
 
+# serve from dist/ through the launcher (which runs vcp-native-serve-avx512 or -avx2): ready, one /v1/detect scored as
+# infer scored the same image, then SIGTERM: drained, exit 0. The CLI build hands `serve` to its serve build itself.
+run x64-cli-serve-help "$dist/linux-x64/vcp-native-avx2" --threads 1 serve --help
+expect x64-cli-serve-help "max-batch"
+serve_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# The size infer ran at (its map is that size), so both score the same input.
+serve_size=$(python3 -c 'import ast, sys; h = open(sys.argv[1], "rb").read(256).decode("latin1"); print(ast.literal_eval(h[h.index("{"):h.index("}") + 1])["shape"][0])' "$work/x64-infer/maps/input.npy")
+"$x64" serve --clip "$fixtures/clip/tiny_clip.pt" --head "$fixtures/vcp/vcp_head.pth" --image-size "$serve_size" --port "$serve_port" >"$work/x64-serve.log" 2>&1 &
+serve_pid=$!
+for _ in $(seq 600); do
+  curl -sf -o /dev/null "http://127.0.0.1:$serve_port/v2/health/ready" && break
+  kill -0 "$serve_pid" 2>/dev/null || { cat "$work/x64-serve.log" >&2; fail "serve from dist exited before it was ready"; }
+  sleep 0.1
+done
+curl -sf -o /dev/null "http://127.0.0.1:$serve_port/v2/health/ready" || { kill "$serve_pid"; cat "$work/x64-serve.log" >&2; fail "serve from dist not ready in 60 s"; }
+curl -sf -H "Content-Type: image/png" --data-binary "@$fixtures/vcp/input.png" "http://127.0.0.1:$serve_port/v1/detect" >"$work/x64-serve-detect.json" \
+  || { kill "$serve_pid"; cat "$work/x64-serve.log" >&2; fail "serve from dist: POST /v1/detect"; }
+kill -TERM "$serve_pid"
+serve_rc=0; wait "$serve_pid" || serve_rc=$?
+[ "$serve_rc" = 0 ] || { cat "$work/x64-serve.log" >&2; fail "serve from dist exited $serve_rc after SIGTERM (expected a drain and 0)"; }
+run x64-serve-vs-infer python3 -c '
+import json, sys
+def scores(o):
+    if isinstance(o, dict):
+        for k, v in o.items():
+            yield from ([v] if k == "score" else scores(v))
+    elif isinstance(o, list):
+        for v in o:
+            yield from scores(v)
+served, inferred = json.load(open(sys.argv[1]))["score"], next(scores(json.load(open(sys.argv[2]))))
+print(f"serve /v1/detect score {served:.6f}, infer {inferred:.6f}")
+sys.exit(0 if abs(served - inferred) <= 1e-5 else 1)' "$work/x64-serve-detect.json" "$work/x64-infer/results.json"
+grep -E "^serve: (listening|model loaded)" "$work/x64-serve.log" | sed 's/^/  /' >&2
+sed 's/^/  /' "$work/x64-serve-vs-infer.log" >&2
+
 if [ "$arm64" = 1 ]; then
   # qemu-user with Debian's cross sysroot. LD_LIBRARY_PATH keeps the sysroot's libc next to its own ld.so even on a
   # machine that also has libc6:arm64 installed (a mixed pair hangs at start-up).
   arm=(qemu-aarch64-static -L /usr/aarch64-linux-gnu -E "LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib" "$dist/linux-arm64/vcp-native")
   run arm64-help "${arm[@]}" --help
   expect arm64-help "Usage:"
+  run arm64-serve-help qemu-aarch64-static -L /usr/aarch64-linux-gnu -E "LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib" "$dist/linux-arm64/vcp-native-serve" serve --help
+  expect arm64-serve-help "max-batch"
   run arm64-info "${arm[@]}" info
   grep -E "^(build|cpu gemm|simd)" "$work/arm64-info.log" | sed 's/^/  /' >&2
   expect arm64-info "^build +NativeAOT arm64"

@@ -1,6 +1,7 @@
 // vcp-native on linux-x64: a small NativeAOT launcher that replaces itself (execv: same arguments, same process id) with
 // vcp-native-avx512 (x86-64-v4) where this CPU and OS support AVX-512, else with vcp-native-avx2 (x86-64-v3), both from
-// its own folder. NativeAOT fixes Vector512.IsHardwareAccelerated when it compiles, so one CLI binary cannot choose.
+// its own folder; for `vcp-native serve ...` with the server's builds vcp-native-serve-avx512/-avx2 instead (the CLI does
+// not link ASP.NET Core). NativeAOT fixes Vector512.IsHardwareAccelerated when it compiles, so one binary cannot choose.
 //
 // Why a launcher and not the CLI switching itself at the top of Main (measured, docs/deploy-binaries.md): the 12 MB CLI
 // spends about 13 ms before Main (rehydrating 2.4 MB of runtime data), so a switch from inside it cost 16-24 ms per
@@ -10,8 +11,9 @@ using VcpNative.Launcher;
 
 var self = Environment.ProcessPath ?? "vcp-native";
 var folder = Path.GetDirectoryName(self) ?? ".";
-var avx512 = Path.Combine(folder, X64BuildChoice.Avx512Executable);
-var avx2 = Path.Combine(folder, X64BuildChoice.Avx2Executable);
+var (avx512Name, avx2Name) = X64BuildChoice.ExecutablesFor(args);
+var avx512 = Path.Combine(folder, avx512Name);
+var avx2 = Path.Combine(folder, avx2Name);
 var choice = X64BuildChoice.Decide(X64BuildChoice.ReadMachine(avx512, File.Exists(avx512)));
 // The CLI prints both in `vcp-native info` (and bench JSON): which executable runs and why.
 _ = Libc.SetEnv(LaunchVariables.LaunchedBy, self, 1);
@@ -27,7 +29,7 @@ foreach (var target in choice.Avx512 ? new[] { avx512, avx2 } : new[] { avx2 })
     errors.Add($"{target}: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
     _ = Libc.SetEnv(LaunchVariables.Reason, $"AVX2 build: {errors[^1]}", 1);
 }
-Console.Error.WriteLine($"vcp-native: cannot run {string.Join("; ", errors)} (the linux-x64 release ships vcp-native, {X64BuildChoice.Avx2Executable} and {X64BuildChoice.Avx512Executable} in one folder)");
+Console.Error.WriteLine($"vcp-native: cannot run {string.Join("; ", errors)} (the linux-x64 release ships vcp-native, {avx2Name} and {avx512Name} in one folder)");
 return 127;
 
 namespace VcpNative.Launcher

@@ -20,6 +20,19 @@ public static class X64BuildChoice
 
     public const string Avx2Executable = "vcp-native-avx2";
 
+    /// <summary>The server's x86-64-v4 build (src/VcpNative.Serve), run for the <c>serve</c> verb.</summary>
+    public const string ServeAvx512Executable = "vcp-native-serve-avx512";
+
+    /// <summary>The server's x86-64-v3 build.</summary>
+    public const string ServeAvx2Executable = "vcp-native-serve-avx2";
+
+    /// <summary>
+    /// The pair to choose from for this command line: the serve builds when the first argument is the verb <c>serve</c>,
+    /// else the CLI builds (which hand <c>serve</c> on to the serve build themselves when global options come first).
+    /// </summary>
+    public static (string Avx512, string Avx2) ExecutablesFor(string[] args) =>
+        args is ["serve", ..] ? (ServeAvx512Executable, ServeAvx2Executable) : (Avx512Executable, Avx2Executable);
+
     /// <summary>What the rule looks at.</summary>
     /// <param name="DispatchSetting">VCP_NATIVE_DISPATCH ("0" = off).</param>
     /// <param name="PreferredVectorBitWidth">DOTNET_PreferredVectorBitWidth, as the JIT would read it.</param>

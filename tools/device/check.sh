@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The prepared GPU check: proves every kernel, the whole model and its speed against PyTorch on a real NVIDIA GPU, with
-# the NativeAOT binary that tools/device/prepare.sh put in .device/ (the GPU machine has no .NET).
+# the NativeAOT binaries that tools/device/prepare.sh put in .device/ (the GPU machine has no .NET): the AVX2 CLI, whose
+# serve verb execs the AVX2 server next to it.
 #
 # Usage, from the repository root:
 #   tools/device/check.sh             all steps (environment, kernels verify, golden parity, speed, PyTorch peer, registers)
@@ -43,11 +44,13 @@ logs="$work/logs"
 mkdir -p "$logs"
 steps="$work/steps.jsonl"
 : > "$steps"
-bin="$root/.device/vcp-native"
-if [ ! -x "$bin" ]; then
-  echo "check.sh: $bin not found: run tools/device/prepare.sh first (and carry .device)" >&2
-  exit 2
-fi
+bin="$root/.device/vcp-native-avx2"
+for f in "$bin" "$root/.device/vcp-native-serve-avx2"; do
+  if [ ! -x "$f" ]; then
+    echo "check.sh: $f not found: run tools/device/prepare.sh first (and carry .device)" >&2
+    exit 2
+  fi
+done
 py="$(command -v python3 || true)"
 # The Python that has torch (the GPU machine's python3; here maybe Debian's /usr/bin/python3 behind a pyenv shim).
 torch_py=""
@@ -151,7 +154,7 @@ env_step() {
   [ -n "$torch_py" ] && "$torch_py" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'device', torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'none')" 2>/dev/null || echo "torch: no python3 here imports it"
   echo "VCP_CUDA_LIBRARY_PATH=${VCP_CUDA_LIBRARY_PATH:-}"
   echo "--- vcp-native:"
-  ls -l "$bin"
+  ls -l "$bin" "$root/.device/vcp-native-serve-avx2"
   "$bin" info --verbose --device "$1" 2>&1 | head -30
 }
 run_step environment 60 env_step "${dev[1]}"
@@ -268,8 +271,8 @@ if [ "$mode" != quick ]; then
     skip_step ptxas "ptxas (CUDA toolkit) not on PATH"
   fi
   if [ "$mode" != rehearse ] && command -v ncu >/dev/null; then
-    # The AVX2 CLI directly, not the launcher: through an exec ncu profiled nothing (H200 run of 2026-12-04); the CPU
-    # instruction set does not matter to the kernels profiled here.
+    # The AVX2 CLI ($bin), never through an exec: through the launcher ncu profiled nothing (H200 run of 2026-12-04); the
+    # CPU instruction set does not matter to the kernels profiled here.
     # A run that profiles no kernel is a failure, not a pass.
     ncu_step() {
       local bin="$1" log
@@ -282,7 +285,7 @@ if [ "$mode" != quick ]; then
       rm -f "$log"
       return "$rc"
     }
-    run_step ncu 120 ncu_step "$root/.device/vcp-native-avx2"
+    run_step ncu 120 ncu_step "$bin"
   else
     skip_step ncu "$([ "$mode" = rehearse ] && echo 'rehearsal: needs a GPU' || echo 'ncu not on PATH')"
   fi

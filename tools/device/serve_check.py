@@ -5,8 +5,9 @@
 
 Waits for /readyz, then sends every PNG of DIR at once from several threads (so the server batches them), half through
 the plain API (POST /v1/detect) and half through the Open Inference Protocol (POST /v2/models/vcp-native/infer, base64
-BYTES input), and compares each score with INFER_OUT/results.json (the same images scored by `infer`). Exit 1 on any
-non-200 answer, a missing score or a difference above --atol.
+BYTES input), and compares each score with INFER_OUT/results.json (the same images scored by `infer`); then reads
+/metrics (prometheus-net) and checks it counted every image and each route's answers. Exit 1 on any non-200 answer, a
+missing score, a difference above --atol or a wrong count.
 """
 import argparse
 import base64
@@ -53,6 +54,17 @@ def score(base, path, protocol):
     return status, outputs["score"]["data"][0]
 
 
+def metric_values(text):
+    """Prometheus text format: 'name{labels} value' lines (comments skipped) as {"name{labels}": number}."""
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            number = float(value)
+            values[key] = int(number) if number.is_integer() else number
+    return values
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
@@ -82,11 +94,25 @@ def main():
         worst = max(worst, diff)
         if diff > a.atol:
             problems.append(f"{name} ({protocol}): score {value} vs infer {expected[name]} (diff {diff:.3g})")
-    print(f"serve: {len(answers)} concurrent requests (v1 and v2) in {seconds:.2f} s; max |score diff| vs infer {worst:.3g} (atol {a.atol})")
+    # /metrics (prometheus-net text format) must count what was just sent: every image computed once, each route's 200s.
+    status, text = request(base + "/metrics")
+    metrics = metric_values(text.decode() if status == 200 else "")
+    v1 = sum(1 for (_, p), (st, _) in answers if p == "v1" and st == 200)
+    v2 = sum(1 for (_, p), (st, _) in answers if p == "v2" and st == 200)
+    counted = {
+        "vcp_serve_images_computed_total": len(answers),
+        'vcp_serve_requests_total{route="/v1/detect",status="200"}': v1,
+        'vcp_serve_requests_total{route="/v2/models/{name}/infer",status="200"}': v2,
+    }
+    for name, want in counted.items():
+        if metrics.get(name) != want:
+            problems.append(f"/metrics: {name} is {metrics.get(name)}, expected {want} (status {status})")
+    batches = metrics.get("vcp_serve_batch_size_count")
+    print(f"serve: {len(answers)} concurrent requests (v1 and v2) in {seconds:.2f} s in {batches} batches; max |score diff| vs infer {worst:.3g} (atol {a.atol})")
     for p in problems:
         print("  " + p)
     if a.json_out:
-        json.dump({"requests": len(answers), "seconds": seconds, "max_score_diff": worst, "problems": problems}, open(a.json_out, "w"))
+        json.dump({"requests": len(answers), "seconds": seconds, "batches": batches, "max_score_diff": worst, "problems": problems}, open(a.json_out, "w"))
     return 1 if problems or not answers else 0
 
 

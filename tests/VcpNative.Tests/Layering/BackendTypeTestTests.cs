@@ -12,6 +12,7 @@ public sealed partial class BackendTypeTestTests
         "src/VcpNative/Tensors/Cpu/",
         "src/VcpNative/Tensors/Cuda/",
         "src/VcpNative.Cli/",          // composition root: --device picks the backend
+        "src/VcpNative.CommandLine/",  // the --device option every executable shares (GlobalOptions)
         "src/VcpNative/AnomalyDetector", // composition root of the public API
         "src/VcpNative/Tensors/DeviceBackends.cs", // the one factory from a device name to a backend
         "src/VcpNative.Verification/",   // checks every executor against the CPU backend by design

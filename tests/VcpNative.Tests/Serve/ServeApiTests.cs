@@ -5,7 +5,7 @@ using System.Text.Json;
 using VcpNative.IO.Images;
 using Xunit;
 
-namespace VcpNative.Tests.Cli.Serve;
+namespace VcpNative.Tests.Serve;
 
 public class ServeApiTests
 {
@@ -117,11 +117,7 @@ public class ServeApiTests
     public async Task ReadinessIs503UntilTheModelHasLoaded()
     {
         using var gate = new ManualResetEventSlim();
-        await using var server = await ServeServer.StartAsync(open: () =>
-        {
-            gate.Wait();
-            return AnomalyDetector.Open(ServeServer.Clip, ServeServer.Head, ServeServer.Options);
-        }, waitForModel: false);
+        await using var server = await ServeServer.StartLoadingAsync(gate);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await server.Client.GetAsync("/readyz")).StatusCode);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await server.Client.GetAsync("/v2/health/ready")).StatusCode);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await server.Client.PostAsync("/v1/detect", ServeServer.ImageContent(ServeServer.Png()))).StatusCode);

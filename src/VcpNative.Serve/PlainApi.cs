@@ -6,7 +6,7 @@ using VcpNative.Anomaly.Visualization;
 using VcpNative.IO;
 using VcpNative.IO.Images;
 
-namespace VcpNative.Cli.Serve;
+namespace VcpNative.Serve;
 
 /// <summary>Handlers of the /v1 routes.</summary>
 public static class PlainApi

@@ -8,7 +8,7 @@ using VcpNative.Tests.Api;
 using Xunit;
 using Xunit.Abstractions;
 
-namespace VcpNative.Tests.Cli.Serve;
+namespace VcpNative.Tests.Serve;
 
 public class ServePageBrowserTests(ITestOutputHelper output)
 {

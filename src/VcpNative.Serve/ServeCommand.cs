@@ -1,10 +1,11 @@
 // `vcp-native serve`: the model loaded once behind an HTTP server (plain API, Open Inference Protocol, web page, metrics).
 using System.CommandLine;
 using System.Net;
-using VcpNative.Cli.Serve;
+using VcpNative.Cli;
+
 using VcpNative.IO.Results;
 
-namespace VcpNative.Cli.Commands;
+namespace VcpNative.Serve;
 
 /// <summary>Parses the server's options, opens the detector in the background and runs until SIGTERM (docs/serve.md).</summary>
 public static class ServeCommand
@@ -26,7 +27,7 @@ public static class ServeCommand
         var apiKeyFile = new Option<string?>("--api-key-file") { Description = "File holding the API key: every route but the health checks then needs 'Authorization: Bearer <key>'" };
         var modelName = new Option<string>("--model-name") { Description = "Model name in /v2/models/{name}", DefaultValueFactory = _ => "vcp-native" };
         var drain = new Option<int>("--drain-s") { Description = "On SIGTERM, seconds to finish queued and running requests", DefaultValueFactory = _ => 30 };
-        var command = new Command("serve", "Serve the model over HTTP: /v1/detect, the Open Inference Protocol (/v2), a web page at /, /metrics")
+        var command = new Command(ServeVerb.Name, ServeVerb.Description)
         {
             clip, head, method, size, threshold, host, port, maxBatch, maxDelay, queue, timeout, maxRequest, apiKeyFile, modelName, drain,
         };

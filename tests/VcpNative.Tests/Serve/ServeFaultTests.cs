@@ -6,12 +6,12 @@ using System.Text;
 using System.Text.Json;
 using Xunit;
 
-namespace VcpNative.Tests.Cli.Serve;
+namespace VcpNative.Tests.Serve;
 
 public class ServeFaultTests
 {
     /// <summary>A valid PNG signature and IHDR announcing 100000 x 100000 RGB pixels, and nothing else: refused from the header.</summary>
-    private static byte[] DecompressionBomb()
+    internal static byte[] DecompressionBomb()
     {
         var b = new byte[8 + 25];
         new byte[] { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A }.CopyTo(b, 0);
@@ -86,15 +86,6 @@ public class ServeFaultTests
         }
     }
 
-    private static async Task WaitForQueueDepth(ServeServer server, int depth)
-    {
-        for (var waited = 0; server.Queue.Depth < depth; waited += 10)
-        {
-            Assert.True(waited < 30_000, $"the queue never held {depth} requests");
-            await Task.Delay(10);
-        }
-    }
-
     /// <summary>Sends a POST /v1/detect head and part of a body over a raw socket, then reads the answer without ending the body.</summary>
     private static async Task<string> RawExchange(ServeServer server, string headers, byte[] body)
     {
@@ -137,7 +128,7 @@ public class ServeFaultTests
         server.Queue.Pause();
         var png = ServeServer.Png();
         var waiting = Enumerable.Range(0, 2).Select(_ => server.Client.PostAsync("/v1/detect", ServeServer.ImageContent(png))).ToArray();
-        await WaitForQueueDepth(server, 2);
+        await server.WaitForQueueDepth(2);
         using var refused = await server.Client.PostAsync("/v1/detect", ServeServer.ImageContent(png));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
         Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter?.Delta);
@@ -148,10 +139,7 @@ public class ServeFaultTests
             Assert.Equal(HttpStatusCode.GatewayTimeout, r.StatusCode);
         }
         server.Queue.Resume();
-        while (server.Queue.Depth > 0)
-        {
-            await Task.Delay(10);   // the worker drops the two expired requests
-        }
+        await server.WaitForEmptyQueue();   // the worker drops the two expired requests
         using var after = await server.Client.PostAsync("/v1/detect", ServeServer.ImageContent(png));
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
         // The timed-out requests were dropped before computing: only the last one ran.
@@ -166,7 +154,7 @@ public class ServeFaultTests
         using (var leaving = new CancellationTokenSource())
         {
             var request = server.Client.PostAsync("/v1/detect", ServeServer.ImageContent(ServeServer.Png()), leaving.Token);
-            await WaitForQueueDepth(server, 1);
+            await server.WaitForQueueDepth(1);
             leaving.Cancel();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
         }
@@ -215,7 +203,7 @@ public class ServeFaultTests
         var server = await ServeServer.StartAsync(new() { DrainSeconds = 20 });
         server.Queue.Pause();
         var queued = Enumerable.Range(0, 3).Select(i => server.Client.PostAsync("/v1/detect", ServeServer.ImageContent(ServeServer.Png(seed: i)))).ToArray();
-        await WaitForQueueDepth(server, 3);
+        await server.WaitForQueueDepth(3);
         var stopping = server.Host.StopAsync();
         await Task.Delay(200);
         server.Queue.Resume();

@@ -1,15 +1,15 @@
 // GET /: the one self-contained page (embedded index.html; no CDN, no external request).
 using Microsoft.AspNetCore.Http;
 
-namespace VcpNative.Cli.Serve;
+namespace VcpNative.Serve;
 
 /// <summary>Serves the embedded inspection page.</summary>
 public static class WebPage
 {
     private static readonly Lazy<byte[]> Html = new(() =>
     {
-        using var stream = typeof(WebPage).Assembly.GetManifestResourceStream("VcpNative.Cli.Serve.index.html")
-            ?? throw new InvalidOperationException("the embedded page VcpNative.Cli.Serve.index.html is missing from this build");
+        using var stream = typeof(WebPage).Assembly.GetManifestResourceStream("VcpNative.Serve.index.html")
+            ?? throw new InvalidOperationException("the embedded page VcpNative.Serve.index.html is missing from this build");
         using var copy = new MemoryStream();
         stream.CopyTo(copy);
         return copy.ToArray();

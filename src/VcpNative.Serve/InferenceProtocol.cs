@@ -6,7 +6,7 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
-namespace VcpNative.Cli.Serve;
+namespace VcpNative.Serve;
 
 /// <summary>Handlers of the /v2 routes. The model takes one input <c>image</c> (BYTES [1]: the encoded file) and
 /// returns <c>score</c> (FP32 [1]), <c>anomalous</c> (BOOL [1], with a threshold) and, on request, <c>anomaly_map</c> (FP32 [S,S]).</summary>

@@ -2,11 +2,13 @@
 // request; the model loads in the background after the port is open (readiness is 503 until it has).
 using System.Diagnostics;
 using System.Net;
+using VcpNative.Cli;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -14,7 +16,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace VcpNative.Cli.Serve;
+namespace VcpNative.Serve;
 
 /// <summary>A running server: started by <see cref="StartAsync"/>, stopped by SIGTERM or <see cref="StopAsync"/>.</summary>
 public sealed class ServeHost : IAsyncDisposable
@@ -39,7 +41,10 @@ public sealed class ServeHost : IAsyncDisposable
     }
 
     /// <summary>The bound address, e.g. http://127.0.0.1:8080 (the real port when 0 was asked).</summary>
-    public Uri Address => new(app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+    public Uri Address => new(Server.Features.Get<IServerAddressesFeature>()!.Addresses.First());
+
+    /// <summary>The HTTP server: Kestrel, or what <c>configureWebHost</c> put in its place (tests: an in-memory TestServer).</summary>
+    public IServer Server => app.Services.GetRequiredService<IServer>();
 
     /// <summary>Finishes when the model has loaded (0) or failed to (1, the error logged, the server stopping).</summary>
     public Task<int> Loading { get; }
@@ -47,8 +52,12 @@ public sealed class ServeHost : IAsyncDisposable
     /// <summary>The routes' shared state (metrics, the model once loaded).</summary>
     public ServeState State => state;
 
-    /// <summary>Binds, starts answering (503 on model routes), then opens the model with <paramref name="open"/> in the background.</summary>
-    public static async Task<ServeHost> StartAsync(ServeSettings settings, Func<AnomalyDetector> open, string headPath, TextWriter log)
+    /// <summary>
+    /// Binds, starts answering (503 on model routes), then opens the model with <paramref name="open"/> in the background.
+    /// <paramref name="configureWebHost"/> runs after Kestrel is set up (tests replace the server with an in-memory one).
+    /// </summary>
+    public static async Task<ServeHost> StartAsync(ServeSettings settings, Func<AnomalyDetector> open, string headPath, TextWriter log,
+        Action<IWebHostBuilder>? configureWebHost = null)
     {
         settings.Validate();
         var builder = WebApplication.CreateSlimBuilder();
@@ -67,6 +76,7 @@ public sealed class ServeHost : IAsyncDisposable
                 k.Listen(IPAddress.TryParse(settings.Host, out var ip) ? ip : throw new ArgumentException($"--host '{settings.Host}' is not an IP address or localhost"), settings.Port);
             }
         });
+        configureWebHost?.Invoke(builder.WebHost);
         var app = builder.Build();
         var state = new ServeState(settings, new ServeMetrics());
         Configure(app, state, log);
@@ -115,7 +125,7 @@ public sealed class ServeHost : IAsyncDisposable
         }
         catch (Exception e)
         {
-            log.WriteLine($"vcp-native: error: {CliApp.OneLine(e)}");
+            log.WriteLine($"vcp-native: error: {ErrorText.OneLine(e)}");
             _ = app.StopAsync();
             return ExitCodes.Failure;
         }
@@ -123,13 +133,14 @@ public sealed class ServeHost : IAsyncDisposable
 
     private static void Configure(WebApplication app, ServeState state, TextWriter log)
     {
+        // Routing first, so a request refused before its handler (401) is still counted and logged under its route.
+        app.UseRouting();
         app.Use((context, next) => Observe(context, next, state, log));
         if (state.Settings.ApiKey is { } key)
         {
             var expected = SHA256.HashData(Encoding.UTF8.GetBytes(key));
             app.Use((context, next) => Authorize(context, next, expected));
         }
-        app.UseRouting();
         Map(app, "GET", "/", (c, _) => WebPage.WriteAsync(c), state);
         Map(app, "GET", "/livez", (c, _) => Task.CompletedTask, state);
         Map(app, "GET", "/readyz", (c, s) => Readiness(c, s), state);
@@ -166,8 +177,8 @@ public sealed class ServeHost : IAsyncDisposable
 
     private static Task Metrics(HttpContext context, ServeState state)
     {
-        context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-        return context.Response.WriteAsync(state.Metrics.Render(), context.RequestAborted);
+        context.Response.ContentType = ServeMetrics.ContentType;
+        return state.Metrics.WriteAsync(context.Response.Body, context.RequestAborted);
     }
 
     private static Task WriteErrorAsync(HttpContext context, int status, string message) =>
@@ -205,7 +216,7 @@ public sealed class ServeHost : IAsyncDisposable
         catch (Exception e)
         {
             // The operator sees why in the log line; the client gets the same one line in the 500's body.
-            context.Items[ErrorItem] = CliApp.OneLine(e);
+            context.Items[ErrorItem] = ErrorText.OneLine(e);
             if (context.Response.HasStarted)
             {
                 // A half-written answer must not look complete: drop the connection instead of ending it cleanly.
@@ -213,7 +224,7 @@ public sealed class ServeHost : IAsyncDisposable
             }
             else
             {
-                await WriteErrorAsync(context, StatusCodes.Status500InternalServerError, CliApp.OneLine(e));
+                await WriteErrorAsync(context, StatusCodes.Status500InternalServerError, ErrorText.OneLine(e));
             }
         }
         var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;

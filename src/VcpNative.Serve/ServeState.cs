@@ -3,7 +3,7 @@ using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
 using VcpNative.IO.Images;
 
-namespace VcpNative.Cli.Serve;
+namespace VcpNative.Serve;
 
 /// <summary>The loaded model and its queue (published together once loading finishes), settings and metrics.</summary>
 public sealed class ServeState(ServeSettings settings, ServeMetrics metrics)

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using VcpNative.IO.Images;
 
-namespace VcpNative.Cli.Serve;
+namespace VcpNative.Serve;
 
 /// <summary>Body and image reading shared by the plain API and the inference protocol.</summary>
 public static class RequestBody
@@ -91,7 +91,7 @@ public static class RequestBody
         }
         catch (Exception e) when (e is ImageDecodeException or InvalidDataException or IndexOutOfRangeException or ArgumentException or OverflowException)
         {
-            throw new ServeRequestException(StatusCodes.Status422UnprocessableEntity, CliApp.OneLine(e));
+            throw new ServeRequestException(StatusCodes.Status422UnprocessableEntity, ErrorText.OneLine(e));
         }
     }
 

@@ -1,5 +1,5 @@
 // The one failure family of a request: an HTTP status and a one-line message, answered as {"error": "..."}.
-namespace VcpNative.Cli.Serve;
+namespace VcpNative.Serve;
 
 /// <summary>A request the server refuses or cannot finish, with the status it answers.</summary>
 public sealed class ServeRequestException(int statusCode, string message) : Exception(message)

@@ -1,5 +1,5 @@
 // What `vcp-native serve` was asked for: where to listen, how to batch, and the limits every request is held to.
-namespace VcpNative.Cli.Serve;
+namespace VcpNative.Serve;
 
 /// <summary>The server's settings; every member has the default <c>serve</c> uses.</summary>
 public sealed record ServeSettings

@@ -2,7 +2,7 @@
 using VcpNative.Cli;
 using Xunit;
 
-namespace VcpNative.Tests.Cli.Serve;
+namespace VcpNative.Tests.Serve;
 
 public class ServeCommandTests
 {

@@ -4,7 +4,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using VcpNative.IO.Images;
 
-namespace VcpNative.Cli.Serve;
+namespace VcpNative.Serve;
 
 /// <summary>One computed request: its result and how it got there.</summary>
 public sealed record QueuedDetection(AnomalyResult Result, int BatchSize, double QueueMs, double ComputeMs);

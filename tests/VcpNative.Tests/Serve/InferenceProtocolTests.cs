@@ -5,7 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Xunit;
 
-namespace VcpNative.Tests.Cli.Serve;
+namespace VcpNative.Tests.Serve;
 
 public class InferenceProtocolTests
 {

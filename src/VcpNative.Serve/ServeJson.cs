@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using VcpNative.Models.Clip;
 
-namespace VcpNative.Cli.Serve;
+namespace VcpNative.Serve;
 
 /// <summary>{"error": "..."}: the protocol's error object, used by every route.</summary>
 public sealed record ErrorBody(string Error);
