@@ -201,6 +201,29 @@ public class InferBatchJobTests(ITestOutputHelper log)
         Assert.Equal(MapResize.ToSize(map, 112, 90, 30), NpyValues(Path.Combine(original, "maps", "wide.npy")));
     }
 
+    [Fact]
+    public void AnExifRotatedJpegGetsAnUprightOverlay()
+    {
+        // Orientation 6 (rotate 90 degrees clockwise to view): the stored pixels are landscape-on-their-side; the overlay
+        // must have the upright size and be drawn over the upright image, as Pillow's exif_transpose shows it.
+        using var temp = new TempDirectory("infer-job");
+        var inputs = Path.Combine(temp.Path, "in");
+        Directory.CreateDirectory(inputs);
+        var jpeg = Path.Combine(inputs, "turned.jpg");
+        File.Copy(Fixtures.Path("images", "formats", "jpeg_exif_orientation6.jpg"), jpeg);
+        var upright = ImageDecoder.DecodeRgb(jpeg);
+        var header = ImageDecoder.ReadHeader(jpeg);
+        Assert.Equal((upright.Width, upright.Height), (header.Width, header.Height));
+        Assert.NotEqual(upright.Width, upright.Height); // a square would not show a wrong turn
+        var output = Path.Combine(temp.Path, "out");
+        Assert.Equal(ExitCodes.Ok, Cli(["infer", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--head", Fixtures.Path("vcp", "vcp_head.pth"),
+            "--image-size", "112", "--save-maps", "-o", output, inputs]).Code);
+        var overlay = ImageDecoder.DecodeRgb(Path.Combine(output, "overlays", "turned.png"));
+        Assert.Equal((upright.Width, upright.Height), (overlay.Width, overlay.Height));
+        var map = NpyValues(Path.Combine(output, "maps", "turned.npy"));
+        Assert.Equal(HeatmapOverlay.Render(upright, MapResize.ToSize(map, 112, upright.Width, upright.Height)).Pixels, overlay.Pixels);
+    }
+
     private static string NpyShape(string path)
     {
         var header = System.Text.Encoding.ASCII.GetString(File.ReadAllBytes(path), 10, 118);
