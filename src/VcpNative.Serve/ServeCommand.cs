@@ -37,7 +37,9 @@ public static class ServeCommand
             {
                 Host = parse.GetValue(host)!, Port = parse.GetValue(port), MaxBatch = parse.GetValue(maxBatch), MaxDelayMs = parse.GetValue(maxDelay),
                 Queue = parse.GetValue(queue), TimeoutMs = parse.GetValue(timeout), MaxRequestMb = parse.GetValue(maxRequest),
-                ApiKey = parse.GetValue(apiKeyFile) is string f ? File.ReadAllText(f).Trim() : null,
+                ApiKey = parse.GetValue(apiKeyFile) is string f
+                    ? File.Exists(f) ? File.ReadAllText(f).Trim() : throw new UsageException($"--api-key-file: {f}: no such file")
+                    : null,
                 ModelName = parse.GetValue(modelName)!, DrainSeconds = parse.GetValue(drain),
             };
             var detector = new DetectorOptions

@@ -73,7 +73,7 @@ public sealed class ServeHost : IAsyncDisposable
             }
             else
             {
-                k.Listen(IPAddress.TryParse(settings.Host, out var ip) ? ip : throw new ArgumentException($"--host '{settings.Host}' is not an IP address or localhost"), settings.Port);
+                k.Listen(IPAddress.TryParse(settings.Host, out var ip) ? ip : throw new RunSetupException(nameof(ServeSettings.Host), $"--host '{settings.Host}' is not an IP address or localhost"), settings.Port);
             }
         });
         configureWebHost?.Invoke(builder.WebHost);

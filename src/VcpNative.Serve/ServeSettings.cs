@@ -40,7 +40,7 @@ public sealed record ServeSettings
     /// <summary>The body limit in bytes.</summary>
     public long MaxRequestBytes => (long)MaxRequestMb * 1024 * 1024;
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the flag of a value the server cannot run with.</summary>
+    /// <summary>Throws <see cref="RunSetupException"/> naming the flag of a value the server cannot run with (a usage error, exit 2).</summary>
     public void Validate()
     {
         Check(Port is >= 0 and <= 65535, "--port must be 0..65535");
@@ -58,7 +58,7 @@ public sealed record ServeSettings
     {
         if (!ok)
         {
-            throw new ArgumentException(message);
+            throw new RunSetupException(nameof(ServeSettings), message);
         }
     }
 }

@@ -29,7 +29,7 @@ public class ServeCommandTests
     public void ABadValueFailsInOneLineNamingTheFlag(string option, string value, string message)
     {
         var (code, error) = Run("--clip", ServeServer.Clip, "--head", ServeServer.Head, "--image-size", "28", option, value);
-        Assert.Equal(ExitCodes.Failure, code);
+        Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains(message, error, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
     }
@@ -38,7 +38,7 @@ public class ServeCommandTests
     public void AMissingApiKeyFileFailsBeforeBinding()
     {
         var (code, error) = Run("--clip", ServeServer.Clip, "--head", ServeServer.Head, "--api-key-file", "/no/such/key");
-        Assert.Equal(ExitCodes.Failure, code);
+        Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("/no/such/key", error, StringComparison.Ordinal);
     }
 }
