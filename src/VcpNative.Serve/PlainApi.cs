@@ -1,8 +1,6 @@
 // The plain HTTP API: POST /v1/detect (an encoded image in, score/verdict/map/overlay out) and GET /v1/model.
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
-using VcpNative.Anomaly.Preprocessing;
-using VcpNative.Anomaly.Visualization;
 using VcpNative.IO;
 using VcpNative.IO.Images;
 
@@ -58,12 +56,8 @@ public static class PlainApi
         return ServeState.WriteJsonAsync(context, info, ServeJson.Default.ModelInfo);
     }
 
-    /// <summary>The image as the model saw it (bicubic to the model size, as <c>infer</c>'s overlays) with the map over it.</summary>
-    public static RgbImage Overlay(RgbImage image, AnomalyResult result)
-    {
-        var resized = PillowResize.Resize(image, result.MapSize, result.MapSize, PillowFilter.Bicubic);
-        return HeatmapOverlay.Render(resized, result.Map);
-    }
+    /// <summary>The map resized to the uploaded image's own size and drawn over it, as <c>infer</c>'s overlays.</summary>
+    public static RgbImage Overlay(RgbImage image, AnomalyResult result) => result.OverlayOn(image);
 
     private static GreyImage MapImage(AnomalyResult r)
     {

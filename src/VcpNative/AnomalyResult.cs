@@ -51,6 +51,21 @@ public sealed class AnomalyResult
     /// </summary>
     public float[] MapAtOriginalSize() => Anomaly.Visualization.MapResize.ToSize(map, MapSize, OriginalWidth, OriginalHeight);
 
+    /// <summary>
+    /// <see cref="MapAtOriginalSize"/> in jet colours (fixed scale 0..1) blended over <paramref name="image"/>, the image
+    /// this result is for as decoded: what <c>infer</c> writes to overlays/.
+    /// </summary>
+    /// <param name="image">The decoded image, <see cref="OriginalWidth"/> x <see cref="OriginalHeight"/>.</param>
+    /// <exception cref="ArgumentException">The image has another size.</exception>
+    public RgbImage OverlayOn(RgbImage image)
+    {
+        if (image.Width != OriginalWidth || image.Height != OriginalHeight)
+        {
+            throw new ArgumentException($"image is {image.Width}x{image.Height}; this result is for a {OriginalWidth}x{OriginalHeight} image", nameof(image));
+        }
+        return Anomaly.Visualization.HeatmapOverlay.Render(image, MapAtOriginalSize());
+    }
+
     /// <summary>The mask at model resolution: 255 where the map exceeds the detector's pixel threshold, else 0 (as <c>infer</c>'s masks/).</summary>
     public GreyImage Mask() => Anomaly.Visualization.HeatmapOverlay.Mask(map, MapSize, MapSize, pixelThreshold);
 
