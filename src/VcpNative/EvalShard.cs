@@ -56,32 +56,18 @@ internal static class EvalShard
         var mine = shard.Select(samples);
         var failures = new List<InputFailure>();
         var scored = 0;
-        var done = 0;
         var stage = "eval " + model.Method + " shard " + spec;
         var temp = Path.Combine(options.Output, DataFile + AtomicFile.TempSuffix);
         using (var data = new BinaryWriter(new FileStream(temp, FileMode.Create, FileAccess.Write)))
         {
-            DatasetEvaluation.Run(model.Inference, backend, mine, options.BatchSize, new EvaluationEvents
-            {
-                ImageDone = (sample, result) =>
+            DatasetEvaluation.Run(model.Inference, backend, mine, options.BatchSize, Evaluator.ObservedEvents(observer, stage, mine.Count, failures,
+                (sample, result) =>
                 {
                     data.Write(index[sample.ImagePath]);
                     data.Write(result.Score);
                     data.Write(MemoryMarshal.AsBytes(result.Map.AsSpan()));
                     scored++;
-                },
-                ImageFailed = (path, e) =>
-                {
-                    var failure = new InputFailure(path, e);
-                    failures.Add(failure);
-                    observer.OnInputFailed(failure, validation: false);
-                },
-                BatchDone = count =>
-                {
-                    done += count;
-                    observer.OnProgress(stage, done, mine.Count, null);
-                },
-            }, metrics: false);
+                }), metrics: false);
             data.BaseStream.Flush();
             ((FileStream)data.BaseStream).Flush(flushToDisk: true);
         }

@@ -107,10 +107,8 @@ public sealed class Evaluator : PipelineRun
         var failures = new List<InputFailure>();
         var finished = new List<ClassMetrics>();
         var stage = "eval " + model.Method;
-        var done = 0;
-        var rows = DatasetEvaluation.Run(model.Inference, Backend, samples, options.BatchSize, new EvaluationEvents
-        {
-            ImageDone = (sample, result) =>
+        var rows = DatasetEvaluation.Run(model.Inference, Backend, samples, options.BatchSize, ObservedEvents(Observer, stage, samples.Count, failures,
+            (sample, result) =>
             {
                 string? mapPath = null;
                 if (options.SaveMaps)
@@ -120,28 +118,42 @@ public sealed class Evaluator : PipelineRun
                 }
                 records.Add(new ImageResultRecord(sample.ImagePath, result.Score, null, mapPath, null, null));
             },
-            ImageFailed = (path, e) =>
-            {
-                var failure = new InputFailure(path, e);
-                failures.Add(failure);
-                Observer.OnInputFailed(failure, validation: false);
-            },
-            BatchDone = count =>
-            {
-                done += count;
-                Observer.OnProgress(stage, done, samples.Count, null);
-            },
-            ClassDone = row =>
+            row =>
             {
                 finished.Add(row);
                 // Per class, not per batch: rewriting results.json after every batch made eval quadratic in images.
                 ResultsWriter.Write(output, records);
                 MetricsReport.Write(output, finished);
-            },
-        });
+            }));
         ResultsWriter.Write(output, records);
         Observer.OnStageFinished(stage);
         MetricsReport.Write(output, rows);
         return new EvaluationOutcome(model.Method, rows, records.Count, failures);
+    }
+
+    /// <summary>
+    /// An eval run's events: each unreadable image recorded in <paramref name="failures"/> and reported, progress after
+    /// each batch under <paramref name="stage"/>; <paramref name="imageDone"/> and <paramref name="classDone"/> as given.
+    /// </summary>
+    internal static EvaluationEvents ObservedEvents(IRunObserver observer, string stage, int total, List<InputFailure> failures,
+        Action<DatasetSample, AnomalyImageResult> imageDone, Action<ClassMetrics>? classDone = null)
+    {
+        var done = 0;
+        return new EvaluationEvents
+        {
+            ImageDone = imageDone,
+            ImageFailed = (path, e) =>
+            {
+                var failure = new InputFailure(path, e);
+                failures.Add(failure);
+                observer.OnInputFailed(failure, validation: false);
+            },
+            BatchDone = count =>
+            {
+                done += count;
+                observer.OnProgress(stage, done, total, null);
+            },
+            ClassDone = classDone,
+        };
     }
 }
