@@ -30,7 +30,7 @@ public sealed class ConsoleRunObserver(TextWriter output, TextWriter error) : IR
 
     /// <inheritdoc/>
     public void OnInputFailed(InputFailure failure, bool validation) =>
-        error.WriteLine($"vcp-native: {(validation ? "validation skipped" : "skipped")} {failure.Path}: {CliApp.OneLine(failure.Error)}");
+        error.WriteLine($"vcp-native: {(validation ? "validation skipped" : "skipped")} {ErrorText.ForInput(failure.Path, CliApp.OneLine(failure.Error))}");
 
     /// <inheritdoc/>
     public void Dispose()

@@ -14,7 +14,7 @@ public static class FailureReport
         stderr.WriteLine($"vcp-native: {failures.Count} input(s) failed:");
         foreach (var f in failures)
         {
-            stderr.WriteLine($"  {f.Path}: {CliApp.OneLine(f.Error)}");
+            stderr.WriteLine($"  {ErrorText.ForInput(f.Path, CliApp.OneLine(f.Error))}");
         }
         return ExitCodes.PartialFailure;
     }

@@ -19,4 +19,13 @@ public static class ErrorText
         }
         return message.ReplaceLineEndings(" ");
     }
+
+    /// <summary>
+    /// "<paramref name="path"/>: <paramref name="oneLine"/>", or the message alone when it already begins with the path
+    /// (decoders and weight readers name their file), so a line names its file once.
+    /// </summary>
+    /// <param name="path">The input the error belongs to.</param>
+    /// <param name="oneLine">Its one-line error.</param>
+    public static string ForInput(string path, string oneLine) =>
+        oneLine.StartsWith(path, StringComparison.Ordinal) ? oneLine : $"{path}: {oneLine}";
 }

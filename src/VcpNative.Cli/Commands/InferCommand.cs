@@ -138,7 +138,7 @@ public static class InferCommand
             error.WriteLine($"vcp-native: {outcome.Failures.Count} input(s) failed:");
             foreach (var f in outcome.Failures)
             {
-                error.WriteLine($"  {f.Path}: {f.Error}");
+                error.WriteLine($"  {ErrorText.ForInput(f.Path, f.Error)}");
             }
             return ExitCodes.PartialFailure;
         }

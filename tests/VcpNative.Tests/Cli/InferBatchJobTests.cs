@@ -132,6 +132,10 @@ public class InferBatchJobTests(ITestOutputHelper log)
         Assert.Equal(bad, failed.GetProperty("input").GetString());
         Assert.Contains("bad.bmp", failed.GetProperty("error").GetString());
         Assert.Contains("bad.bmp,,,,,,", File.ReadAllText(Path.Combine(output, "results.csv")));
+        // Each error line names the file once, although the decoder's message names it too.
+        var lines = run.Err.Split('\n').Where(l => l.Contains("bad.bmp", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(lines);
+        Assert.All(lines, l => Assert.Single(System.Text.RegularExpressions.Regex.Matches(l, System.Text.RegularExpressions.Regex.Escape(bad))));
     }
 
     [Fact]
