@@ -286,14 +286,9 @@ serve_rc=0; wait "$serve_pid" || serve_rc=$?
 [ "$serve_rc" = 0 ] || { cat "$work/x64-serve.log" >&2; fail "serve from dist exited $serve_rc after SIGTERM (expected a drain and 0)"; }
 run x64-serve-vs-infer python3 -c '
 import json, sys
-def scores(o):
-    if isinstance(o, dict):
-        for k, v in o.items():
-            yield from ([v] if k == "score" else scores(v))
-    elif isinstance(o, list):
-        for v in o:
-            yield from scores(v)
-served, inferred = json.load(open(sys.argv[1]))["score"], next(scores(json.load(open(sys.argv[2]))))
+results = json.load(open(sys.argv[2]))
+records = results["results"] if isinstance(results, dict) else results  # infer: header fields + "results"
+served, inferred = json.load(open(sys.argv[1]))["score"], records[0]["score"]
 print(f"serve /v1/detect score {served:.6f}, infer {inferred:.6f}")
 sys.exit(0 if abs(served - inferred) <= 1e-5 else 1)' "$work/x64-serve-detect.json" "$work/x64-infer/results.json"
 grep -E "^serve: (listening|model loaded)" "$work/x64-serve.log" | sed 's/^/  /' >&2

@@ -35,7 +35,10 @@ def main():
     ap.add_argument("--atol", type=float, default=1e-4)
     ap.add_argument("--json-out")
     a = ap.parse_args()
-    load = lambda d: {r["input"]: r for r in json.load(open(os.path.join(d, "results.json")))}
+    def load(d):
+        results = json.load(open(os.path.join(d, "results.json")))
+        records = results["results"] if isinstance(results, dict) else results  # infer: header fields + "results"
+        return {r["input"]: r for r in records}
     ref, cand = load(a.reference), load(a.candidate)
     problems = [f"{k}: missing in {a.candidate}" for k in ref if k not in cand] + \
                [f"{k}: missing in {a.reference}" for k in cand if k not in ref]

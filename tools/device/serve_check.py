@@ -78,7 +78,9 @@ def main():
     if not wait_ready(base, a.ready_seconds):
         print(f"serve: /readyz not 200 within {a.ready_seconds:.0f} s", file=sys.stderr)
         return 1
-    expected = {os.path.basename(r["input"]): r["score"] for r in json.load(open(os.path.join(a.reference, "results.json")))}
+    results = json.load(open(os.path.join(a.reference, "results.json")))
+    records = results["results"] if isinstance(results, dict) else results  # infer: header fields + "results"
+    expected = {os.path.basename(r["input"]): r["score"] for r in records}
     files = sorted(f for f in os.listdir(a.images) if f.endswith(".png"))
     jobs = [(f, "v1" if i % 2 == 0 else "v2") for i, f in enumerate(files)]
     started = time.time()

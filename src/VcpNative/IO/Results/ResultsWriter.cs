@@ -66,13 +66,12 @@ public static class ResultsWriter
                 {
                     writer.WriteNull("threshold");
                 }
-                writer.WriteStartObject("score");
-                writer.WriteString("meaning", header.ScoreMeaning);
-                writer.WriteStartArray("range");
+                // Not an object named "score": tools that look for "score" keys find only the records' numbers.
+                writer.WriteString("score_meaning", header.ScoreMeaning);
+                writer.WriteStartArray("score_range");
                 writer.WriteNumberValue(0);
                 writer.WriteNumberValue(header.ScoreMaximum);
                 writer.WriteEndArray();
-                writer.WriteEndObject();
                 writer.WritePropertyName("results");
             }
             writer.WriteStartArray();

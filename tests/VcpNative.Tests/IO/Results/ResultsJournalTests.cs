@@ -68,8 +68,8 @@ public class ResultsJournalTests
         Assert.Equal("vcp", root.GetProperty("method").GetString());
         Assert.Equal(518, root.GetProperty("image_size").GetInt32());
         Assert.Equal(0.5, root.GetProperty("threshold").GetDouble());
-        Assert.Equal("what it means", root.GetProperty("score").GetProperty("meaning").GetString());
-        Assert.Equal([0.0, 2.0], root.GetProperty("score").GetProperty("range").EnumerateArray().Select(v => v.GetDouble()));
+        Assert.Equal("what it means", root.GetProperty("score_meaning").GetString());
+        Assert.Equal([0.0, 2.0], root.GetProperty("score_range").EnumerateArray().Select(v => v.GetDouble()));
         var only = Assert.Single(root.GetProperty("results").EnumerateArray());
         Assert.Equal(640, only.GetProperty("width").GetInt32());
         Assert.Equal(480, only.GetProperty("height").GetInt32());
