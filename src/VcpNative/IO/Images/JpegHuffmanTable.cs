@@ -36,6 +36,12 @@ internal sealed class JpegHuffmanTable
             {
                 for (int i = 0; i < count; i++, k++, code++)
                 {
+                    // Checked per code, not only after the length: an over-full length would index past Fast first
+                    // (found by the mutation pass, DecoderMutationTests).
+                    if (code >= 1 << length)
+                    {
+                        return $"Huffman code lengths over-fill the code space at length {length}";
+                    }
                     if (length <= FastBits)
                     {
                         // Every FastBits-bit pattern starting with this code maps to it.
