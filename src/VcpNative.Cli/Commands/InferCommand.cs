@@ -22,7 +22,7 @@ public static class InferCommand
         var clip = new Option<string>("--clip") { Description = "CLIP weights: clip.safetensors from 'convert clip', or OpenAI's ViT-L-14-336px.pt", Required = true };
         var head = MethodOptions.Head();
         var method = MethodOptions.Method();
-        var size = new Option<int>("--image-size") { Description = "Square input size in pixels (multiple of the patch size); default: the size the head was trained at when its file records it, else 518", DefaultValueFactory = _ => DetectorOptions.DefaultImageSize }.InRange(1, 4096);
+        var size = new Option<int>("--image-size") { Description = "Square input size in pixels (multiple of the patch size); default: the size the head was trained at when its file records it, else 518", DefaultValueFactory = _ => DetectorOptions.DefaultImageSize }.InRange(1, AnomalyModelLoader.MaxImageSize);
         var threshold = new Option<string?>("--threshold") { Description = "Image-score threshold (a number, or threshold.json from calibrate): marks images anomalous and writes masks" };
         var pixelThreshold = new Option<float>("--pixel-threshold") { Description = "Map value above which a pixel is anomalous in masks/ (used with --threshold)", DefaultValueFactory = _ => 0.5f };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward pass (and per journal flush)", DefaultValueFactory = _ => 1 }.InRange(1, 65536);

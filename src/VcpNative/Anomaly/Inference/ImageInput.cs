@@ -23,11 +23,8 @@ public abstract class ImageInput
     /// <summary>The pixels; dimensions are checked against <paramref name="limits"/> before any pixel allocation.</summary>
     public abstract PixelImage Decode(ImageSizeLimits limits);
 
-    private protected PixelImage DecodeBytes(ReadOnlySpan<byte> bytes, ImageSizeLimits limits)
-    {
-        limits.Check(ImageDecoder.ReadHeader(bytes, Name), Name);
-        return ImageDecoder.Decode(bytes, Name, limits);
-    }
+    // ImageDecoder.Decode reads the header and checks the limits before any pixel allocation; no second pass here.
+    private protected PixelImage DecodeBytes(ReadOnlySpan<byte> bytes, ImageSizeLimits limits) => ImageDecoder.Decode(bytes, Name, limits);
 
     private sealed class FileInput(string path) : ImageInput(path)
     {
