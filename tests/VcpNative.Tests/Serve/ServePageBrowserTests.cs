@@ -1,8 +1,6 @@
-// The web page in a real headless browser (Debian's chromium + chromedriver through Selenium): upload an image, read
-// the score from the DOM, no console errors. Without chromium the test says why and passes as skipped (xunit 2 has no
-// run-time skip); .ci/run installs chromium and chromium-driver when it runs as root.
+// The web page in a real headless browser (HeadlessChromium: Debian's chromium + chromedriver through Selenium): upload
+// an image, read the score from the DOM, no console errors. Without chromium the test says why and passes as skipped.
 using OpenQA.Selenium;
-using OpenQA.Selenium.Chrome;
 using VcpNative.IO.Images;
 using VcpNative.Tests.Api;
 using Xunit;
@@ -12,21 +10,9 @@ namespace VcpNative.Tests.Serve;
 
 public class ServePageBrowserTests(ITestOutputHelper output)
 {
-    private static readonly string[] Browsers = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
-    private const string DriverFolder = "/usr/bin";
-    private const string DriverName = "chromedriver";
-
     [Fact]
     public async Task UploadingAnImageShowsItsScoreVerdictAndOverlayWithoutConsoleErrors()
     {
-        var browser = Browsers.FirstOrDefault(File.Exists);
-        if (browser is null || !File.Exists(Path.Combine(DriverFolder, DriverName)))
-        {
-            var why = $"SKIPPED: the browser test needs chromium ({string.Join(", ", Browsers)}) and {DriverFolder}/{DriverName} (apt-get install chromium chromium-driver)";
-            output.WriteLine(why);
-            Console.WriteLine(why);
-            return;
-        }
         await using var server = await ServeServer.StartAsync();
         using var temp = new TempDirectory("serve-page");
         var image = Path.Combine(temp.Path, "part.png");
@@ -37,12 +23,12 @@ public class ServePageBrowserTests(ITestOutputHelper output)
             expected = detector.Detect(image).Score;
         }
 
-        var options = new ChromeOptions { BinaryLocation = browser };
-        options.AddArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", $"--user-data-dir={Path.Combine(temp.Path, "profile")}");
-        options.SetLoggingPreference(LogType.Browser, LogLevel.All);
-        using var service = ChromeDriverService.CreateDefaultService(DriverFolder, DriverName);
-        service.HideCommandPromptWindow = true;
-        using var driver = new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
+        using var chromium = HeadlessChromium.TryStart(Path.Combine(temp.Path, "profile"), output);
+        if (chromium is null)
+        {
+            return;
+        }
+        var driver = chromium.Driver;
         driver.Navigate().GoToUrl(server.Host.Address);
         await Until(() => driver.FindElement(By.Id("model")).Text.Contains("vcp", StringComparison.Ordinal), "the model line");
         driver.FindElement(By.Id("file")).SendKeys(image);
@@ -52,7 +38,7 @@ public class ServePageBrowserTests(ITestOutputHelper output)
         Assert.Equal(expected > 0.5 ? "anomalous" : "normal", driver.FindElement(By.Id("verdict")).Text);
         Assert.StartsWith("data:image/png;base64,", driver.FindElement(By.Id("overlay")).GetAttribute("src"), StringComparison.Ordinal);
         Assert.Single(driver.FindElements(By.CssSelector("#history tr")));
-        var errors = driver.Manage().Logs.GetLog(LogType.Browser).Where(e => e.Level >= LogLevel.Warning).Select(e => e.Message).ToList();
+        var errors = chromium.ConsoleErrors();
         Assert.True(errors.Count == 0, string.Join("\n", errors));
     }
 
