@@ -1,6 +1,7 @@
 // `infer` as a production batch job: journal per batch, resume, interrupt, atomic outputs, one record per input.
 using VcpNative.Anomaly.Inference;
 using VcpNative.Anomaly.Methods;
+using VcpNative.Anomaly.Reports;
 using VcpNative.Anomaly.Visualization;
 using VcpNative.IO;
 using VcpNative.IO.Images;
@@ -19,8 +20,8 @@ namespace VcpNative;
 public sealed class BatchInference : PipelineRun
 {
     /// <summary>Files and folders an earlier run writes into the output folder (what <see cref="ExistingOutput.Overwrite"/> clears).</summary>
-    private static readonly string[] OwnFiles = [ResultsJournal.FileName, "results.json", "results.csv", ShardManifest.FileName, ShardManifest.InputsFileName];
-    private static readonly string[] OwnFolders = ["overlays", "masks", "maps"];
+    private static readonly string[] OwnFiles = [ResultsJournal.FileName, "results.json", "results.csv", ShardManifest.FileName, ShardManifest.InputsFileName, InferReport.FileName];
+    private static readonly string[] OwnFolders = ["overlays", "masks", "maps", InferReport.FolderName];
 
     /// <summary>A job on <paramref name="backend"/> reporting to <paramref name="observer"/>.</summary>
     /// <param name="backend">Backend of the model and the batches.</param>
@@ -138,6 +139,10 @@ public sealed class BatchInference : PipelineRun
         {
             shard?.Finish(options.Output);
         }
+        // Also after an interruption: the report shows what is done, and the resumed run rewrites it.
+        var report = options.Report
+            ? InferReport.Write(options.Output, new InferReportSettings(options.Clip, options.Head, Backend.Name))
+            : null;
         Observer.OnStageFinished("infer");
         var failures = new List<FailedInput>();
         var succeeded = 0;
@@ -160,7 +165,10 @@ public sealed class BatchInference : PipelineRun
         }
         processed = entries.Count - resumed;
         return new BatchInferenceOutcome(model.Method, imageSize, mine.Count, succeeded, failures, resumed, processed, flagged, unsupported, interrupted,
-            clock.Elapsed, Path.Combine(options.Output, "results.json"));
+            clock.Elapsed, Path.Combine(options.Output, "results.json"))
+        {
+            ReportPath = report,
+        };
     }
 
     private static List<string> Expand(BatchInferenceOptions options, List<string> unsupported, List<string>? keys)
@@ -221,7 +229,9 @@ public sealed class BatchInference : PipelineRun
         // Temporary files of writes a killed run never renamed.
         foreach (var folder in OwnFolders.Select(f => Path.Combine(dir, f)).Where(Directory.Exists).Append(dir))
         {
-            foreach (var temp in Directory.EnumerateFiles(folder, "*" + AtomicFile.TempSuffix))
+            // Our folders with their subfolders (report_files/thumbs); the output folder itself only at its top.
+            var depth = folder == dir ? SearchOption.TopDirectoryOnly : SearchOption.AllDirectories;
+            foreach (var temp in Directory.EnumerateFiles(folder, "*" + AtomicFile.TempSuffix, depth))
             {
                 File.Delete(temp);
             }
@@ -291,7 +301,12 @@ public sealed class BatchInference : PipelineRun
             AtomicFile.Write(Path.Combine(s.Output, mapPath), npy.GetBuffer().AsSpan(0, (int)npy.Length));
         }
         var overlayPath = Path.Combine("overlays", stem + ".png");
-        AtomicFile.Write(Path.Combine(s.Output, overlayPath), PngEncoder.Encode(HeatmapOverlay.Render(original, mapAtOriginal)));
+        var overlay = HeatmapOverlay.Render(original, mapAtOriginal);
+        AtomicFile.Write(Path.Combine(s.Output, overlayPath), PngEncoder.Encode(overlay));
+        if (s.Report)
+        {
+            InferReport.WriteThumbnail(s.Output, overlayPath, overlay); // from the pixels in hand: no decode at the end
+        }
         bool? anomalous = null;
         if (s.Threshold is double t)
         {

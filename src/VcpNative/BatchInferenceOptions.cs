@@ -81,6 +81,12 @@ public sealed record BatchInferenceOptions
     /// Null = all inputs.
     /// </summary>
     public IO.Sharding.ShardSpec? Shard { get; init; }
+
+    /// <summary>
+    /// Write report.html in <see cref="Output"/> (a gallery sorted by score, the score histogram, the failed inputs) and
+    /// its thumbnails in report_files/; false = neither (the CLI's <c>--no-report</c>). See docs/reports.md.
+    /// </summary>
+    public bool Report { get; init; } = true;
 }
 
 /// <summary>How a <see cref="BatchInference"/> job ended.</summary>
@@ -97,7 +103,11 @@ public sealed record BatchInferenceOptions
 /// <param name="ResultsPath">results.json.</param>
 /// <param name="ImageSize">The input size the job ran at.</param>
 public sealed record BatchInferenceOutcome(string Method, int ImageSize, int Inputs, int Succeeded, IReadOnlyList<FailedInput> Failures, int Resumed, int Processed,
-    int Flagged, IReadOnlyList<string> Unsupported, bool Interrupted, TimeSpan Elapsed, string ResultsPath);
+    int Flagged, IReadOnlyList<string> Unsupported, bool Interrupted, TimeSpan Elapsed, string ResultsPath)
+{
+    /// <summary>report.html, or null when <see cref="BatchInferenceOptions.Report"/> was off.</summary>
+    public string? ReportPath { get; init; }
+}
 
 /// <summary>An input of a batch job that failed, with its one-line error (also the error of a resumed run's record).</summary>
 /// <param name="Path">The input file.</param>

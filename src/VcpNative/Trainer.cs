@@ -3,6 +3,7 @@ using System.Globalization;
 using VcpNative.Anomaly.Datasets;
 using VcpNative.Anomaly.Inference;
 using VcpNative.Anomaly.Methods;
+using VcpNative.Anomaly.Reports;
 using VcpNative.Anomaly.Training;
 using VcpNative.Tensors;
 
@@ -77,6 +78,7 @@ public sealed class Trainer : PipelineRun
         using (var log = new TrainingLog(logPath))
         {
             var run = new Schedule(trainer, s, log, stepsPerEpoch, totalSteps, trainer.StepsDone);
+            WriteReport(run, running: trainer.StepsDone < totalSteps);
             while (trainer.StepsDone < totalSteps)
             {
                 var epoch = (int)(trainer.StepsDone / stepsPerEpoch);
@@ -84,6 +86,7 @@ public sealed class Trainer : PipelineRun
                 lastLoss = loss.Total;
                 validationFailures += EndStep(run, loss, validation, last);
             }
+            WriteReport(run, running: false);
         }
         Observer.OnStageFinished("train");
         if (cache is not null)
@@ -126,7 +129,44 @@ public sealed class Trainer : PipelineRun
         {
             Save(trainer, last, finished, null);
         }
+        if (epochDone && trainer.StepsDone < run.TotalSteps)
+        {
+            WriteReport(run, running: true); // the last epoch's is the final write, after the loop
+        }
         return failures;
+    }
+
+    /// <summary>training.html from the log as it is now (unless <see cref="TrainerOptions.Report"/> is off).</summary>
+    private void WriteReport(Schedule run, bool running)
+    {
+        var s = run.Options;
+        if (!s.Report)
+        {
+            return;
+        }
+        var inv = CultureInfo.InvariantCulture;
+        var settings = new List<KeyValuePair<string, string>>
+        {
+            new("method", run.Trainer.Method),
+            new("data", s.Data),
+            new("validation data", s.ValidationData ?? "none"),
+            new("clip", Path.GetFileName(s.Clip)),
+            new("initial heads", s.Init is null ? "the authors' random initialisation" : Path.GetFileName(s.Init)),
+            new("image size", s.ImageSize.ToString(inv)),
+            new("device", Backend.Name),
+            new("epochs", s.Epochs.ToString(inv)),
+            new("batch size", s.BatchSize.ToString(inv)),
+            new("learning rate", s.LearningRate.ToString("R", inv)),
+            new("temperature learning rate", s.TemperatureLearningRate.ToString("R", inv)),
+            new("augmentation", s.Augment ? "on" : "off"),
+            new("seed", s.Seed.ToString(inv)),
+        };
+        settings.AddRange(ReportSettings.Common());
+        var path = TrainingReport.Write(s.Output, settings, new TrainingProgress(run.Trainer.StepsDone, run.TotalSteps, run.StepsPerEpoch, running));
+        if (!running)
+        {
+            Observer.OnLog($"train: report in {path}");
+        }
     }
 
     /// <summary>
@@ -177,7 +217,7 @@ public sealed class Trainer : PipelineRun
         {
             name = name[..^IO.AtomicFile.TempSuffix.Length];
         }
-        return name is "last.safetensors" or "train_log.jsonl" or TrainingSettingsFile.FileName
+        return name is "last.safetensors" or "train_log.jsonl" or TrainingSettingsFile.FileName or TrainingReport.FileName
             || (name.StartsWith("epoch_", StringComparison.Ordinal) && name.EndsWith(".safetensors", StringComparison.Ordinal));
     }
 

@@ -95,6 +95,12 @@ public sealed record TrainerOptions
     /// <summary>Comma-separated classes of <see cref="ValidationData"/>; null = all.</summary>
     public string? ValidationClasses { get; init; }
 
+    /// <summary>
+    /// Write training.html in <see cref="Output"/> (loss curves, learning rate, validation per epoch), rewritten after
+    /// each epoch; false = none (the CLI's <c>--no-report</c>). See docs/reports.md.
+    /// </summary>
+    public bool Report { get; init; } = true;
+
     /// <summary>The augmentations that run: all of the authors' unless <see cref="Augment"/> is off or skipped by name.</summary>
     public AugmentationOptions Augmentations() => !Augment ? AugmentationOptions.None : new AugmentationOptions
     {

@@ -34,10 +34,11 @@ public static class InferCommand
         var overwrite = new Option<bool>("--overwrite") { Description = "Delete what an earlier run wrote in --output and start again" };
         var filesFrom = new Option<string?>("--files-from") { Description = "Also read input paths from this file, one per line ('-' for standard input)" };
         var shard = ShardOption.Create("inputs");
+        var noReport = new Option<bool>("--no-report") { Description = "Do not write report.html and its thumbnails (report_files/)" };
         var inputs = new Argument<string[]>("inputs") { Description = "Image files or folders (searched recursively)", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("infer", "Anomaly maps and scores for images with VCP-CLIP or ViP2-CLIP")
         {
-            clip, head, method, size, threshold, pixelThreshold, batch, saveMaps, mapsAt, output, resume, overwrite, filesFrom, shard, inputs,
+            clip, head, method, size, threshold, pixelThreshold, batch, saveMaps, mapsAt, output, resume, overwrite, filesFrom, shard, noReport, inputs,
         };
         command.SetAction(parse =>
         {
@@ -63,6 +64,7 @@ public static class InferCommand
                 Inputs = [.. parse.GetValue(inputs) ?? [], .. ReadList(parse.GetValue(filesFrom))],
                 ExistingOutput = parse.GetValue(resume) ? ExistingOutput.Resume : parse.GetValue(overwrite) ? ExistingOutput.Overwrite : ExistingOutput.Refuse,
                 Shard = ShardOption.Read(parse, shard),
+                Report = !parse.GetValue(noReport),
             };
             return Run(options, GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
         });
@@ -112,6 +114,10 @@ public static class InferCommand
             output.WriteLine($"infer: --image-size {outcome.ImageSize}, the size {options.Head} was trained at");
         }
         output.WriteLine($"infer ({outcome.Method}): {outcome.Succeeded} images in {outcome.Elapsed.TotalSeconds:F1} s ({rate:F2} img/s); results in {outcome.ResultsPath}");
+        if (outcome.ReportPath is not null)
+        {
+            output.WriteLine($"infer: report in {outcome.ReportPath}");
+        }
         if (outcome.Resumed > 0)
         {
             output.WriteLine($"infer: {outcome.Resumed} input(s) finished by the earlier run were skipped");

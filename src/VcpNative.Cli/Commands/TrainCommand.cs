@@ -35,10 +35,11 @@ public static class TrainCommand
         var valDataset = new Option<string?>("--val-dataset") { Description = "Layout of --val-data: " + string.Join('|', DatasetOptions.Names) + " (default: as --dataset)" }
             .AcceptOnlyFromAmong(DatasetOptions.Names);
         var valClasses = new Option<string?>("--val-classes") { Description = "Comma-separated classes of --val-data (default: all)" };
+        var noReport = new Option<bool>("--no-report") { Description = "Do not write training.html (loss curves, learning rate, validation; rewritten after each epoch)" };
         var command = new Command("train", "Train VCP-CLIP (or, with --method vip2, ViP2-CLIP) heads on the test split of a dataset")
         {
             clip, data, dataset, classes, init, size, epochs, batch, lr, tempLr, seed, augment, augmentSkip, shuffle, dropout, steps, dumpGrads, resume, overwrite, every, cache, output, method,
-            valData, valDataset, valClasses,
+            valData, valDataset, valClasses, noReport,
         };
         command.SetAction(parse => Run(new TrainerOptions
         {
@@ -68,6 +69,7 @@ public static class TrainCommand
             ValidationData = parse.GetValue(valData),
             ValidationLayout = DatasetOptions.Layout(parse.GetValue(valDataset) ?? parse.GetValue(dataset)!),
             ValidationClasses = parse.GetValue(valClasses),
+            Report = !parse.GetValue(noReport),
         }, GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }

@@ -34,15 +34,19 @@ public class InferBatchJobTests(ITestOutputHelper log)
 
     private static (int Code, string Out, string Err) Cli(params string[] args) => CliRun.Run(args);
 
-    /// <summary>results.json, results.csv and every written map/overlay/mask, byte for byte (no timing fields exist in them).</summary>
+    /// <summary>
+    /// results.json, results.csv, every written map/overlay/mask and the report's thumbnails and data chunks, byte for
+    /// byte (no timing fields exist in them); report.html only exists in both (its settings block says when it was written).
+    /// </summary>
     private static void AssertSameOutputs(string expected, string actual)
     {
         Assert.Equal(File.ReadAllText(Path.Combine(expected, "results.json")), File.ReadAllText(Path.Combine(actual, "results.json")));
         Assert.Equal(File.ReadAllText(Path.Combine(expected, "results.csv")), File.ReadAllText(Path.Combine(actual, "results.csv")));
+        Assert.True(File.Exists(Path.Combine(actual, "report.html")));
         var files = Directory.EnumerateFiles(expected, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(expected, f))
-            .Where(f => f != ResultsJournal.FileName).Order().ToList();
+            .Where(f => f is not ResultsJournal.FileName and not "report.html").Order().ToList();
         Assert.Equal(files, Directory.EnumerateFiles(actual, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(actual, f))
-            .Where(f => f != ResultsJournal.FileName).Order());
+            .Where(f => f is not ResultsJournal.FileName and not "report.html").Order());
         foreach (var f in files)
         {
             Assert.True(File.ReadAllBytes(Path.Combine(expected, f)).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(actual, f))), $"{f} differs");

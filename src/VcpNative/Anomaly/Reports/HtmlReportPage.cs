@@ -9,7 +9,7 @@ namespace VcpNative.Anomaly.Reports;
 /// <summary>
 /// An HTML page assembled in order: headings, paragraphs, tables, settings, figures, thumbnails. Everything it refers to is
 /// inline or a relative path inside the report's folder, so the report opens offline from a copy of that folder; there is
-/// no script, no web font and no network URL. Text passed in is escaped; <see cref="Raw"/> takes markup as is.
+/// no web font, no network URL and no script unless <see cref="Script"/> adds a file of the report's own folder. Text passed in is escaped; <see cref="Raw"/> takes markup as is.
 /// </summary>
 internal sealed class HtmlReportPage
 {
@@ -37,6 +37,8 @@ internal sealed class HtmlReportPage
 
     private readonly string _title;
     private readonly StringBuilder _body = new();
+    private bool _scripts;
+    private int? _refreshSeconds;
 
     /// <summary>A page titled <paramref name="title"/> (the &lt;title&gt; and the first heading).</summary>
     public HtmlReportPage(string title)
@@ -132,6 +134,24 @@ internal sealed class HtmlReportPage
         return this;
     }
 
+    /// <summary>
+    /// A script file inside the report's folder (<paramref name="relativeUrl"/>, e.g. infer's paged gallery). Only then does
+    /// the page's Content-Security-Policy allow scripts, and only from files: no inline script, nothing from the network.
+    /// </summary>
+    public HtmlReportPage Script(string relativeUrl)
+    {
+        _scripts = true;
+        _body.Append("<script src=\"").Append(Escape(relativeUrl)).Append("\"></script>\n");
+        return this;
+    }
+
+    /// <summary>Makes the browser reload the page every <paramref name="seconds"/> (a report rewritten while its run goes on).</summary>
+    public HtmlReportPage AutoRefresh(int seconds)
+    {
+        _refreshSeconds = seconds;
+        return this;
+    }
+
     /// <summary>Opens a wrapping row of figures; close it with <see cref="EndFigures"/>.</summary>
     public HtmlReportPage BeginFigures()
     {
@@ -187,8 +207,13 @@ internal sealed class HtmlReportPage
         var sb = new StringBuilder(_body.Length + 2048);
         sb.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
         // Nothing may come from the network, and a stray reference should fail visibly rather than load; favicon included.
-        sb.Append("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src 'self' file: data:; style-src 'unsafe-inline'\">");
+        sb.Append("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src 'self' file: data:; style-src 'unsafe-inline'")
+            .Append(_scripts ? "; script-src 'self' file:" : "").Append("\">");
         sb.Append("<link rel=\"icon\" href=\"data:,\">");
+        if (_refreshSeconds is int seconds)
+        {
+            sb.Append("<meta http-equiv=\"refresh\" content=\"").Append(seconds.ToString(CultureInfo.InvariantCulture)).Append("\">");
+        }
         sb.Append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>").Append(Escape(_title)).Append("</title><style>")
             .Append(Style).Append("</style></head><body>\n");
         return sb.Append(_body).Append("</body></html>\n").ToString();
