@@ -18,7 +18,7 @@ public class InferBatchJobTests(ITestOutputHelper log)
         "--image-size", "112", "--threshold", "0.5", "--batch-size", "2", "--save-maps", "-o", output, .. more,
     ];
 
-    private static string Images(string dir, int count)
+    internal static string Images(string dir, int count)
     {
         var inputs = Path.Combine(dir, "in");
         Directory.CreateDirectory(inputs);

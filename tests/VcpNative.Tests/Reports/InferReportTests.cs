@@ -3,6 +3,7 @@ using System.Text.Json;
 using VcpNative.Anomaly.Reports;
 using VcpNative.Cli;
 using VcpNative.IO.Images;
+using VcpNative.IO.Results;
 using OpenQA.Selenium;
 using VcpNative.Tests.Cli;
 using Xunit;
@@ -12,27 +13,24 @@ namespace VcpNative.Tests.Reports;
 
 public class InferReportTests(ITestOutputHelper output)
 {
-    private static string[] Args(string output, params string[] more) =>
+    private static string[] Args(string output, params string[] more) => ArgsWithThreshold("1.02", output, more);
+
+    private static string[] ArgsWithThreshold(string threshold, string output, params string[] more) =>
     [
         "infer", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--head", Fixtures.Path("vcp", "vcp_head.pth"),
-        "--image-size", "56", "--threshold", "1.02", "--batch-size", "4", "--save-maps", "-o", output, .. more,
+        "--image-size", "56", "--threshold", threshold, "--batch-size", "4", "--save-maps", "-o", output, .. more,
     ];
 
     /// <summary>
-    /// <paramref name="count"/> random PNGs (one 400x300, larger than a thumbnail) and a truncated PNG whose name needs
-    /// URL escaping; returns the folder.
+    /// infer's test images (<see cref="InferBatchJobTests.Images"/>) with the first one 400x300, larger than a thumbnail,
+    /// and a truncated PNG whose name needs URL escaping; returns the folder.
     /// </summary>
     internal static string Images(string dir, int count)
     {
-        var inputs = Path.Combine(dir, "in");
-        Directory.CreateDirectory(inputs);
-        for (var i = 0; i < count; i++)
-        {
-            var rng = new Random(i);
-            var img = i == 0 ? new RgbImage(400, 300) : new RgbImage(40 + i % 5, 36);
-            rng.NextBytes(img.Pixels);
-            PngEncoder.Write(Path.Combine(inputs, $"img{i:D3}.png"), img);
-        }
+        var inputs = InferBatchJobTests.Images(dir, count);
+        var large = new RgbImage(400, 300);
+        new Random(0).NextBytes(large.Pixels);
+        PngEncoder.Write(Path.Combine(inputs, "img000.png"), large);
         File.WriteAllBytes(Path.Combine(inputs, "bad #1.png"), [0x89, (byte)'P', (byte)'N', (byte)'G', 13, 10, 26, 10, 1, 2, 3]);
         return inputs;
     }
@@ -143,14 +141,14 @@ public class InferReportTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>The cards the gallery shows: score attribute, score text, verdict, input, and whether the thumbnail loaded.</summary>
+    /// <summary>The cards the gallery shows: score attribute, score text, verdict, input, and whether its thumbnail (if any) loaded.</summary>
     private static List<(double Score, string Text, string Verdict, string Input, bool ThumbLoaded)> Cards(ReportBrowser browser)
     {
         var js = (IJavaScriptExecutor)browser.Driver;
         var rows = (System.Collections.ObjectModel.ReadOnlyCollection<object>)js.ExecuteScript("""
             return [...document.querySelectorAll('#gallery .card')].map(c => [
               c.querySelector('.score').dataset.score, c.querySelector('.score').textContent, c.querySelector('.verdict').textContent,
-              c.querySelector('.input').textContent, c.querySelector('img') !== null && c.querySelector('img').complete && c.querySelector('img').naturalWidth > 0]);
+              c.querySelector('.input').textContent, c.querySelector('img') === null || (c.querySelector('img').complete && c.querySelector('img').naturalWidth > 0)]);
             """)!;
         return [.. rows.Cast<System.Collections.ObjectModel.ReadOnlyCollection<object>>().Select(r =>
             (double.Parse((string)r[0], System.Globalization.CultureInfo.InvariantCulture), (string)r[1], (string)r[2], (string)r[3], (bool)r[4]))];
@@ -173,7 +171,12 @@ public class InferReportTests(ITestOutputHelper output)
     {
         using var temp = new TempDirectory("infer-report");
         var outputDir = Path.Combine(temp.Path, "out");
-        var run = CliRun.Run(Args(outputDir, Images(temp.Path, 27)));
+        var inputs = Images(temp.Path, 27);
+        var first = CliRun.Run(Args(outputDir, inputs, "--no-report"));
+        Assert.True(first.Code == ExitCodes.PartialFailure, first.Err);
+        // Again with the median score as the threshold, so the page shows both verdicts.
+        var median = SortedResults(outputDir)[13].Score.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+        var run = CliRun.Run(ArgsWithThreshold(median, outputDir, inputs, "--overwrite"));
         Assert.True(run.Code == ExitCodes.PartialFailure, run.Err);
         var expected = SortedResults(outputDir);
         var verdicts = Verdicts(outputDir);
@@ -187,6 +190,7 @@ public class InferReportTests(ITestOutputHelper output)
         // 27 images at 20 per page: page 1 holds the 20 highest scores, "next" shows the last 7.
         browser.All("#per-page option").Single(o => o.Text == "20").Click();
         AssertPage(browser, expected, verdicts, 0, 20);
+        Assert.Equal(20, browser.All("#gallery .card img[loading='lazy']").Count); // every card has its thumbnail
         Assert.Contains("page 1 of 2", browser.All("#page-label").Single().Text);
         browser.All("#next").Single().Click();
         AssertPage(browser, expected, verdicts, 20, 7);
@@ -203,7 +207,7 @@ public class InferReportTests(ITestOutputHelper output)
         Assert.Equal("27", browser.All("#count-scored").Single().Text);
         Assert.Equal(verdicts.Values.Count(v => v == "anomalous").ToString(System.Globalization.CultureInfo.InvariantCulture), browser.All("#count-flagged").Single().Text);
         Assert.Single(browser.All("svg path.histogram"));
-        Assert.Equal("1.02", browser.All("svg g.marker").Single().GetAttribute("data-x"));
+        Assert.Equal(median, browser.All("svg g.marker").Single().GetAttribute("data-x"));
 
         Assert.Empty(browser.ConsoleErrors());
         Assert.Empty(browser.UrlsOutsideReportFolder());
@@ -216,6 +220,42 @@ public class InferReportTests(ITestOutputHelper output)
         AssertPage(browser, expected, verdicts, 20, 7); // the hash kept page 2 at 20 per page
         browser.All("#first").Single().Click();
         AssertPage(browser, expected, verdicts, 0, 20);
+        Assert.Empty(browser.ConsoleErrors());
+        Assert.Empty(browser.UrlsOutsideReportFolder());
+    }
+
+    [Fact]
+    public void AHundredThousandResultsLeaveThePageSmallAndTheGalleryLoadsOnlyThePageShown()
+    {
+        using var temp = new TempDirectory("infer-report");
+        var outputDir = Path.Combine(temp.Path, "out");
+        // results.json as a batch job writes it: 100k inputs, three of them failed; no image files (cards without thumbnails).
+        var rng = new Random(5);
+        var entries = Enumerable.Range(0, 100_000).Select(i => i % 40_000 == 7
+            ? new JournalEntry($"in/{i}.png", 1, default, null, $"broken {i}")
+            : new JournalEntry($"in/{i}.png", 1, default, new ImageResultRecord($"in/{i}.png", rng.NextDouble() * 2, null, null, $"overlays/{i}.png", null), null)).ToList();
+        ResultsWriter.Write(outputDir, entries, new ResultsHeader("vcp", 518, null, "a score", 2));
+        var page = InferReport.Write(outputDir, new InferReportSettings(Fixtures.Path("clip", "tiny_clip.pt"), Fixtures.Path("vcp", "vcp_head.pth"), "cpu"));
+        var size = new FileInfo(page).Length;
+        output.WriteLine($"report.html: {size} bytes for 100000 results");
+        Assert.InRange(size, 1, 64 * 1024); // settings, histogram and three failures: nothing per result
+        Assert.Equal(100, Directory.GetFiles(Path.Combine(outputDir, InferReport.FolderName), "results-*.js").Length);
+
+        using var browser = ReportBrowser.TryOpen(page, temp.Path, output);
+        if (browser is null)
+        {
+            return;
+        }
+        var expected = SortedResults(outputDir);
+        var verdicts = expected.ToDictionary(e => e.Input, _ => "");
+        AssertPage(browser, expected, verdicts, 0, 100);
+        browser.All("#last").Single().Click();
+        AssertPage(browser, expected, verdicts, 99_900, 97);
+        Assert.Contains("page 1000 of 1000", browser.All("#page-label").Single().Text);
+        // Only the first and the last chunk were loaded.
+        var loaded = browser.ResourceUrls().Where(u => u.Contains("/results-", StringComparison.Ordinal)).Distinct().Select(Path.GetFileName).Order();
+        Assert.Equal(["results-000.js", "results-099.js"], loaded);
+        Assert.Equal(3, browser.All("#failures tbody tr").Count);
         Assert.Empty(browser.ConsoleErrors());
         Assert.Empty(browser.UrlsOutsideReportFolder());
     }

@@ -57,7 +57,7 @@ internal static class InferReport
 
     /// <summary>
     /// Writes report.html and its data chunks from <paramref name="output"/>/results.json; thumbnails missing for a
-    /// record with an overlay (a job resumed from a run without reports) are made from the overlay file.
+    /// record with an overlay (a job resumed from a run without reports) are made from the overlay file, if it is there.
     /// </summary>
     /// <param name="output">The job's output folder, holding results.json.</param>
     /// <param name="settings">Weights, fingerprint and date shown in the settings block.</param>
@@ -69,14 +69,18 @@ internal static class InferReport
         var sorted = results.Scored.OrderByDescending(r => r.Score).ThenBy(r => r.Index).ToList();
         var folder = Path.Combine(output, FolderName);
         Directory.CreateDirectory(folder);
+        var thumbnails = new HashSet<string>(StringComparer.Ordinal);
         foreach (var r in sorted)
         {
-            MakeMissingThumbnail(output, r);
+            if (r.Overlay is not null && HasThumbnail(output, r.Overlay))
+            {
+                thumbnails.Add(r.Overlay);
+            }
         }
         var chunks = (sorted.Count + chunkSize - 1) / chunkSize;
         for (var c = 0; c < chunks; c++)
         {
-            AtomicFile.Write(Path.Combine(folder, ChunkName(c)), Chunk(c, sorted.Skip(c * chunkSize).Take(chunkSize)));
+            AtomicFile.Write(Path.Combine(folder, ChunkName(c)), Chunk(c, sorted.Skip(c * chunkSize).Take(chunkSize), thumbnails));
         }
         // A longer earlier report's chunks would be harmless but misleading next to this one.
         foreach (var stale in Directory.EnumerateFiles(folder, "results-*.js"))
@@ -133,23 +137,26 @@ internal static class InferReport
             range[1].GetDouble(), scored, failed);
     }
 
-    private static void MakeMissingThumbnail(string output, Scored r)
+    /// <summary>True when the overlay's thumbnail exists or could be made now from the overlay file (a card without one shows no image).</summary>
+    private static bool HasThumbnail(string output, string overlay)
     {
-        if (r.Overlay is null || File.Exists(Path.Combine(output, ThumbnailFor(r.Overlay))))
+        if (File.Exists(Path.Combine(output, ThumbnailFor(overlay))))
         {
-            return;
+            return true;
         }
-        var overlayFile = Path.Combine(output, r.Overlay);
-        if (File.Exists(overlayFile))
+        var overlayFile = Path.Combine(output, overlay);
+        if (!File.Exists(overlayFile))
         {
-            WriteThumbnail(output, r.Overlay, ImageDecoder.DecodeRgb(overlayFile));
+            return false;
         }
+        WriteThumbnail(output, overlay, ImageDecoder.DecodeRgb(overlayFile));
+        return true;
     }
 
     private static string ChunkName(int chunk) => string.Create(CultureInfo.InvariantCulture, $"results-{chunk:D3}.js");
 
     /// <summary>A data chunk: <c>vcpReport.chunk(N, [{score, input, anomalous, overlay, mask, map, thumb}, ...]);</c> with URL-escaped links.</summary>
-    private static byte[] Chunk(int chunk, IEnumerable<Scored> records)
+    private static byte[] Chunk(int chunk, IEnumerable<Scored> records, HashSet<string> thumbnails)
     {
         using var stream = new MemoryStream();
         stream.Write(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"vcpReport.chunk({chunk}, ")));
@@ -168,7 +175,7 @@ internal static class InferReport
                 Link(json, "overlay", r.Overlay);
                 Link(json, "mask", r.Mask);
                 Link(json, "map", r.Map);
-                Link(json, "thumb", r.Overlay is null ? null : ThumbnailFor(r.Overlay));
+                Link(json, "thumb", r.Overlay is not null && thumbnails.Contains(r.Overlay) ? ThumbnailFor(r.Overlay) : null);
                 json.WriteEndObject();
             }
             json.WriteEndArray();
