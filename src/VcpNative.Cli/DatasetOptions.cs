@@ -55,6 +55,9 @@ public sealed class DatasetRunOptionSet(string clipDescription, string outputDes
     /// <summary>--output / -o, with the verb's description.</summary>
     public Option<string> Output { get; } = new("--output", "-o") { Description = outputDescription, Required = true };
 
+    /// <summary>--no-report: skip report.html (eval and compare write it by default).</summary>
+    public Option<bool> NoReport { get; } = new("--no-report") { Description = "Do not write report.html (curves, histograms, worst-scored images; thumbnails in report_files/)" };
+
     /// <summary>The values given, as the library's common options.</summary>
     public DatasetRunOptions Read(ParseResult parse) => new()
     {

@@ -3,6 +3,7 @@ using VcpNative.Anomaly.Datasets;
 using VcpNative.Anomaly.Evaluation;
 using VcpNative.Anomaly.Inference;
 using VcpNative.Anomaly.Methods;
+using VcpNative.Anomaly.Reports;
 using VcpNative.IO;
 using VcpNative.IO.Results;
 using VcpNative.Tensors;
@@ -14,7 +15,11 @@ namespace VcpNative;
 /// <param name="Rows">Metrics per class.</param>
 /// <param name="Images">Images scored.</param>
 /// <param name="Failures">Inputs that could not be read or scored.</param>
-public sealed record EvaluationOutcome(string Method, IReadOnlyList<ClassMetrics> Rows, int Images, IReadOnlyList<InputFailure> Failures);
+public sealed record EvaluationOutcome(string Method, IReadOnlyList<ClassMetrics> Rows, int Images, IReadOnlyList<InputFailure> Failures)
+{
+    /// <summary>What report.html showed per class (curves, worst images); null when no report was written.</summary>
+    internal IReadOnlyList<ClassReport>? Report { get; init; }
+}
 
 /// <summary>Several heads' evaluations on one dataset.</summary>
 /// <param name="Heads">Per head: file, label (&lt;n&gt;-&lt;method&gt;), method and rows, in the given order.</param>
@@ -58,6 +63,7 @@ public sealed class Evaluator : PipelineRun
         var samples = ReadSamples(options.Layout, options.Root, options.Classes);
         Directory.CreateDirectory(options.Output);
         var heads = new List<ComparedHead>();
+        var reports = new List<IReadOnlyList<ClassReport>>();
         var failures = new List<InputFailure>();
         for (var i = 0; i < options.Heads.Count; i++)
         {
@@ -66,11 +72,25 @@ public sealed class Evaluator : PipelineRun
             var label = $"{i + 1}-{method}";
             var result = Evaluate(new EvaluatorOptions(options, head) { Method = method, Output = Path.Combine(options.Output, label) }, samples);
             heads.Add(new ComparedHead(head, label, result.Method, result.Images, result.Rows));
+            reports.Add(result.Report ?? []);
             failures.AddRange(result.Failures);
         }
         var markdown = ComparisonReport.Markdown(heads, options.PerClass, [.. AnomalyMethods.All.Select(m => (m.Title, m.Normalisation))]);
         ResultsWriter.WriteAtomically(Path.Combine(options.Output, "compare.md"), markdown);
         ResultsWriter.WriteAtomically(Path.Combine(options.Output, "compare.json"), ComparisonReport.Json(heads, options.ImageSize));
+        if (options.WriteReport)
+        {
+            var settings = new List<KeyValuePair<string, string>> { new("clip", Path.GetFileName(options.Clip)) };
+            foreach (var h in heads)
+            {
+                settings.Add(new($"head {h.Label}", $"{Path.GetFileName(h.Head)} (method {h.Method}, model fingerprint {ModelFingerprint.Of(options.Clip, h.Head)})"));
+            }
+            settings.Add(new("image size", options.ImageSize.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            settings.Add(new("device", Backend.Name));
+            settings.AddRange(RunSettings(options, samples.Count));
+            settings.AddRange(ReportSettings.Common());
+            CompareReport.Write(options.Output, heads, reports, settings);
+        }
         return new ComparisonOutcome(heads, samples.Count, markdown, failures);
     }
 
@@ -107,6 +127,7 @@ public sealed class Evaluator : PipelineRun
         var failures = new List<InputFailure>();
         var finished = new List<ClassMetrics>();
         var stage = "eval " + model.Method;
+        var report = options.WriteReport ? new EvalReportCollector(output) : null;
         var rows = DatasetEvaluation.Run(model.Inference, Backend, samples, options.BatchSize, ObservedEvents(Observer, stage, samples.Count, failures,
             (sample, result) =>
             {
@@ -124,19 +145,32 @@ public sealed class Evaluator : PipelineRun
                 // Per class, not per batch: rewriting results.json after every batch made eval quadratic in images.
                 ResultsWriter.Write(output, records);
                 MetricsReport.Write(output, finished);
-            }));
+            },
+            report is null ? null : report.Add));
         ResultsWriter.Write(output, records);
         Observer.OnStageFinished(stage);
         MetricsReport.Write(output, rows);
-        return new EvaluationOutcome(model.Method, rows, records.Count, failures);
+        if (report is not null)
+        {
+            EvalReport.Write(output, model.Method, report.Classes,
+                ReportSettings.ForModel(options.Clip, options.Head, model.Method, options.ImageSize, Backend.Name, RunSettings(options, samples.Count)));
+        }
+        return new EvaluationOutcome(model.Method, rows, records.Count, failures) { Report = report?.Classes };
     }
+
+    // The dataset lines of a report's settings block.
+    private static List<KeyValuePair<string, string>> RunSettings(DatasetRunOptions options, int images) =>
+    [
+        new("dataset", $"{options.Root} (layout {options.Layout}, classes {options.Classes ?? "all"}, {images} test images)"),
+        new("batch size", options.BatchSize.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    ];
 
     /// <summary>
     /// An eval run's events: each unreadable image recorded in <paramref name="failures"/> and reported, progress after
     /// each batch under <paramref name="stage"/>; <paramref name="imageDone"/> and <paramref name="classDone"/> as given.
     /// </summary>
     internal static EvaluationEvents ObservedEvents(IRunObserver observer, string stage, int total, List<InputFailure> failures,
-        Action<DatasetSample, AnomalyImageResult> imageDone, Action<ClassMetrics>? classDone = null)
+        Action<DatasetSample, AnomalyImageResult> imageDone, Action<ClassMetrics>? classDone = null, Action<ClassMetrics, ClassCurves, ScoredClass>? classReport = null)
     {
         var done = 0;
         return new EvaluationEvents
@@ -154,6 +188,7 @@ public sealed class Evaluator : PipelineRun
                 observer.OnProgress(stage, done, total, null);
             },
             ClassDone = classDone,
+            ClassReport = classReport,
         };
     }
 }

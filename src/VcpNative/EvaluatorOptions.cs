@@ -27,6 +27,9 @@ public record DatasetRunOptions
 
     /// <summary>Output folder.</summary>
     public required string Output { get; init; }
+
+    /// <summary>Also write report.html (curves, histograms, worst-scored images; thumbnails in report_files/) to <see cref="Output"/>.</summary>
+    public bool WriteReport { get; init; } = true;
 }
 
 /// <summary>Options of <see cref="Evaluator.Run"/>: one head file over a labelled dataset's test split; writes results.json, results.csv and metrics.* to <see cref="DatasetRunOptions.Output"/>.</summary>

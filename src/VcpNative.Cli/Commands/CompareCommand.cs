@@ -25,9 +25,9 @@ public static class CompareCommand
         var perClass = new Option<bool>("--per-class") { Description = "Also list every class's metrics per head in compare.md" };
         var command = new Command("compare", "Evaluate several heads (e.g. VCP-CLIP vs ViP2-CLIP) on one dataset and print their metrics side by side")
         {
-            run.Clip, heads, run.Dataset, run.Root, run.Classes, run.ImageSize, run.BatchSize, perClass, run.Output,
+            run.Clip, heads, run.Dataset, run.Root, run.Classes, run.ImageSize, run.BatchSize, perClass, run.NoReport, run.Output,
         };
-        command.SetAction(parse => Run(new ComparisonOptions(run.Read(parse), parse.GetValue(heads)!) { PerClass = parse.GetValue(perClass) },
+        command.SetAction(parse => Run(new ComparisonOptions(run.Read(parse), parse.GetValue(heads)!) { PerClass = parse.GetValue(perClass), WriteReport = !parse.GetValue(run.NoReport) },
             GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
@@ -44,7 +44,7 @@ public static class CompareCommand
             result = new Evaluator(backend, observer).Compare(options);
         }
         stdout.Write(result.Markdown);
-        stdout.WriteLine($"compare: {result.Heads.Count} heads on {result.Images} images; tables in {Path.Combine(options.Output, "compare.md")}");
+        stdout.WriteLine($"compare: {result.Heads.Count} heads on {result.Images} images; tables in {Path.Combine(options.Output, "compare.md")}{(options.WriteReport ? $", report in {Path.Combine(options.Output, "report.html")}" : "")}");
         return FailureReport.Write(result.Failures, stderr);
     }
 }

@@ -15,13 +15,14 @@ public static class EvalCommand
         var shard = ShardOption.Create("test images (metrics: 'vcp-native merge --eval')");
         var command = new Command("eval", "Evaluate VCP-CLIP or ViP2-CLIP on a dataset: pixel/image AUROC, AUPRO, AP, F1-max, IoU per class")
         {
-            run.Clip, head, method, run.Dataset, run.Root, run.Classes, run.ImageSize, run.BatchSize, saveMaps, shard, run.Output,
+            run.Clip, head, method, run.Dataset, run.Root, run.Classes, run.ImageSize, run.BatchSize, saveMaps, shard, run.NoReport, run.Output,
         };
         command.SetAction(parse => Run(new EvaluatorOptions(run.Read(parse), parse.GetValue(head)!)
         {
             Method = parse.GetValue(method),
             SaveMaps = parse.GetValue(saveMaps),
             Shard = ShardOption.Read(parse, shard),
+            WriteReport = !parse.GetValue(run.NoReport),
         }, GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
@@ -39,7 +40,7 @@ public static class EvalCommand
             return FailureReport.Write(result.Failures, stderr);
         }
         stdout.Write(MetricsReport.Markdown(result.Rows, MetricsReport.Mean(result.Rows)));
-        stdout.WriteLine($"eval ({result.Method}): {result.Images} images, {result.Rows.Count} {(result.Rows.Count == 1 ? "class" : "classes")}; metrics in {Path.Combine(options.Output, "metrics.md")}");
+        stdout.WriteLine($"eval ({result.Method}): {result.Images} images, {result.Rows.Count} {(result.Rows.Count == 1 ? "class" : "classes")}; metrics in {Path.Combine(options.Output, "metrics.md")}{(options.WriteReport ? $", report in {Path.Combine(options.Output, "report.html")}" : "")}");
         return FailureReport.Write(result.Failures, stderr);
     }
 }

@@ -89,6 +89,9 @@ internal sealed class ReportBrowser : IDisposable
         return outside;
     }
 
+    /// <summary>An element's attribute, "" when it has none.</summary>
+    public static string Attr(IWebElement element, string name) => element.GetAttribute(name) ?? "";
+
     /// <summary>Elements matching a CSS selector.</summary>
     public ReadOnlyCollection<IWebElement> All(string css) => Driver.FindElements(By.CssSelector(css));
 

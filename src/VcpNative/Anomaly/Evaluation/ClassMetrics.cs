@@ -46,7 +46,15 @@ public sealed record ClassMetrics(
     /// image metrics. <paramref name="maps"/> may be normalised in place.
     /// </summary>
     public static ClassMetrics Compute(string className, float[] maps, byte[] masks, int size, float[] scores, byte[] labels,
-        ClassNormalisation normalisation = ClassNormalisation.MinMaxPerClass)
+        ClassNormalisation normalisation = ClassNormalisation.MinMaxPerClass) =>
+        ComputeWithCurves(className, maps, masks, size, scores, labels, normalisation, recordCurves: false).Row;
+
+    /// <summary>
+    /// As the public overload; with <paramref name="recordCurves"/> also the curves of the very walks that gave the metrics
+    /// (for the HTML report), otherwise <see cref="ClassCurves"/> holds empty curves.
+    /// </summary>
+    internal static (ClassMetrics Row, ClassCurves Curves) ComputeWithCurves(string className, float[] maps, byte[] masks, int size, float[] scores, byte[] labels,
+        ClassNormalisation normalisation, bool recordCurves)
     {
         var n = scores.Length;
         if (maps.Length != (long)n * size * size || masks.Length != maps.Length || labels.Length != n)
@@ -59,14 +67,21 @@ public sealed record ClassMetrics(
             MinMaxNormalization.NormalizeInPlace(maps);
             MinMaxNormalization.NormalizeInPlace(normalisedScores);
         }
-        var pixel = PixelMetrics.Compute(maps, masks, n, size, size);
-        var image = RankingMetrics.Evaluate(normalisedScores, labels, F1Variant.ImageNoEpsilon);
+        var (pixel, pixelCurve) = PixelMetrics.Compute(maps, masks, n, size, size, recordCurves);
+        var (image, imageCurve) = RankingMetrics.Evaluate(normalisedScores, labels, F1Variant.ImageNoEpsilon, recordCurves);
         var anomalous = 0;
         foreach (var l in labels)
         {
             anomalous += l != 0 ? 1 : 0;
         }
-        return new ClassMetrics(className, n, anomalous, pixel.AuRoc, pixel.Aupro, pixel.AveragePrecision, pixel.F1Max,
+        var row = new ClassMetrics(className, n, anomalous, pixel.AuRoc, pixel.Aupro, pixel.AveragePrecision, pixel.F1Max,
             pixel.IouAtF1Threshold, image.AuRoc, image.AveragePrecision, image.F1Max, pixel.F1Threshold, pixel.AuproAt30);
+        return (row, new ClassCurves(className, imageCurve, pixelCurve, normalisedScores, labels, image.F1Threshold));
     }
 }
+
+/// <summary>
+/// One class's curves for the report: image-level (from the scores as the metrics saw them, normalised where the method
+/// normalises) and pixel-level walks, the scores and labels for the histogram, and the image F1-best threshold.
+/// </summary>
+internal sealed record ClassCurves(string ClassName, RankingCurve Image, RankingCurve Pixel, float[] ImageScores, byte[] Labels, MetricValue ImageThreshold);

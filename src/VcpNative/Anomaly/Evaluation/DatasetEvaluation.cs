@@ -21,7 +21,17 @@ public sealed class EvaluationEvents
 
     /// <summary>Called with each class's metrics once it is complete.</summary>
     public Action<ClassMetrics>? ClassDone { get; init; }
+
+    /// <summary>
+    /// For the HTML report: called before <see cref="ClassDone"/> with the class's metrics, the curves of the walks that
+    /// computed them, and the scored images (maps raw, as inference gave them); set, the metrics record their curves.
+    /// </summary>
+    internal Action<ClassMetrics, ClassCurves, ScoredClass>? ClassReport { get; init; }
 }
+
+/// <summary>One class's scored images, index-aligned: samples, raw maps (size x size), ground-truth masks, scores, 0/1 labels.</summary>
+internal sealed record ScoredClass(IReadOnlyList<DatasetSample> Samples, IReadOnlyList<float[]> Maps, IReadOnlyList<byte[]> Masks, IReadOnlyList<float> Scores,
+    IReadOnlyList<byte> Labels, int Size, ClassNormalisation Normalisation);
 
 /// <summary>Evaluates a method on a labelled dataset, class by class.</summary>
 public static class DatasetEvaluation
@@ -49,6 +59,7 @@ public static class DatasetEvaluation
             var masks = new List<byte[]>();
             var scores = new List<float>();
             var labels = new List<byte>();
+            var scored = new List<DatasetSample>();
             loop.Run(
                 classSamples.Select(s => s.ImagePath).ToList(),
                 (path, _, result) =>
@@ -68,6 +79,7 @@ public static class DatasetEvaluation
                     masks.Add(mask);
                     scores.Add(result.Score);
                     labels.Add(sample.IsAnomalous ? (byte)1 : (byte)0);
+                    scored.Add(sample);
                     events.ImageDone?.Invoke(sample, result);
                 },
                 (path, e) => events.ImageFailed?.Invoke(path, e),
@@ -76,8 +88,10 @@ public static class DatasetEvaluation
             {
                 continue;
             }
-            var row = ClassMetrics.Compute(group.Key, Concat(maps), Concat(masks), size, [.. scores], [.. labels], inference.Normalisation);
+            var (row, curves) = ClassMetrics.ComputeWithCurves(group.Key, Concat(maps), Concat(masks), size, [.. scores], [.. labels], inference.Normalisation,
+                recordCurves: events.ClassReport is not null);
             rows.Add(row);
+            events.ClassReport?.Invoke(row, curves, new ScoredClass(scored, maps, masks, scores, labels, size, inference.Normalisation));
             events.ClassDone?.Invoke(row);
         }
         return rows;

@@ -26,7 +26,15 @@ public static class PixelMetrics
         Compute(maps.AsMemory(), masks.AsMemory(), imageCount, height, width);
 
     /// <summary>Pixel metrics of <paramref name="imageCount"/> maps and 0/1 masks of height x width, row-major, image after image.</summary>
-    public static BinaryRankingResult Compute(ReadOnlyMemory<float> maps, ReadOnlyMemory<byte> masks, int imageCount, int height, int width)
+    public static BinaryRankingResult Compute(ReadOnlyMemory<float> maps, ReadOnlyMemory<byte> masks, int imageCount, int height, int width) =>
+        Compute(maps, masks, imageCount, height, width, recordCurve: false).Result;
+
+    /// <summary>
+    /// As <see cref="Compute(ReadOnlyMemory{float}, ReadOnlyMemory{byte}, int, int, int)"/>; with <paramref name="recordCurve"/>
+    /// also the walk's vertices (<see cref="CurvePoint"/>, thinned by its grid) and the totals the curves are read against.
+    /// </summary>
+    internal static (BinaryRankingResult Result, RankingCurve Curve) Compute(ReadOnlyMemory<float> maps, ReadOnlyMemory<byte> masks, int imageCount, int height, int width,
+        bool recordCurve)
     {
         long pixelsPerImage = (long)height * width;
         if (imageCount <= 0 || height <= 0 || width <= 0)
@@ -39,12 +47,13 @@ public static class PixelMetrics
             throw new ArgumentException($"expected {imageCount}x{height}x{width} = {imageCount * pixelsPerImage} values; maps has {maps.Length}, masks has {masks.Length}");
         }
 
-        var job = new Job(maps, masks, imageCount, height, width);
+        var job = new Job(maps, masks, imageCount, height, width, recordCurve);
         Parallel.For(0, job.ChunkCount, job.PassA);
         job.PrepareScatter();
         Parallel.For(0, job.ChunkCount, job.PassB);
         job.SortPositives();
-        return job.Walk();
+        var result = job.Walk(out var curve);
+        return (result, curve);
     }
 
     /// <summary>The per-class state of one computation; methods are the parallel passes (instance methods, not closures).</summary>
@@ -57,6 +66,7 @@ public static class PixelMetrics
         private readonly int _width;
         private readonly int _pixels;
         public readonly int ChunkCount;
+        private readonly bool _recordCurve;
 
         private readonly float[] _chunkMin;
         private readonly float[] _chunkMax;
@@ -89,8 +99,9 @@ public static class PixelMetrics
         private long _regions;
         private long[][] _imageNegBins = [];
 
-        public Job(ReadOnlyMemory<float> maps, ReadOnlyMemory<byte> masks, int imageCount, int height, int width)
+        public Job(ReadOnlyMemory<float> maps, ReadOnlyMemory<byte> masks, int imageCount, int height, int width, bool recordCurve)
         {
+            _recordCurve = recordCurve;
             _maps = maps;
             _masks = masks;
             _imageCount = imageCount;
@@ -321,7 +332,8 @@ public static class PixelMetrics
                 return counts;
             }
 
-            var acc = RankingCurveAccumulator.ResumeAt(_positives, _negatives, _regions, F1Variant.PixelWithEpsilon, _tpStart[bucket], _fpStart[bucket], _proStart[bucket]);
+            var acc = RankingCurveAccumulator.ResumeAt(_positives, _negatives, _regions, F1Variant.PixelWithEpsilon, _tpStart[bucket], _fpStart[bucket], _proStart[bucket],
+                _recordCurve);
             int segStart = _bucketStart[bucket];
             bool counting = n >= CountingSortMinimum;
             if (counting)
@@ -408,7 +420,7 @@ public static class PixelMetrics
             index = first - 1;
         }
 
-        public BinaryRankingResult Walk()
+        public BinaryRankingResult Walk(out RankingCurve curve)
         {
             _regions = 0;
             for (int c = 0; c < ChunkCount; c++)
@@ -418,7 +430,7 @@ public static class PixelMetrics
 
             PrepareBucketWalk();
             Parallel.For(0, BucketCount, () => new int[BucketCount], WalkBucket, static _ => { });
-            var acc = new RankingCurveAccumulator(_positives, _negatives, _regions, F1Variant.PixelWithEpsilon);
+            var acc = new RankingCurveAccumulator(_positives, _negatives, _regions, F1Variant.PixelWithEpsilon, _recordCurve);
             for (int b = BucketCount - 1; b >= 0; b--)
             {
                 if (_bucketCount[b] != 0 || _posBucketStart[b + 1] != _posBucketStart[b])
@@ -427,6 +439,7 @@ public static class PixelMetrics
                 }
             }
 
+            curve = new RankingCurve(_positives, _negatives, _regions, acc.CurvePoints);
             return acc.Finish(AuthorsAupro(_regions));
         }
 

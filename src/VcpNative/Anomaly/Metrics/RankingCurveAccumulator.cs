@@ -35,23 +35,36 @@ internal struct RankingCurveAccumulator
     private double _proArea;
     private bool _proDone;
 
-    public RankingCurveAccumulator(long positives, long negatives, long regionCount, F1Variant f1Variant)
+    // Curve points for the reports (null: not recorded); the list is made at the first point, so empty buckets allocate nothing.
+    private readonly bool _recordCurve;
+    private List<CurvePoint>? _curve;
+    private (int Fpr, int Tpr, int Pro) _curveCell;
+
+    public RankingCurveAccumulator(long positives, long negatives, long regionCount, F1Variant f1Variant, bool recordCurve = false)
     {
         _positives = positives;
         _negatives = negatives;
         _regionCount = regionCount;
         _f1Variant = f1Variant;
         _bestF1 = double.NegativeInfinity;
+        _recordCurve = recordCurve;
     }
+
+    /// <summary>
+    /// The walk's points kept by <see cref="CurvePoint.Grid"/> (in descending score order, without the origin); empty
+    /// unless the accumulator was made with recordCurve.
+    /// </summary>
+    public readonly IReadOnlyList<CurvePoint> CurvePoints => _curve ?? (IReadOnlyList<CurvePoint>)[];
 
     /// <summary>
     /// An accumulator that continues a walk whose higher-scored part (already summed elsewhere) ended with
     /// <paramref name="tp"/>, <paramref name="fp"/> and PRO weight <paramref name="proCumulative"/>. Its area/AP sums start at 0
     /// so that independent score ranges can be walked in parallel and joined with <see cref="AppendLowerRange"/>.
     /// </summary>
-    public static RankingCurveAccumulator ResumeAt(long positives, long negatives, long regionCount, F1Variant f1Variant, long tp, long fp, double proCumulative)
+    public static RankingCurveAccumulator ResumeAt(long positives, long negatives, long regionCount, F1Variant f1Variant, long tp, long fp, double proCumulative,
+        bool recordCurve = false)
     {
-        var acc = new RankingCurveAccumulator(positives, negatives, regionCount, f1Variant)
+        var acc = new RankingCurveAccumulator(positives, negatives, regionCount, f1Variant, recordCurve)
         {
             _tp = tp,
             _fp = fp,
@@ -64,6 +77,11 @@ internal struct RankingCurveAccumulator
             acc._proDone = x > StandardProFprLimit;
             acc._proPrevX = x;
             acc._proPrevY = Math.Min(proCumulative / regionCount, 1.0);
+        }
+
+        if (recordCurve)
+        {
+            acc._curveCell = new CurvePoint.Grid(positives, negatives, regionCount).Cell(tp, fp, proCumulative);
         }
 
         return acc;
@@ -82,6 +100,11 @@ internal struct RankingCurveAccumulator
         _proDone |= lower._proDone;
         _proPrevX = lower._proPrevX;
         _proPrevY = lower._proPrevY;
+        if (_recordCurve && lower._curve is { Count: > 0 } points)
+        {
+            (_curve ??= []).AddRange(points);
+        }
+        _curveCell = lower._curveCell;
         if (lower._hasBest && lower._bestF1 >= _bestF1)
         {
             _bestF1 = lower._bestF1;
@@ -129,6 +152,16 @@ internal struct RankingCurveAccumulator
         {
             _proCumulative += proWeight;
             AddProPoint(Math.Min((double)_fp / _negatives, 1.0), Math.Min(_proCumulative / _regionCount, 1.0));
+        }
+
+        if (_recordCurve)
+        {
+            var cell = new CurvePoint.Grid(_positives, _negatives, _regionCount).Cell(_tp, _fp, _proCumulative);
+            if (cell != _curveCell)
+            {
+                _curveCell = cell;
+                (_curve ??= []).Add(new CurvePoint(_tp, _fp, _proCumulative, score));
+            }
         }
     }
 

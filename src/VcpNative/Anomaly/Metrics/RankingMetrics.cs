@@ -23,7 +23,11 @@ public static class RankingMetrics
     }
 
     /// <summary>All ranking metrics in one sort. AUPRO fields are undefined (they need pixel masks).</summary>
-    public static BinaryRankingResult Evaluate(ReadOnlySpan<float> scores, ReadOnlySpan<byte> labels, F1Variant variant)
+    public static BinaryRankingResult Evaluate(ReadOnlySpan<float> scores, ReadOnlySpan<byte> labels, F1Variant variant) =>
+        Evaluate(scores, labels, variant, recordCurve: false).Result;
+
+    /// <summary>As <see cref="Evaluate(ReadOnlySpan{float}, ReadOnlySpan{byte}, F1Variant)"/>; with <paramref name="recordCurve"/> also the walk's vertices.</summary>
+    internal static (BinaryRankingResult Result, RankingCurve Curve) Evaluate(ReadOnlySpan<float> scores, ReadOnlySpan<byte> labels, F1Variant variant, bool recordCurve)
     {
         if (scores.Length != labels.Length)
         {
@@ -51,7 +55,7 @@ public static class RankingMetrics
         }
 
         Array.Sort(keys, positive);
-        var acc = new RankingCurveAccumulator(positives, scores.Length - positives, 0, variant);
+        var acc = new RankingCurveAccumulator(positives, scores.Length - positives, 0, variant, recordCurve);
         int end = keys.Length;
         while (end > 0)
         {
@@ -72,6 +76,6 @@ public static class RankingMetrics
             end = start;
         }
 
-        return acc.Finish(MetricValue.Undefined("AUPRO needs pixel masks"));
+        return (acc.Finish(MetricValue.Undefined("AUPRO needs pixel masks")), new RankingCurve(positives, scores.Length - positives, 0, acc.CurvePoints));
     }
 }

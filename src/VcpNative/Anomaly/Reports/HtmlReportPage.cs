@@ -169,6 +169,13 @@ internal sealed class HtmlReportPage
     /// <summary>A figure: a plot's SVG and a caption.</summary>
     public HtmlReportPage Figure(SvgPlot plot, string caption) => Figure(plot.ToSvg(), caption);
 
+    /// <summary>A figure with id <paramref name="id"/> (tests count the series inside it): a plot's SVG and a caption.</summary>
+    public HtmlReportPage Figure(SvgPlot plot, string caption, string id)
+    {
+        _body.Append("<figure id=\"").Append(Escape(id)).Append("\">").Append(plot.ToSvg()).Append("<figcaption>").Append(Escape(caption)).Append("</figcaption></figure>\n");
+        return this;
+    }
+
     /// <summary>A figure: markup (SVG or images) and a caption.</summary>
     public HtmlReportPage Figure(string innerHtml, string caption)
     {

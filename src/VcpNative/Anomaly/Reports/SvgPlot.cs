@@ -210,13 +210,20 @@ internal sealed class SvgPlot
     /// <summary>Viridis at <paramref name="t"/> in [0, 1], as #rrggbb (linear between matplotlib's values at tenths).</summary>
     public static string ViridisAt(double t)
     {
-        t = Math.Clamp(t, 0, 1) * 10;
+        var (r, g, b) = ViridisRgb(t);
+        return $"#{r:x2}{g:x2}{b:x2}";
+    }
+
+    /// <summary>Viridis at <paramref name="t"/> (clamped to [0, 1]; NaN as 0) as bytes, for colouring maps.</summary>
+    public static (byte R, byte G, byte B) ViridisRgb(double t)
+    {
+        t = double.IsNaN(t) ? 0 : Math.Clamp(t, 0, 1) * 10;
         var i = Math.Min((int)t, 9);
         var f = t - i;
         var a = ViridisStops[i];
         var b = ViridisStops[i + 1];
-        int Mix(int shift) => (int)Math.Round((((a >> shift) & 0xFF) * (1 - f)) + (((b >> shift) & 0xFF) * f));
-        return $"#{Mix(16):x2}{Mix(8):x2}{Mix(0):x2}";
+        byte Mix(int shift) => (byte)Math.Round((((a >> shift) & 0xFF) * (1 - f)) + (((b >> shift) & 0xFF) * f));
+        return (Mix(16), Mix(8), Mix(0));
     }
 
     // matplotlib viridis at 0, 0.1, ..., 1.
@@ -283,7 +290,8 @@ internal sealed class SvgPlot
         var ticks = new List<double>();
         for (var k = Math.Ceiling((min / step) - 1e-9); k * step <= max + (step * 1e-9); k++)
         {
-            ticks.Add(Math.Round(k * step, 12));
+            // + 0.0 turns -0 (from a negative k * step rounding to zero) into 0, so no tick reads "-0".
+            ticks.Add(Math.Round(k * step, 12) + 0.0);
         }
         return ticks;
     }
