@@ -296,7 +296,9 @@ internal sealed class SvgPlot
         return ticks;
     }
 
-    private static string TickLabel(double v) => v.ToString(Math.Abs(v) >= 10000 ? "0.##E+0" : "0.###", CultureInfo.InvariantCulture);
+    /// <summary>A tick's text: "0" for zero (also -0), exponent form for large and for small magnitudes (a learning rate of 4e-5).</summary>
+    private static string TickLabel(double v) => v == 0 ? "0"
+        : v.ToString(Math.Abs(v) >= 10000 || Math.Abs(v) < 0.01 ? "0.##E+0" : "0.###", CultureInfo.InvariantCulture);
 
     private static string N(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
 

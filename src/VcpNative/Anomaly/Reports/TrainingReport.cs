@@ -133,8 +133,11 @@ internal static class TrainingReport
                 var term = t;
                 AddLine(loss, log.Terms[t], x, Thin(log.Steps.Select(s => s.Terms[term]).ToList()).Values, colours[t + 1]);
             }
-            var lr = new SvgPlot("Learning rate", "step", "learning rate");
-            AddLine(lr, "learning rate", x, Thin(log.Steps.Select(s => s.LearningRate).ToList()).Values, SvgPlot.ViridisAt(0.3), "lr");
+            var lrs = Thin(log.Steps.Select(s => s.LearningRate).ToList()).Values;
+            var lrMax = lrs.Where(double.IsFinite).DefaultIfEmpty(1).Max();
+            // From 0, so a constant rate is a level line at its value (not the middle of a range around it).
+            var lr = new SvgPlot("Learning rate", "step", "learning rate").Limits(x[0], Math.Max(x[^1], x[0] + 1), 0, lrMax > 0 ? lrMax * 1.15 : 1);
+            AddLine(lr, "learning rate", x, lrs, SvgPlot.ViridisAt(0.3), "lr");
             page.BeginFigures()
                 .Figure(loss, every > 1 ? $"Total loss and its terms; each point is the mean of {every} consecutive steps." : "Total loss and its terms, per step.")
                 .Figure(lr, "Learning rate of the heads and prompts, per step.")
@@ -149,7 +152,7 @@ internal static class TrainingReport
                 stepEpoch[s.Step] = s.Epoch;
             }
             var x = log.Validations.Select(v => stepEpoch.TryGetValue(v.Step, out var e) ? e : (double)v.Step / Math.Max(1, progress.StepsPerEpoch)).ToList();
-            var validation = new SvgPlot("Validation", "epoch", "class mean", width: 640);
+            var validation = new SvgPlot("Validation", "epoch", "class mean", width: 640).Limits(Math.Min(1, x.Min()), Math.Max(x.Max(), Math.Min(1, x.Min()) + 1), 0, 1);
             AddLine(validation, "pixel AP", x, log.Validations.Select(v => v.PixelAp).ToList(), SvgPlot.ViridisAt(0.1), "validation");
             AddLine(validation, "pixel AUROC", x, log.Validations.Select(v => v.PixelAuroc).ToList(), SvgPlot.ViridisAt(0.6), "validation");
             page.Heading(2, "Validation").Figure(validation, "Pixel AP and AUROC on the validation data after each epoch (means over classes).");
