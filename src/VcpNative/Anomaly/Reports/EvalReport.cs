@@ -40,9 +40,12 @@ internal sealed class EvalReportCollector(string reportFolder, int worstPerKind 
         var falseNegatives = anomalous.OrderBy(i => scored.Scores[i]).ThenBy(i => i).Take(worstPerKind).ToList();
         var (low, high) = MapScale(scored);
         var folder = $"c{index:D2}-{SafeName(row.ClassName)}";
-        _classes.Add(new ClassReport(row, curves,
-            [.. falsePositives.Select((i, k) => Thumbnails(scored, curves, i, $"{folder}/fp{k + 1}", low, high))],
-            [.. falseNegatives.Select((i, k) => Thumbnails(scored, curves, i, $"{folder}/fn{k + 1}", low, high))]));
+        // The few thumbnails of a class are made in parallel: decoding and PNG encoding are most of the report's cost.
+        var chosen = falsePositives.Select((i, k) => (Index: i, Stem: $"{folder}/fp{k + 1}"))
+            .Concat(falseNegatives.Select((i, k) => (Index: i, Stem: $"{folder}/fn{k + 1}"))).ToArray();
+        var worst = new WorstImage[chosen.Length];
+        Parallel.For(0, chosen.Length, k => worst[k] = Thumbnails(scored, curves, chosen[k].Index, chosen[k].Stem, low, high));
+        _classes.Add(new ClassReport(row, curves, worst[..falsePositives.Count], worst[falsePositives.Count..]));
     }
 
     // The colour scale of the maps: the class's own range where the method normalises per class (the metrics see it so), else [0, 1].

@@ -247,7 +247,7 @@ internal sealed class HtmlReportPage
         var relative = FilesFolder + "/" + name;
         var path = Path.Combine(reportFolder, FilesFolder, name.Replace('/', Path.DirectorySeparatorChar));
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        AtomicFile.Write(path, PngEncoder.Encode(Downscale(image, ThumbnailSide), System.IO.Compression.CompressionLevel.Fastest));
+        AtomicFile.Write(path, PngEncoder.Encode(Downscale(image, ThumbnailSide)));
         return string.Join('/', relative.Split('/').Select(Uri.EscapeDataString));
     }
 
