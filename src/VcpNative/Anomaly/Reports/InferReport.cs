@@ -60,7 +60,7 @@ internal static class InferReport
     /// record with an overlay (a job resumed from a run without reports) are made from the overlay file, if it is there.
     /// </summary>
     /// <param name="output">The job's output folder, holding results.json.</param>
-    /// <param name="settings">Weights, fingerprint and date shown in the settings block.</param>
+    /// <param name="settings">Weights and device for the settings block (ReportSettings adds fingerprint, date, version).</param>
     /// <param name="chunkSize">Records per data chunk (tests use small ones to cross chunk borders).</param>
     /// <returns>The path of report.html.</returns>
     public static string Write(string output, InferReportSettings settings, int chunkSize = DefaultChunkSize)
