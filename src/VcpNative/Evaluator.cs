@@ -1,4 +1,5 @@
 // Public entry point of evaluation: a head file over a labelled dataset, or several heads side by side.
+using System.Diagnostics;
 using VcpNative.Anomaly.Datasets;
 using VcpNative.Anomaly.Evaluation;
 using VcpNative.Anomaly.Inference;
@@ -19,6 +20,9 @@ public sealed record EvaluationOutcome(string Method, IReadOnlyList<ClassMetrics
 {
     /// <summary>What report.html showed per class (curves, worst images); null when no report was written.</summary>
     internal IReadOnlyList<ClassReport>? Report { get; init; }
+
+    /// <summary>Wall time spent collecting and writing the report (thumbnails, page), for docs/reports.md's cost figures.</summary>
+    internal TimeSpan ReportTime { get; init; }
 }
 
 /// <summary>Several heads' evaluations on one dataset.</summary>
@@ -128,6 +132,7 @@ public sealed class Evaluator : PipelineRun
         var finished = new List<ClassMetrics>();
         var stage = "eval " + model.Method;
         var report = options.WriteReport ? new EvalReportCollector(output) : null;
+        var reportTime = TimeSpan.Zero;
         var rows = DatasetEvaluation.Run(model.Inference, Backend, samples, options.BatchSize, ObservedEvents(Observer, stage, samples.Count, failures,
             (sample, result) =>
             {
@@ -146,16 +151,23 @@ public sealed class Evaluator : PipelineRun
                 ResultsWriter.Write(output, records);
                 MetricsReport.Write(output, finished);
             },
-            report is null ? null : report.Add));
+            report is null ? null : (row, curves, scored) =>
+            {
+                var start = Stopwatch.GetTimestamp();
+                report.Add(row, curves, scored);
+                reportTime += Stopwatch.GetElapsedTime(start);
+            }));
         ResultsWriter.Write(output, records);
         Observer.OnStageFinished(stage);
         MetricsReport.Write(output, rows);
         if (report is not null)
         {
+            var start = Stopwatch.GetTimestamp();
             EvalReport.Write(output, model.Method, report.Classes,
                 ReportSettings.ForModel(options.Clip, options.Head, model.Method, options.ImageSize, Backend.Name, RunSettings(options, samples.Count)));
+            reportTime += Stopwatch.GetElapsedTime(start);
         }
-        return new EvaluationOutcome(model.Method, rows, records.Count, failures) { Report = report?.Classes };
+        return new EvaluationOutcome(model.Method, rows, records.Count, failures) { Report = report?.Classes, ReportTime = reportTime };
     }
 
     // The dataset lines of a report's settings block.

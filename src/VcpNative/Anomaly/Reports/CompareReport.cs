@@ -86,10 +86,7 @@ internal static class CompareReport
         var cells = new List<TableCell> { new(className), new(head), new(images.ToString(CultureInfo.InvariantCulture), images) };
         foreach (var c in ClassMetrics.Columns)
         {
-            var v = value(c);
-            cells.Add(!v.IsDefined ? new TableCell("n/a", null, v.UndefinedReason)
-                : c == "threshold" ? new TableCell(v.Value.ToString("F4", CultureInfo.InvariantCulture), v.Value)
-                : new TableCell((v.Value * 100).ToString("F2", CultureInfo.InvariantCulture), v.Value));
+            cells.Add(EvalReport.Cell(value(c), c));
         }
         return new TableRow(key, cells, cssClass);
     }

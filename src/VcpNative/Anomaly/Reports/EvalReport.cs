@@ -237,7 +237,8 @@ internal static class EvalReport
         page.Table(id, columns, tableRows);
     }
 
-    private static TableCell Cell(MetricValue v, string column) =>
+    /// <summary>A metric's table cell: percent with 2 decimals (threshold: a fraction with 4), the exact value behind it, or n/a with the reason.</summary>
+    internal static TableCell Cell(MetricValue v, string column) =>
         !v.IsDefined ? new TableCell("n/a", null, v.UndefinedReason)
         : column == "threshold" ? new TableCell(v.Value.ToString("F4", CultureInfo.InvariantCulture), v.Value)
         : new TableCell((v.Value * 100).ToString("F2", CultureInfo.InvariantCulture), v.Value);
