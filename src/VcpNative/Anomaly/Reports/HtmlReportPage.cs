@@ -247,7 +247,8 @@ internal sealed class HtmlReportPage
         var relative = FilesFolder + "/" + name;
         var path = Path.Combine(reportFolder, FilesFolder, name.Replace('/', Path.DirectorySeparatorChar));
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        AtomicFile.Write(path, PngEncoder.Encode(Downscale(image, ThumbnailSide)));
+        // Fastest deflate: a thumbnail is a few kB either way, and encoding is most of a report's cost (docs/reports.md).
+        AtomicFile.Write(path, PngEncoder.Encode(Downscale(image, ThumbnailSide), System.IO.Compression.CompressionLevel.Fastest));
         return string.Join('/', relative.Split('/').Select(Uri.EscapeDataString));
     }
 
