@@ -41,6 +41,7 @@ internal static class TiffDecoder
 
     private static T WithTiff<T>(ReadOnlySpan<byte> data, string name, Func<Tiff, TiffSource, T> read)
     {
+        TiffDirectoryCheck.Check(data, name);
         using var source = new TiffSource(data.ToArray());
         try
         {
