@@ -26,6 +26,10 @@ if (args.Length > 1 && args[1] == "replay")
         bool bad = !outcome.IsFine || FuzzTarget.IsHang(outcome);
         failed += bad ? 1 : 0;
         Console.WriteLine($"{(bad ? "FAIL" : "ok  ")} {file}: {outcome}");
+        if (outcome.Verdict == FuzzVerdict.Escaped)
+        {
+            Console.WriteLine(outcome.Exception!.StackTrace);
+        }
     }
     return failed == 0 ? 0 : 1;
 }
