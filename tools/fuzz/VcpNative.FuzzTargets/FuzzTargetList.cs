@@ -53,7 +53,8 @@ public static class FuzzTargetList
         try
         {
             var header = ImageDecoder.ReadHeader(input, "bound");
-            pixels = Math.Min((long)header.Width * header.Height, FuzzBounds.MaxImagePixels);
+            // A header may report a negative size (a TIFF width above int.MaxValue); Decode refuses it, the bound ignores it.
+            pixels = Math.Clamp((long)Math.Max(header.Width, 0) * Math.Max(header.Height, 0), 0, FuzzBounds.MaxImagePixels);
         }
         catch (ImageDecodeException)
         {
