@@ -17,6 +17,9 @@ public class FuzzRegressionTests
     [InlineData("tiff_tile_bytecount_2gb.tif", "tag 325's strip/tile offsets and byte counts within the file (1228 bytes), found 1929379970")] // 1.9 GB allocated
     [InlineData("tiff_stripbytecounts_long8.tif", "tag 279 (strip/tile offsets or byte counts) of type SHORT or LONG, found type 16")] // 37 MB for a 3 KB file
     [InlineData("tiff_tiles_larger_than_image_25mb.tif", "tiles no larger than the 37x23 image (rounded up to 16), found 65307x784")] // afl tiff campaign: 25 MB
+    // afl tiff campaign: LibTiff sized its tile/strip arrays from the image, 650 MB and 1.5-4 s for a 1 KB file.
+    [InlineData("tiff_8m_tiles_listed_6_650mb.tif", "tile offsets for all 8388608 tiles of a 32767x65528 image, found 6 listed")]
+    [InlineData("tiff_1m_strips_listed_1.tif", "strip offsets for all 1332545 strips of a 87x15990529 image, found 1 listed")]
     [InlineData("tiff_ifd_at_offset4_hang.tif", "a first directory offset inside the file (60 bytes), found 4")] // afl png campaign: hang
     public void ImageEscapesStayFixed(string file, string message)
     {

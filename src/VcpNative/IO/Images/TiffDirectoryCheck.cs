@@ -26,6 +26,9 @@ internal static class TiffDirectoryCheck
             throw new ImageDecodeException(name, ifd, $"at most {MaxEntries} directory entries", entries.ToString());
         if (ifd + 2 + (12L * entries) > length)
             throw new ImageDecodeException(name, ifd, $"{entries} directory entries inside the file ({length} bytes)", "the file ends first");
+        // First values of the tags that say how many strips or tiles the image has, and the offsets tags' counts.
+        long width = 0, height = 0, rowsPerStrip = uint.MaxValue, tileWidth = 0, tileLength = 0, samples = 1, planar = 1;
+        long stripCount = -1, tileCount = -1;
         for (int i = 0; i < entries; i++)
         {
             long at = ifd + 2 + (12L * i);
@@ -40,6 +43,22 @@ internal static class TiffDirectoryCheck
             if (valuesAt + bytes > length)
                 throw new ImageDecodeException(name, at, $"tag {tag}'s {count} values inside the file ({length} bytes)",
                     $"{bytes} bytes at offset {valuesAt}");
+            if (count >= 1 && type is 3 or 4)
+            {
+                long first = type == 3 ? U16(data, valuesAt, little) : U32(data, valuesAt, little, name);
+                switch (tag)
+                {
+                    case 256: width = first; break;
+                    case 257: height = first; break;
+                    case 277: samples = first; break;
+                    case 278: rowsPerStrip = first; break;
+                    case 284: planar = first; break;
+                    case 322: tileWidth = first; break;
+                    case 323: tileLength = first; break;
+                    case StripOffsets: stripCount = count; break;
+                    case TileOffsets: tileCount = count; break;
+                }
+            }
             if (tag is StripByteCounts or TileByteCounts or StripOffsets or TileOffsets)
             {
                 // Classic TIFF stores these as SHORT or LONG; LibTiff would also take LONG8 (BigTIFF's) values.
@@ -54,6 +73,25 @@ internal static class TiffDirectoryCheck
                 }
             }
         }
+        CheckChunkCount(name, width, height, rowsPerStrip, tileWidth, tileLength, samples, planar, stripCount, tileCount);
+    }
+
+    /// <summary>LibTiff sizes its strip/tile arrays from the image and strip/tile sizes, not from the offsets tag: a
+    /// 32767x65528 image of 16x16 tiles made it allocate 650 MB for six stored tiles. The tag must list them all.</summary>
+    private static void CheckChunkCount(string name, long width, long height, long rowsPerStrip, long tileWidth, long tileLength,
+        long samples, long planar, long stripCount, long tileCount)
+    {
+        bool tiled = tileCount >= 0 && tileWidth > 0 && tileLength > 0;
+        long listed = tiled ? tileCount : stripCount;
+        if (listed < 0 || width <= 0 || height <= 0)
+            return; // LibTiff refuses a directory without them
+        long perPlane = tiled
+            ? ((width + tileWidth - 1) / tileWidth) * ((height + tileLength - 1) / tileLength)
+            : (height + Math.Max(rowsPerStrip, 1) - 1) / Math.Max(rowsPerStrip, 1);
+        long implied = planar == 2 ? perPlane * Math.Max(samples, 1) : perPlane;
+        if (implied > listed)
+            throw new ImageDecodeException(name, -1, $"{(tiled ? "tile" : "strip")} offsets for all {implied} {(tiled ? "tiles" : "strips")} of a {width}x{height} image",
+                $"{listed} listed");
     }
 
     /// <summary>Bytes per value of the TIFF 6 / BigTIFF field types LibTiff reads; 0 for types it ignores.</summary>
