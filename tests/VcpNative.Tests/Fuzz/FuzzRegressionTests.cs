@@ -53,4 +53,16 @@ public class FuzzRegressionTests
         Assert.Contains(message, e.Message);
         Assert.Contains(file, e.Message);
     }
+
+    [Theory]
+    // JsonElement threw InvalidOperationException on the wrong kind, and GetInt32 FormatException on 1.5.
+    [InlineData("{\"test\": {\"bottle\": 5}}", "test.bottle: expected an array of samples, found Number")]
+    [InlineData("{\"test\": {\"bottle\": [5]}}", "test.bottle[0]: expected a sample object, found Number")]
+    [InlineData("{\"test\": {\"bottle\": [{\"img_path\": \"good.png\", \"anomaly\": 1.5}]}}", "test.bottle[0]: missing integer \"anomaly\"")]
+    public void MetaJsonOfTheWrongShapeIsRefused(string json, string message)
+    {
+        var outcome = FuzzTargets.FuzzTargetList.Find("metajson").Run(System.Text.Encoding.UTF8.GetBytes(json));
+        Assert.Equal(FuzzTargets.FuzzVerdict.Refused, outcome.Verdict);
+        Assert.Contains(message, outcome.Exception!.Message);
+    }
 }
