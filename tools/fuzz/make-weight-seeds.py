@@ -64,3 +64,5 @@ safetensors(os.path.join(seeds, "safetensors", "mixed.safetensors"),
             {"h": torch.randn(2, 2).half(), "b": torch.randn(2).bfloat16(), "i": torch.arange(4), "m": torch.tensor([True, False]), "u": torch.arange(3, dtype=torch.uint8)})
 safetensors(os.path.join(seeds, "safetensors", "empty.safetensors"), {"e": torch.zeros(0, 2), "s": torch.tensor(1.0)})
 shutil.copy(os.path.join(fixtures, "weights", "mixed.safetensors"), os.path.join(seeds, "safetensors", "fixture_mixed.safetensors"))
+# Hugging Face CLIP naming, so WeightLoader.Load maps names too.
+shutil.copy(os.path.join(fixtures, "weights", "clip_tiny_hf_f32.safetensors"), os.path.join(seeds, "safetensors", "fixture_clip_tiny_hf.safetensors"))
