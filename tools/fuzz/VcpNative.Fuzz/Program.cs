@@ -3,17 +3,17 @@
 using SharpFuzz;
 using VcpNative.FuzzTargets;
 
-if (args.Length < 1)
-{
-    Console.Error.WriteLine($"usage: VcpNative.Fuzz TARGET [replay FILE...]; targets: {string.Join(", ", FuzzTargetList.All.Select(t => t.Name))}");
-    return 2;
-}
-
 // The instrumented assemblies write coverage to afl's shared memory from their first call (here, FuzzTargetList's
 // static constructor); until SharpFuzz maps afl's, and in replay mode, they write to a private buffer.
 unsafe
 {
     SharpFuzz.Common.Trace.SharedMem = (byte*)System.Runtime.InteropServices.NativeMemory.AllocZeroed(1 << 16);
+}
+
+if (args.Length < 1)
+{
+    Console.Error.WriteLine($"usage: VcpNative.Fuzz TARGET [replay FILE... | mutate SECONDS SEED FILE...]; targets: {string.Join(", ", FuzzTargetList.All.Select(t => t.Name))}");
+    return 2;
 }
 
 var target = FuzzTargetList.Find(args[0]);
