@@ -170,6 +170,9 @@ internal sealed class RestrictedUnpickler
             case "torch._tensor._rebuild_from_type_v2":
                 // (func, new_type, args, state): a tensor subclass; rebuild the plain tensor with func(*args).
                 if (args.Length < 3) throw Fail("_rebuild_from_type_v2 expects (func, type, args, state)");
+                // One level: a subclass of a subclass never occurs, and nested tuples 10^5 deep would overflow the stack.
+                if (args[0] is PickleGlobal { FullName: "torch._tensor._rebuild_from_type_v2" })
+                    throw Fail("_rebuild_from_type_v2 nested in itself");
                 return Reduce(args[0], args[2]);
             case "torch.Size":
                 return args.Length == 1 && args[0] is PickleTuple size ? size : new PickleTuple(args);
@@ -228,7 +231,8 @@ internal sealed class RestrictedUnpickler
         {
             throw Fail($"size [{string.Join(", ", shape)}] is too large");
         }
-        if (offset.Value < 0 || (extent > 0 && offset.Value + extent > storage.ElementCount))
+        // An empty view touches nothing but its offset must still lie in the storage (RawBytes slices there).
+        if (offset.Value < 0 || offset.Value > storage.ElementCount || offset.Value + extent > storage.ElementCount)
             throw Fail($"tensor view (offset {offset.Value}, size [{string.Join(", ", shape)}], stride [{string.Join(", ", strides)}]) needs {offset.Value + extent} elements, storage '{storage.Key}' has {storage.ElementCount}");
         return new PickleTensor(new WeightTensor("", storage.DType, shape, strides, offset.Value, storage.Storage));
     }

@@ -31,7 +31,7 @@ public static class TorchArchiveReader
 
         var tensors = new List<WeightTensor>();
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        new TreeFlattener(path, tensors, metadata).Walk(tree, "", insideModule: false);
+        new TreeFlattener(path, tensors, metadata, MaxTreeNodes(pickleBytes.Length)).Walk(tree, "", insideModule: false, depth: 0);
         return new WeightSet(path, isTorchScript ? WeightFileFormat.TorchScript : WeightFileFormat.TorchSave, tensors, metadata, file, tree);
     }
 
@@ -78,28 +78,43 @@ public static class TorchArchiveReader
     }
 
     /// <summary>Turns the unpickled tree into dotted tensor names (dict keys, module attributes, list indices).</summary>
-    private sealed class TreeFlattener(string path, List<WeightTensor> tensors, Dictionary<string, string> metadata)
+    /// <summary>Deeper nesting than any checkpoint has (CLIP's is under 10; JSON readers stop at 64 too): the walk
+    /// below recurses, and a pickle of nested lists 200 000 deep overflowed the stack.</summary>
+    internal const int MaxTreeDepth = 64;
+
+    /// <summary>A tree may share nodes (memo references), so walking it can visit more nodes than the pickle has
+    /// opcodes; more than 8 per pickle byte (plus slack) means a reference bomb such as [L, L] nested 60 times.</summary>
+    internal static long MaxTreeNodes(long pickleBytes) => (8 * pickleBytes) + 1024;
+
+    private sealed class TreeFlattener(string path, List<WeightTensor> tensors, Dictionary<string, string> metadata, long maxNodes)
     {
-        public void Walk(PickleValue value, string name, bool insideModule)
+        private long _nodes;
+
+        public void Walk(PickleValue value, string name, bool insideModule, int depth)
         {
+            if (depth > MaxTreeDepth)
+                throw new ModelFormatException(path, null, name, $"object tree nests deeper than {MaxTreeDepth} levels (a self-referencing or hostile pickle?)");
+            if (++_nodes > maxNodes)
+                throw new ModelFormatException(path, null, name, $"object tree expands to more than {maxNodes} nodes through shared references (a reference bomb?)");
+            depth++;
             switch (value)
             {
                 case PickleTensor t:
                     tensors.Add(t.Tensor.WithName(name));
                     break;
                 case PickleDict dict:
-                    foreach (var (k, v) in dict.Entries) Walk(v, Join(name, KeyText(k)), insideModule);
+                    foreach (var (k, v) in dict.Entries) Walk(v, Join(name, KeyText(k)), insideModule, depth);
                     break;
                 case PickleObject module:
                     // A TorchScript module's BUILD state is its attribute dict: submodules, parameters, buffers, flags.
                     if (module.State is PickleDict state)
-                        foreach (var (k, v) in state.Entries) Walk(v, Join(name, KeyText(k)), insideModule: true);
+                        foreach (var (k, v) in state.Entries) Walk(v, Join(name, KeyText(k)), insideModule: true, depth);
                     break;
                 case PickleList list:
-                    for (var i = 0; i < list.Items.Count; i++) Walk(list.Items[i], Join(name, i.ToString(CultureInfo.InvariantCulture)), insideModule);
+                    for (var i = 0; i < list.Items.Count; i++) Walk(list.Items[i], Join(name, i.ToString(CultureInfo.InvariantCulture)), insideModule, depth);
                     break;
                 case PickleTuple tuple:
-                    for (var i = 0; i < tuple.Items.Length; i++) Walk(tuple.Items[i], Join(name, i.ToString(CultureInfo.InvariantCulture)), insideModule);
+                    for (var i = 0; i < tuple.Items.Length; i++) Walk(tuple.Items[i], Join(name, i.ToString(CultureInfo.InvariantCulture)), insideModule, depth);
                     break;
                 case PickleInt or PickleFloat or PickleString or PickleBool:
                     // Checkpoint scalars (epoch, lr, ...) are useful metadata; module flags such as `training` are not.

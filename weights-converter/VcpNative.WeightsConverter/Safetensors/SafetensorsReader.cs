@@ -22,10 +22,14 @@ public static class SafetensorsReader
         var dataStart = 8 + (long)headerLength;
         var dataLength = file.Length - dataStart;
 
+        var header = file.Span(8, (int)headerLength);
+        // JsonDocument checks UTF-8 only when a string is read (InvalidOperationException); check it once here.
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+            throw new ModelFormatException(path, 8, null, "header is not valid UTF-8 JSON");
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(file.Span(8, (int)headerLength).ToArray());
+            doc = JsonDocument.Parse(header.ToArray());
         }
         catch (JsonException e)
         {

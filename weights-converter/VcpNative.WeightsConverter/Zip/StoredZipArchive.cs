@@ -25,6 +25,9 @@ internal sealed class StoredZipArchive
 
     public string Path => _file.Path;
 
+    /// <summary>The most bytes deflate can produce per compressed byte.</summary>
+    internal const long MaxDeflateRatio = 1032;
+
     public static StoredZipArchive Open(MappedFile file)
     {
         var zip = new StoredZipArchive(file);
@@ -55,6 +58,11 @@ internal sealed class StoredZipArchive
         var offset = DataOffset(entry);
         if (entry.Method == 0 && entry.Size != entry.CompressedSize)
             throw new ModelFormatException(Path, entry.CentralOffset, null, $"stored zip entry '{entry.Name}': size {entry.Size} differs from stored size {entry.CompressedSize}");
+        // Deflate cannot expand more than 1032:1, and one entry is inflated into one array: a larger claim is a
+        // zip bomb (or damage), refused before anything is allocated.
+        if (entry.Method == 8 && (entry.Size > Array.MaxLength || entry.Size > (entry.CompressedSize * MaxDeflateRatio) + 1024))
+            throw new ModelFormatException(Path, entry.CentralOffset, null,
+                $"zip entry '{entry.Name}': declares {entry.Size} bytes inflated from {entry.CompressedSize}, beyond deflate's {MaxDeflateRatio}:1 or one array (zip bomb?)");
         return entry.Method switch
         {
             0 => new MappedRegionStorage(_file, offset, entry.Size),
@@ -138,6 +146,8 @@ internal sealed class StoredZipArchive
                 throw new ModelFormatException(Path, position, null, "central directory entry runs past the directory end");
             var name = Encoding.UTF8.GetString(_file.Span(position + 46, nameLength));
             ReadZip64Extra(_file.Span(position + 46 + nameLength, extraLength), ref size, ref compressed, ref localOffset);
+            if (size < 0 || compressed < 0)
+                throw new ModelFormatException(Path, position, null, $"zip entry '{name}': zip64 sizes {size} / {compressed} do not fit in 63 bits");
             if (localOffset < 0 || localOffset >= length)
                 throw new ModelFormatException(Path, position, null, $"zip entry '{name}': local header offset {localOffset} outside file of {length} bytes");
             _entries[name] = new ZipEntryInfo(name, method, compressed, size, localOffset, position);

@@ -38,14 +38,25 @@ internal static class MetaJsonReader
             var samples = new List<DatasetSample>();
             foreach (JsonProperty cls in classes.EnumerateObject())
             {
+                // JsonElement throws InvalidOperationException on a kind mismatch; a hostile index gets one line instead.
+                if (cls.Value.ValueKind != JsonValueKind.Array)
+                {
+                    throw new DatasetException($"'{path}' {splitName}.{cls.Name}: expected an array of samples, found {cls.Value.ValueKind}");
+                }
+
                 int index = 0;
                 foreach (JsonElement e in cls.Value.EnumerateArray())
                 {
                     string where = $"'{path}' {splitName}.{cls.Name}[{index++}]";
+                    if (e.ValueKind != JsonValueKind.Object)
+                    {
+                        throw new DatasetException($"{where}: expected a sample object, found {e.ValueKind}");
+                    }
+
                     string image = DatasetFiles.RequireFile(Path.Combine(root, Text(e, "img_path", where)), path);
                     string maskRel = e.TryGetProperty("mask_path", out JsonElement m) && m.ValueKind == JsonValueKind.String ? m.GetString()! : "";
-                    bool anomalous = e.TryGetProperty("anomaly", out JsonElement a) && a.ValueKind == JsonValueKind.Number ? a.GetInt32() != 0
-                        : throw new DatasetException($"{where}: missing numeric \"anomaly\"");
+                    bool anomalous = e.TryGetProperty("anomaly", out JsonElement a) && a.ValueKind == JsonValueKind.Number && a.TryGetInt64(out long flag) ? flag != 0
+                        : throw new DatasetException($"{where}: missing integer \"anomaly\"");
                     string? mask = null;
                     if (anomalous && maskRel.Length > 0)
                     {

@@ -37,7 +37,7 @@ internal sealed class JpegHuffmanTable
                 for (int i = 0; i < count; i++, k++, code++)
                 {
                     // Checked per code, not only after the length: an over-full length would index past Fast first
-                    // (found by the mutation pass, DecoderMutationTests).
+                    // (found by the mutation pass, now tests/VcpNative.Tests/Fuzz/FuzzMutationPassTests).
                     if (code >= 1 << length)
                     {
                         return $"Huffman code lengths over-fill the code space at length {length}";

@@ -41,6 +41,7 @@ internal static class TiffDecoder
 
     private static T WithTiff<T>(ReadOnlySpan<byte> data, string name, Func<Tiff, TiffSource, T> read)
     {
+        TiffDirectoryCheck.Check(data, name);
         using var source = new TiffSource(data.ToArray());
         try
         {
@@ -103,6 +104,8 @@ internal static class TiffDecoder
         return new Page(header, width, height, bits, spp, photometric, associated, map);
     }
 
+    private static long RoundUp16(int value) => ((long)value + 15) / 16 * 16;
+
     private static int Required(Tiff tiff, TiffTag tag, TiffSource source, string name) =>
         tiff.GetField(tag)?[0].ToInt() ?? throw Fail(name, source, $"the {tag} tag in the first directory", "none");
 
@@ -116,6 +119,10 @@ internal static class TiffDecoder
         {
             int tileWidth = Required(tiff, TiffTag.TILEWIDTH, source, name);
             int tileHeight = Required(tiff, TiffTag.TILELENGTH, source, name);
+            // A tile larger than the image (rounded up to TIFF's multiple of 16) only makes LibTiff allocate: a 37x23
+            // image declaring 65307x784 tiles asked for 25 MB.
+            if (tileWidth <= 0 || tileHeight <= 0 || tileWidth > RoundUp16(page.Width) || tileHeight > RoundUp16(page.Height))
+                throw Fail(name, source, $"tiles no larger than the {page.Width}x{page.Height} image (rounded up to 16)", $"{tileWidth}x{tileHeight}");
             int tileStride = tiff.TileRowSize();
             var tile = new byte[tiff.TileSize()];
             for (int ty = 0; ty < page.Height; ty += tileHeight)
