@@ -21,6 +21,11 @@ public class FuzzRegressionTests
     [InlineData("tiff_8m_tiles_listed_6_650mb.tif", "tile offsets for all 8388608 tiles of a 32767x65528 image, found 6 listed")]
     [InlineData("tiff_1m_strips_listed_1.tif", "strip offsets for all 1332545 strips of a 87x15990529 image, found 1 listed")]
     [InlineData("tiff_ifd_at_offset4_hang.tif", "a first directory offset inside the file (60 bytes), found 4")] // afl png campaign: hang
+    // Second afl tiff campaign (38 min, session 6): LibTiff sized row and codec buffers from a width it read from a
+    // second ImageWidth entry (our check read the first) or from a width of 16.7 million: 0.5-2 GB and 5-20 s each.
+    [InlineData("tiff_width_twice_g4_2gb.tif", "expected tag 256 once in the directory, found a second entry")]
+    [InlineData("tiff_width_twice_ojpeg_2gb.tif", "expected tag 256 once in the directory, found a second entry")]
+    [InlineData("tiff_width_16m_524mb.tif", "expected an image at most 1048576 pixels wide and high, found 16776991x32")]
     public void ImageEscapesStayFixed(string file, string message)
     {
         var path = Fixtures.Path("images", "regressions", file);

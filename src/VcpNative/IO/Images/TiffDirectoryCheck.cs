@@ -10,6 +10,13 @@ internal static class TiffDirectoryCheck
     /// <summary>More entries than any real first directory has (Pillow and libtiff write under 40).</summary>
     public const int MaxEntries = 1000;
 
+    /// <summary>
+    /// Widest or tallest image handed to LibTiff (32 times the decoders' default <see cref="ImageSizeLimits.MaxSide"/>):
+    /// LibTiff sizes per-row and codec buffers from the width as it opens the directory, before any limit of ours is
+    /// checked, so a 352-byte file declaring a width of 67 million took 2 GB and 20 s (afl, tiff campaign).
+    /// </summary>
+    public const long MaxSide = 1 << 20;
+
     private const ushort StripOffsets = 273, StripByteCounts = 279, TileOffsets = 324, TileByteCounts = 325;
 
     /// <summary>Throws <see cref="ImageDecodeException"/> naming the offset and the tag when the first directory, a
@@ -29,10 +36,19 @@ internal static class TiffDirectoryCheck
         // First values of the tags that say how many strips or tiles the image has, and the offsets tags' counts.
         long width = 0, height = 0, rowsPerStrip = uint.MaxValue, tileWidth = 0, tileLength = 0, samples = 1, planar = 1;
         long stripCount = -1, tileCount = -1;
+        Span<bool> seen = stackalloc bool[MeasuredTags.Length];
         for (int i = 0; i < entries; i++)
         {
             long at = ifd + 2 + (12L * i);
             ushort tag = (ushort)U16(data, at, little);
+            // A repeated size tag: our check would read one value and LibTiff use another (TIFF 6 allows each tag once).
+            int measured = Array.IndexOf(MeasuredTags, tag);
+            if (measured >= 0)
+            {
+                if (seen[measured])
+                    throw new ImageDecodeException(name, at, $"tag {tag} once in the directory", "a second entry");
+                seen[measured] = true;
+            }
             int type = U16(data, at + 2, little);
             long count = U32(data, at + 4, little, name);
             int size = TypeSize(type);
@@ -74,7 +90,12 @@ internal static class TiffDirectoryCheck
             }
         }
         CheckChunkCount(name, width, height, rowsPerStrip, tileWidth, tileLength, samples, planar, stripCount, tileCount);
+        if (width > MaxSide || height > MaxSide)
+            throw new ImageDecodeException(name, ifd, $"an image at most {MaxSide} pixels wide and high", $"{width}x{height}");
     }
+
+    /// <summary>The tags whose values the checks read: width, height, samples, rows per strip, planar, tile size, offsets.</summary>
+    private static readonly ushort[] MeasuredTags = [256, 257, 277, 278, 284, 322, 323, StripOffsets, StripByteCounts, TileOffsets, TileByteCounts];
 
     /// <summary>LibTiff sizes its strip/tile arrays from the image and strip/tile sizes, not from the offsets tag: a
     /// 32767x65528 image of 16x16 tiles made it allocate 650 MB for six stored tiles. The tag must list them all.</summary>
