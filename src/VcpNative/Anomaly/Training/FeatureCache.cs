@@ -1,7 +1,7 @@
 // On-disk cache of frozen image-tower features (fp16), content-addressed by image bytes, model and size.
-using System.Security.Cryptography;
 using System.Text;
 using VcpNative.Anomaly.Features;
+using VcpNative.IO;
 using VcpNative.Tensors;
 
 namespace VcpNative.Anomaly.Training;
@@ -41,20 +41,20 @@ public sealed class FeatureCache
         var tail = new byte[chunk];
         f.Seek(length - chunk, SeekOrigin.Begin);
         f.ReadExactly(tail);
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha.AppendData(Encoding.UTF8.GetBytes($"{Path.GetFileName(path)}|{length}|"));
-        sha.AppendData(head);
-        sha.AppendData(tail);
-        return Convert.ToHexStringLower(sha.GetHashAndReset())[..16];
+        var sha = new Sha256(); // managed SHA-256: no libssl (IO/Sha256.cs)
+        sha.Append(Encoding.UTF8.GetBytes($"{Path.GetFileName(path)}|{length}|"));
+        sha.Append(head);
+        sha.Append(tail);
+        return sha.FinishHex()[..16];
     }
 
     /// <summary>The cache key of an image: SHA-256 of its file bytes and this cache's model and size.</summary>
     public string Key(byte[] imageBytes)
     {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha.AppendData(imageBytes);
-        sha.AppendData(Encoding.UTF8.GetBytes(salt));
-        return Convert.ToHexStringLower(sha.GetHashAndReset());
+        var sha = new Sha256(); // managed SHA-256: no libssl (IO/Sha256.cs)
+        sha.Append(imageBytes);
+        sha.Append(Encoding.UTF8.GetBytes(salt));
+        return sha.FinishHex();
     }
 
     private string PathOf(string key) => Path.Combine(directory, key[..2], key + ".f16");

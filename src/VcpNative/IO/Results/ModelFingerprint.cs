@@ -1,5 +1,4 @@
 // A short identity of a CLIP + head pair, recorded in threshold.json so a threshold is not used with other weights.
-using System.Security.Cryptography;
 
 namespace VcpNative.IO.Results;
 
@@ -17,18 +16,18 @@ public static class ModelFingerprint
     /// <param name="headPath">Head weights.</param>
     public static string Of(string clipPath, string headPath)
     {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var sha = new Sha256(); // managed SHA-256: no libssl (IO/Sha256.cs)
         foreach (var path in new[] { clipPath, headPath })
         {
             using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-            sha.AppendData(BitConverter.GetBytes(file.Length));
+            sha.Append(BitConverter.GetBytes(file.Length));
             var buffer = new byte[(int)Math.Min(Edge, file.Length)];
             file.ReadExactly(buffer);
-            sha.AppendData(buffer);
+            sha.Append(buffer);
             file.Seek(-buffer.Length, SeekOrigin.End);
             file.ReadExactly(buffer);
-            sha.AppendData(buffer);
+            sha.Append(buffer);
         }
-        return Convert.ToHexStringLower(sha.GetHashAndReset())[..16];
+        return sha.FinishHex()[..16];
     }
 }

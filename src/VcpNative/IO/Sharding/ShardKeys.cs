@@ -1,5 +1,4 @@
 // The stable identity of an input for sharding: its path relative to the root it was found under, and a hash of that.
-using System.Security.Cryptography;
 using System.Text;
 
 namespace VcpNative.IO.Sharding;
@@ -36,11 +35,11 @@ public static class ShardKeys
     /// <param name="inputs">All inputs of the run, in order.</param>
     public static string Digest(IEnumerable<string> inputs)
     {
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var sha = new Sha256(); // managed SHA-256: no libssl (IO/Sha256.cs)
         foreach (var input in inputs)
         {
-            sha.AppendData(Encoding.UTF8.GetBytes(input + "\n"));
+            sha.Append(Encoding.UTF8.GetBytes(input + "\n"));
         }
-        return Convert.ToHexStringLower(sha.GetHashAndReset());
+        return sha.FinishHex();
     }
 }
