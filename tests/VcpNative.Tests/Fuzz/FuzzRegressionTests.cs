@@ -26,6 +26,10 @@ public class FuzzRegressionTests
     [InlineData("tiff_width_twice_g4_2gb.tif", "expected tag 256 once in the directory, found a second entry")]
     [InlineData("tiff_width_twice_ojpeg_2gb.tif", "expected tag 256 once in the directory, found a second entry")]
     [InlineData("tiff_width_16m_524mb.tif", "expected an image at most 1048576 pixels wide and high, found 16776991x32")]
+    // Fourth afl tiff campaign (22 min, session 6): LibTiff "repaired" an uncompressed strip's byte count from the
+    // declared size (250 MB for a 364-byte file) and sized per-sample arrays from 18761 samples per pixel (600 MB).
+    [InlineData("tiff_uncompressed_beyond_file_250mb.tif", "expected uncompressed samples within the file (364 bytes), found 58625x1292, 3 samples of 1 bits")]
+    [InlineData("tiff_spp_18761_600mb.tif", "expected at most 16 samples per pixel, found 18761")]
     public void ImageEscapesStayFixed(string file, string message)
     {
         var path = Fixtures.Path("images", "regressions", file);

@@ -17,6 +17,10 @@ internal static class TiffDirectoryCheck
     /// </summary>
     public const long MaxSide = 1 << 20;
 
+    /// <summary>More samples per pixel than any image we decode (grey, RGB, CMYK, each with a few extra samples):
+    /// LibTiff sizes per-sample arrays from it before refusing the directory (afl: 18761 samples, 600 MB).</summary>
+    public const long MaxSamplesPerPixel = 16;
+
     private const ushort StripOffsets = 273, StripByteCounts = 279, TileOffsets = 324, TileByteCounts = 325;
 
     /// <summary>Throws <see cref="ImageDecodeException"/> naming the offset and the tag when the first directory, a
@@ -35,7 +39,7 @@ internal static class TiffDirectoryCheck
             throw new ImageDecodeException(name, ifd, $"{entries} directory entries inside the file ({length} bytes)", "the file ends first");
         // First values of the tags that say how many strips or tiles the image has, and the offsets tags' counts.
         long width = 0, height = 0, rowsPerStrip = uint.MaxValue, tileWidth = 0, tileLength = 0, samples = 1, planar = 1;
-        long stripCount = -1, tileCount = -1;
+        long stripCount = -1, tileCount = -1, compression = 1, bitsPerSample = 1;
         Span<bool> seen = stackalloc bool[MeasuredTags.Length];
         for (int i = 0; i < entries; i++)
         {
@@ -65,6 +69,8 @@ internal static class TiffDirectoryCheck
                 switch (tag)
                 {
                     case 256: width = first; break;
+                    case 258: bitsPerSample = first; break;
+                    case 259: compression = first; break;
                     case 257: height = first; break;
                     case 277: samples = first; break;
                     case 278: rowsPerStrip = first; break;
@@ -92,6 +98,14 @@ internal static class TiffDirectoryCheck
         CheckChunkCount(name, width, height, rowsPerStrip, tileWidth, tileLength, samples, planar, stripCount, tileCount);
         if (width > MaxSide || height > MaxSide)
             throw new ImageDecodeException(name, ifd, $"an image at most {MaxSide} pixels wide and high", $"{width}x{height}");
+        if (samples > MaxSamplesPerPixel)
+            throw new ImageDecodeException(name, ifd, $"at most {MaxSamplesPerPixel} samples per pixel", samples.ToString());
+        // Uncompressed samples are stored in the file, so the image cannot hold more bytes than the file; LibTiff would
+        // otherwise "repair" the byte counts from the declared size and allocate that much (afl: 364 bytes -> 250 MB).
+        long declaredBytes = width * height * Math.Max(samples, 1) * Math.Max(bitsPerSample, 1) / 8;
+        if (compression == 1 && declaredBytes > length)
+            throw new ImageDecodeException(name, ifd, $"uncompressed samples within the file ({length} bytes)",
+                $"{width}x{height}, {samples} samples of {bitsPerSample} bits: {declaredBytes} bytes");
     }
 
     /// <summary>The tags whose values the checks read: width, height, samples, rows per strip, planar, tile size, offsets.</summary>
