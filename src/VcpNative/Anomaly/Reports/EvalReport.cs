@@ -184,31 +184,11 @@ internal static class EvalReport
         rocPixel.Line("", [0, 1], [0, 1], "#999999", "reference", dashed: true);
         foreach (var s in sets)
         {
-            var (fpr, tpr) = s.Curves.Image.Roc();
-            if (fpr.Length > 0)
-            {
-                rocImage.Line($"{s.Label} {Area(s.Row.AurocSp)}", fpr, tpr, s.Colour, "curve", s.DataClass);
-            }
-            (fpr, tpr) = s.Curves.Pixel.Roc();
-            if (fpr.Length > 0)
-            {
-                rocPixel.Line($"{s.Label} {Area(s.Row.AurocPx)}", fpr, tpr, s.Colour, "curve", s.DataClass);
-            }
-            var (recall, precision) = s.Curves.Image.PrecisionRecall();
-            if (recall.Length > 0)
-            {
-                prImage.Line($"{s.Label} {Area(s.Row.ApSp)}", recall, precision, s.Colour, "curve", s.DataClass);
-            }
-            (recall, precision) = s.Curves.Pixel.PrecisionRecall();
-            if (recall.Length > 0)
-            {
-                prPixel.Line($"{s.Label} {Area(s.Row.ApPx)}", recall, precision, s.Colour, "curve", s.DataClass);
-            }
-            var (proFpr, overlap) = s.Curves.Pixel.Pro(ProLimit);
-            if (proFpr.Length > 0)
-            {
-                pro.Line($"{s.Label} {Area(s.Row.Aupro30)}", proFpr, overlap, s.Colour, "curve", s.DataClass);
-            }
+            Curve(rocImage, s, s.Row.AurocSp, s.Curves.Image.Roc());
+            Curve(rocPixel, s, s.Row.AurocPx, s.Curves.Pixel.Roc());
+            Curve(prImage, s, s.Row.ApSp, s.Curves.Image.PrecisionRecall());
+            Curve(prPixel, s, s.Row.ApPx, s.Curves.Pixel.PrecisionRecall());
+            Curve(pro, s, s.Row.Aupro30, s.Curves.Pixel.Pro(ProLimit));
         }
         pro.VerticalMarker(ProLimit, "integration limit, FPR 0.3");
         page.Figure(rocImage, "ROC of the image scores; legend: auroc_sp.", "roc-image" + idSuffix);
@@ -242,6 +222,15 @@ internal static class EvalReport
         !v.IsDefined ? new TableCell("n/a", null, v.UndefinedReason)
         : column == "threshold" ? new TableCell(v.Value.ToString("F4", CultureInfo.InvariantCulture), v.Value)
         : new TableCell((v.Value * 100).ToString("F2", CultureInfo.InvariantCulture), v.Value);
+
+    // One set's curve in one plot, labelled with its area; an undefined curve (no points) is left out.
+    private static void Curve(SvgPlot plot, CurveSet set, MetricValue area, (double[] X, double[] Y) curve)
+    {
+        if (curve.X.Length > 0)
+        {
+            plot.Line($"{set.Label} {Area(area)}", curve.X, curve.Y, set.Colour, "curve", set.DataClass);
+        }
+    }
 
     private static string Area(MetricValue v) => v.IsDefined ? v.Value.ToString("0.000", CultureInfo.InvariantCulture) : "n/a";
 

@@ -246,10 +246,16 @@ internal sealed class HtmlReportPage
     {
         var relative = FilesFolder + "/" + name;
         var path = Path.Combine(reportFolder, FilesFolder, name.Replace('/', Path.DirectorySeparatorChar));
+        WriteThumbnailFile(path, image, ThumbnailSide);
+        return string.Join('/', relative.Split('/').Select(Uri.EscapeDataString));
+    }
+
+    /// <summary>Writes <paramref name="image"/> shrunk to at most <paramref name="side"/> pixels a side as a PNG at <paramref name="path"/> (atomically, folders made).</summary>
+    public static void WriteThumbnailFile(string path, PixelImage image, int side)
+    {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         // Fastest deflate: a thumbnail is a few kB either way, and encoding is most of a report's cost (docs/reports.md).
-        AtomicFile.Write(path, PngEncoder.Encode(Downscale(image, ThumbnailSide), System.IO.Compression.CompressionLevel.Fastest));
-        return string.Join('/', relative.Split('/').Select(Uri.EscapeDataString));
+        AtomicFile.Write(path, PngEncoder.Encode(Downscale(image, side), System.IO.Compression.CompressionLevel.Fastest));
     }
 
     /// <summary><paramref name="image"/> shrunk by area averaging so its longer side is at most <paramref name="side"/>; smaller images are returned as they are.</summary>

@@ -49,10 +49,8 @@ internal static class InferReport
     /// <param name="overlay">The overlay's pixels.</param>
     public static void WriteThumbnail(string output, string overlayPath, RgbImage overlay)
     {
-        var path = Path.Combine(output, ThumbnailFor(overlayPath));
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         // Smaller than HtmlReportPage.Thumbnail's: a gallery page holds a hundred of them.
-        AtomicFile.Write(path, PngEncoder.Encode(HtmlReportPage.Downscale(overlay, ThumbnailSize), System.IO.Compression.CompressionLevel.Fastest));
+        HtmlReportPage.WriteThumbnailFile(Path.Combine(output, ThumbnailFor(overlayPath)), overlay, ThumbnailSize);
     }
 
     /// <summary>
