@@ -132,7 +132,7 @@ public sealed class CpuThreadPool : IDisposable
 
         private readonly object gate = new();
         private readonly SemaphoreSlim wake = new(0);
-        private readonly ManualResetEventSlim done = new(false);
+        private readonly ManualResetEventSlim done = CreateDoneEvent();
         private readonly List<Thread> workers = [];
 
         private bool active;
@@ -148,6 +148,18 @@ public sealed class CpuThreadPool : IDisposable
         private int count;
         private int completed;
         private ExceptionDispatchInfo? error;
+
+        /// <summary>
+        /// The caller's completion event, with its monitor already created: ManualResetEventSlim allocates that object
+        /// (24 bytes) the first time a Wait has to block rather than spin, which under load happened in the middle of
+        /// a steady-state GEMM and broke its no-allocation guarantee. One 1 ms timed wait here makes it exist up front.
+        /// </summary>
+        private static ManualResetEventSlim CreateDoneEvent()
+        {
+            var e = new ManualResetEventSlim(false);
+            e.Wait(1);
+            return e;
+        }
 
         public bool TryRun(int iterations, Action<int>? newAction, IParallelLoopBody? newBody) =>
             TryStart(iterations, newAction, newBody, null, 0);
