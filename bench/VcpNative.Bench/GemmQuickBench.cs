@@ -34,6 +34,14 @@ internal static class GemmQuickBench
                 case "--vit":
                     pairs = [(1024, 3072), (1024, 1024), (1024, 4096), (4096, 1024)];
                     break;
+                case "--pairs":
+                    // KxN,KxN,...: just these shapes (M from --m).
+                    pairs = Array.ConvertAll(args[++i].Split(','), pair =>
+                    {
+                        var kn = pair.Split('x');
+                        return (int.Parse(kn[0]), int.Parse(kn[1]));
+                    });
+                    break;
                 case "--m":
                     m = int.Parse(args[++i]);
                     break;
@@ -50,7 +58,7 @@ internal static class GemmQuickBench
                     kernel = kernel.WithBlocking(b[0], b[1], b[2]);
                     break;
                 default:
-                    throw new ArgumentException($"unknown option '{args[i]}' (expected --threads, --repeats, --best, --vit, --m, --sizes, --kernel, --blocking)");
+                    throw new ArgumentException($"unknown option '{args[i]}' (expected --threads, --repeats, --best, --vit, --pairs, --m, --sizes, --kernel, --blocking)");
             }
         }
 
@@ -66,7 +74,7 @@ internal static class GemmQuickBench
         {
             Console.WriteLine("OpenBLAS not found (install libopenblas0-pthread); timing ours alone.");
         }
-        Console.WriteLine($"kernel {kernel.Name} (MR={kernel.Mr} NR={kernel.Nr} KC={kernel.Kc} MC={kernel.Mc} NC={kernel.Nc}), threads {threads}, {(best ? "best" : "median")} of {repeats} runs, GFLOP/s");
+        Console.WriteLine($"kernel {kernel.Name} ({kernel.Blocking}; {CpuCaches.Current}; split {SgemmSplit.Current}), threads {threads}, {(best ? "best" : "median")} of {repeats} runs, GFLOP/s");
         Console.WriteLine($"{"M",5} {"K",5} {"N",5} | {"ours",7} {"packed",7} {"openblas",8} | {"ours/ob",7} {"pack/ob",7} | {"pair o",7} {"pair p",7} | max rel diff");
         Console.WriteLine("(ours/ob, pack/ob: ratio of the GFLOP/s columns; pair o, pair p: median over runs of the ratio of back-to-back runs)");
         pairs ??= sizes.SelectMany(k => sizes.Select(n => (k, n))).ToArray();

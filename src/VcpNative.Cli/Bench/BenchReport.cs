@@ -44,6 +44,7 @@ internal sealed record BenchReport(BenchSettings S, string Backend, double Build
             w.WriteString("backend", Backend);
             w.WriteNumber("threads", CpuParallel.Threads);
             w.WriteString("gemm_kernel", Sgemm.KernelName);
+            w.WriteString("gemm_blocking", Sgemm.KernelBlocking);
             w.WriteString("build", NativeBuild.Name);
             w.WriteString("build_reason", NativeBuild.Reason);
             w.WriteNumber("image_size", S.ImageSize);
@@ -102,6 +103,7 @@ internal sealed record BenchReport(BenchSettings S, string Backend, double Build
     public void WriteTable(TextWriter o)
     {
         o.WriteLine($"bench: {S.Method} {(S.RandomWeights ? S.Arch + " (random weights)" : "weights")} at {S.ImageSize} px, batch {S.BatchSize}, {CpuParallel.Threads} threads, {Backend} ({Sgemm.KernelName}, {NativeBuild.Name}); model built in {BuildSeconds:F1} s");
+        o.WriteLine($"  gemm {Sgemm.KernelName}: {Sgemm.KernelBlocking}");
         o.WriteLine($"  {"stage",-22} {"s/batch",10} {"s/image",10}");
         void Row(string name, double v) => o.WriteLine($"  {name,-22} {v,10:F3} {v / S.BatchSize,10:F3}");
         Row("decode+preprocess", Mean.Decode);

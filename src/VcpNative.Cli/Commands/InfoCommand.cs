@@ -29,7 +29,7 @@ public static class InfoCommand
             // Which executable runs and why (NativeAOT fixes its SIMD support when it compiles; see NativeBuild).
             var executable = NativeBuild.IsNativeAot ? Environment.ProcessPath : Path.Combine(AppContext.BaseDirectory, "vcp-native.dll");
             o.WriteLine($"build       {NativeBuild.Name} ({executable}): {NativeBuild.Reason}");
-            o.WriteLine($"cpu gemm    {Sgemm.KernelName}");
+            o.WriteLine($"cpu gemm    {Sgemm.KernelName} ({Sgemm.KernelBlocking})");
             o.WriteLine($"device      {parse.GetValue(GlobalOptions.Device)}");
             if (parse.GetValue(GlobalOptions.Device) is "cuda" or "emulated")
             {

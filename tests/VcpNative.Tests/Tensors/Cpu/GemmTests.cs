@@ -101,7 +101,7 @@ public sealed unsafe class GemmTests
 
         public float OpB(int p, int j) => TransB ? B[(j * Ldb) + p] : B[(p * Ldb) + j];
 
-        public float[] Run(SgemmKernel kernel, int threads, float alpha, float beta)
+        public float[] Run(SgemmKernel kernel, int threads, float alpha, float beta, SgemmSplitMode split = SgemmSplitMode.Auto)
         {
             var c = (float[])C.Clone();
             fixed (float* a = A)
@@ -109,7 +109,7 @@ public sealed unsafe class GemmTests
             fixed (float* pc = c)
             {
                 // minWorkPerThread 1: even tiny products take the multi-threaded path when threads > 1.
-                Sgemm.Multiply(kernel, threads, TransA, TransB, M, N, K, alpha, a, Lda, b, Ldb, null, beta, pc, Ldc, minWorkPerThread: 1);
+                Sgemm.Multiply(kernel, threads, TransA, TransB, M, N, K, alpha, a, Lda, b, Ldb, null, beta, pc, Ldc, minWorkPerThread: 1, split: split);
             }
             return c;
         }
@@ -175,8 +175,14 @@ public sealed unsafe class GemmTests
         var kernel = baseKernel.WithBlocking(5, 2 * baseKernel.Mr, 2 * baseKernel.Nr);
         var problem = new Problem(3 * baseKernel.Mr + 1, 5 * baseKernel.Nr - 3, 23, transA, transB, pad: 2, seed: 11, nanC: false);
         problem.AssertMatches(problem.Run(kernel, 1, 1.5f, 0.5f), 1.5f, 0.5f);
-        problem.AssertMatches(problem.Run(kernel, 2, 1.5f, 0.5f), 1.5f, 0.5f);
+        foreach (var split in TwoThreadSplits)
+        {
+            problem.AssertMatches(problem.Run(kernel, 2, 1.5f, 0.5f, split), 1.5f, 0.5f);
+        }
     }
+
+    /// <summary>Both parallel loop nests: the shared B block and the per-thread column stripes.</summary>
+    private static readonly SgemmSplitMode[] TwoThreadSplits = [SgemmSplitMode.SharedB, SgemmSplitMode.Columns];
 
     [Theory]
     [MemberData(nameof(Kernels))]
@@ -184,9 +190,12 @@ public sealed unsafe class GemmTests
     {
         var kernel = KernelNamed(kernelName);
         var problem = new Problem(kernel.Mc + 1, 257, kernel.Kc + 44, false, true, pad: 0, seed: 5, nanC: false);
-        problem.AssertMatches(problem.Run(kernel, 2, 1f, 0f), 1f, 0f);
         var transposed = new Problem(129, 65, kernel.Kc + 1, true, false, pad: 1, seed: 6, nanC: false);
-        transposed.AssertMatches(transposed.Run(kernel, 2, 1f, 1f), 1f, 1f);
+        foreach (var split in TwoThreadSplits)
+        {
+            problem.AssertMatches(problem.Run(kernel, 2, 1f, 0f, split), 1f, 0f);
+            transposed.AssertMatches(transposed.Run(kernel, 2, 1f, 1f, split), 1f, 1f);
+        }
     }
 
     [Theory]
@@ -230,13 +239,16 @@ public sealed unsafe class GemmTests
     {
         var problem = new Problem(301, 211, 300, false, true, pad: 0, seed: 9, nanC: false);
         var one = problem.Run(SgemmKernel.Default, 1, 1f, 0f);
-        var two = problem.Run(SgemmKernel.Default, 2, 1f, 0f);
-        problem.AssertMatches(two, 1f, 0f);
-        // Each element sums its k terms in the same order whatever the split, so only identical values are expected;
-        // 1e-6 relative leaves room for a JIT that contracts the alpha/beta step differently in edge tiles.
-        for (var i = 0; i < one.Length; i++)
+        foreach (var split in TwoThreadSplits)
         {
-            Assert.True(Math.Abs(one[i] - two[i]) <= 1e-6f * Math.Max(1f, Math.Abs(one[i])), $"element {i}: {one[i]} vs {two[i]}");
+            var two = problem.Run(SgemmKernel.Default, 2, 1f, 0f, split);
+            problem.AssertMatches(two, 1f, 0f);
+            // Each element sums its k terms in the same order whatever the split, so only identical values are expected;
+            // 1e-6 relative leaves room for a JIT that contracts the alpha/beta step differently in edge tiles.
+            for (var i = 0; i < one.Length; i++)
+            {
+                Assert.True(Math.Abs(one[i] - two[i]) <= 1e-6f * Math.Max(1f, Math.Abs(one[i])), $"{split} element {i}: {one[i]} vs {two[i]}");
+            }
         }
         // And through the public entry point, which uses CpuParallel.Threads.
         var viaPublic = (float[])problem.C.Clone();
@@ -316,9 +328,10 @@ public sealed unsafe class GemmTests
         fixed (float* c = actual)
         {
             using var packed = new PackedMatrix(w, k, n, k, transB: true, kernel);
-            foreach (var threads in new[] { 1, 2 })
+            foreach (var (threads, split) in new[] { (1, SgemmSplitMode.Auto), (2, SgemmSplitMode.SharedB), (2, SgemmSplitMode.Columns) })
             {
-                Sgemm.Multiply(kernel, threads, false, false, m, n, k, 1f, a, k, null, 0, packed, 0f, c, n, minWorkPerThread: 1);
+                Array.Clear(actual);
+                Sgemm.Multiply(kernel, threads, false, false, m, n, k, 1f, a, k, null, 0, packed, 0f, c, n, minWorkPerThread: 1, split: split);
                 // Same kernel, same panels, same summation order: the packed path must reproduce the unpacked one exactly.
                 Assert.Equal(expected, actual);
             }
@@ -333,15 +346,18 @@ public sealed unsafe class GemmTests
         var kernel = SgemmKernel.Default.WithBlocking(7, SgemmKernel.Default.Mr, 2 * SgemmKernel.Default.Nr);
         const int m = 27, n = 101, k = 45;
         var x = new Problem(m, n, k, false, true, pad: 0, seed: 15, nanC: false);
-        var c = (float[])x.C.Clone();
-        fixed (float* w = x.B)
-        fixed (float* a = x.A)
-        fixed (float* pc = c)
+        foreach (var split in TwoThreadSplits)
         {
-            using var packed = new PackedMatrix(w, k, n, k, transB: true, kernel);
-            Sgemm.Multiply(kernel, 2, false, false, m, n, k, 0.5f, a, k, null, 0, packed, 2f, pc, n, minWorkPerThread: 1);
+            var c = (float[])x.C.Clone();
+            fixed (float* w = x.B)
+            fixed (float* a = x.A)
+            fixed (float* pc = c)
+            {
+                using var packed = new PackedMatrix(w, k, n, k, transB: true, kernel);
+                Sgemm.Multiply(kernel, 2, false, false, m, n, k, 0.5f, a, k, null, 0, packed, 2f, pc, n, minWorkPerThread: 1, split: split);
+            }
+            x.AssertMatches(c, 0.5f, 2f);
         }
-        x.AssertMatches(c, 0.5f, 2f);
     }
 
     [Fact]

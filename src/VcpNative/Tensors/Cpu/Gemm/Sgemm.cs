@@ -11,6 +11,9 @@ public static unsafe class Sgemm
     /// <summary>Name of the micro-kernel in use (e.g. "avx2-6x16"), for logs and benchmarks.</summary>
     public static string KernelName => SgemmKernel.Default.Name;
 
+    /// <summary>The kernel's register tile and cache blocking, the caches it was sized from and the thread split, e.g. "MR=6 NR=16 KC=256 MC=144 NC=4096; L1d 32 KiB, L2 512 KiB (cpuid); split Auto".</summary>
+    public static string KernelBlocking => $"{SgemmKernel.Default.Blocking}; {CpuCaches.Current}; split {SgemmSplit.Current}";
+
     /// <summary>Multiply-adds per thread below which extra threads are not used: waking a helper costs more than ~1 M of them save.</summary>
     internal const long MinWorkPerThread = 1L << 20;
 
@@ -168,7 +171,7 @@ public static unsafe class Sgemm
     internal static void Multiply(
         SgemmKernel kernel, int threads, bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda,
         float* b, int ldb, PackedMatrix? packedB, float beta, float* c, int ldc, long minWorkPerThread = MinWorkPerThread,
-        GemmEpilogue epilogue = GemmEpilogue.None, float* bias = null)
+        GemmEpilogue epilogue = GemmEpilogue.None, float* bias = null, SgemmSplitMode? split = null)
     {
         CheckDimensions(transA, transB, m, n, k, lda, ldb, ldc, packedB is not null);
         if (m == 0 || n == 0)
@@ -190,6 +193,7 @@ public static unsafe class Sgemm
             Fill(task, packedB?.Kernel ?? kernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, packedB, beta, c, ldc);
             task.Epilogue = WithBias(epilogue, bias);
             task.Bias = bias;
+            task.Split = split ?? task.Split;
             task.Execute(threads, minWorkPerThread);
         }
         finally

@@ -30,6 +30,9 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
     public long Ldb;
     public PackedMatrix? PackedB;
 
+    /// <summary>How <see cref="Execute"/> splits the product over threads (tests pin it; otherwise the process's mode).</summary>
+    public SgemmSplitMode Split = SgemmSplit.Current;
+
     /// <summary>
     /// How B is stored: F32 reads <see cref="B"/>; BFloat16 / Int8 read <see cref="CompressedB"/> (a weight W[N,K], so
     /// TransB) and decode it while packing, so the weights stay compressed in memory and the kernels are unchanged.
@@ -55,6 +58,7 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
         Batch,
         PackB,
         Compute,
+        Columns,
     }
 
     private Phase phase;
@@ -105,6 +109,7 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
         task.StrideA = 0;
         task.StrideB = 0;
         task.StrideC = 0;
+        task.Split = SgemmSplit.Current;
     }
 
     public void Return()
@@ -131,7 +136,26 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
             RunBlock(0, M, 0, N);
             return;
         }
+        var panels = (N + Kernel.Nr - 1) / Kernel.Nr;
+        if (SgemmSplit.UseColumns(Split, M, N, K, Kernel, useful, PackedB is not null))
+        {
+            RunColumns(useful, panels);
+            return;
+        }
         RunShared(useful);
+    }
+
+    /// <summary>
+    /// Each thread takes whole column stripes of C (NR-aligned) and runs the serial loop nest on them with its own B and
+    /// A packing: no barrier per depth step and no B block shared between cores, at the price of packing A once per
+    /// stripe. Stripes are claimed from the shared counter, so a thread slowed by another process takes fewer of them.
+    /// </summary>
+    private void RunColumns(int threads, int panels)
+    {
+        stepPanels = panels;
+        stepParts = Math.Min(panels, SgemmSplit.ColumnStripes(M, N, K, Kernel, threads));
+        phase = Phase.Columns;
+        CpuParallel.For(stepParts, this);
     }
 
     /// <summary>
@@ -192,6 +216,14 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
             case Phase.Batch:
                 RunBatchItem(index);
                 break;
+            case Phase.Columns:
+            {
+                var nr = Kernel.Nr;
+                var j0 = CpuParallel.ChunkStart(stepPanels, stepParts, index) * nr;
+                var j1 = Math.Min(N, CpuParallel.ChunkStart(stepPanels, stepParts, index + 1) * nr);
+                RunBlock(0, M, j0, j1);
+                break;
+            }
             case Phase.PackB:
             {
                 var nr = Kernel.Nr;
