@@ -11,7 +11,7 @@ namespace VcpNative.Cli.Bench;
 /// <summary>The options of one `bench` run, as parsed.</summary>
 public sealed record BenchSettings(bool RandomWeights, string Arch, string Method, string? Clip, string? Head, int ImageSize,
     int BatchSize, int Iterations, int Warmup, int Seed, bool Json, bool Profile, string Device,
-    LinearWeightFormat WeightsFormat = LinearWeightFormat.F32, bool CompareF32 = false);
+    LinearWeightFormat WeightsFormat = LinearWeightFormat.F32, bool CompareF32 = false, int InFlight = 1);
 
 /// <summary>The GPU a bench ran on: name, matmul path, device memory (the backend's buffer-pool high-water mark).</summary>
 public sealed record DeviceReport(string Name, string MatMulPath, DeviceMemoryUse Memory);

@@ -6,6 +6,7 @@ using VcpNative.Anomaly.Methods;
 using VcpNative.Cli.Bench;
 using VcpNative.Models;
 using VcpNative.Tensors;
+using VcpNative.Tensors.Cpu;
 using VcpNative.WeightsConverter.Quantization;
 
 namespace VcpNative.Cli.Commands;
@@ -37,15 +38,20 @@ public static class BenchCommand
         {
             Description = "With --random-weights: also build the f32 model (same seed), run it on the last image and report the max abs difference of maps and scores (adds its memory to the peak)",
         };
+        var inFlight = new Option<int>("--in-flight")
+        {
+            Description = "CPU throughput mode: this many batches computed at once, each on --threads / N threads, one model in memory (prints images/s over all of them)",
+            DefaultValueFactory = _ => 1,
+        };
         var command = new Command("bench", "Time VCP-CLIP or ViP2-CLIP inference per stage (decode+preprocess, image tower, text+heads, post-processing)")
         {
-            random, arch, method, clip, head, size, batch, iterations, warmup, seed, json, profile, weightsFormat, compare,
+            random, arch, method, clip, head, size, batch, iterations, warmup, seed, json, profile, weightsFormat, compare, inFlight,
         };
         command.SetAction(parse => Run(new BenchSettings(
             parse.GetValue(random), parse.GetValue(arch)!, parse.GetValue(method)!, parse.GetValue(clip), parse.GetValue(head),
             parse.GetValue(size), parse.GetValue(batch), parse.GetValue(iterations), parse.GetValue(warmup), parse.GetValue(seed),
             parse.GetValue(json), parse.GetValue(profile), parse.GetValue(GlobalOptions.Device) ?? "cpu",
-            WeightsFormatOption.Parse(parse.GetValue(weightsFormat)), parse.GetValue(compare)),
+            WeightsFormatOption.Parse(parse.GetValue(weightsFormat)), parse.GetValue(compare), parse.GetValue(inFlight)),
             GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
         return command;
     }
@@ -56,6 +62,10 @@ public static class BenchCommand
         {
             throw new UsageException($"bench: need 14 <= --image-size <= 4096, --batch-size >= 1, --iterations >= 1, --warmup >= 0 (got {s.ImageSize}, {s.BatchSize}, {s.Iterations}, {s.Warmup})");
         }
+        if (s.InFlight < 1 || s.InFlight > CpuParallel.Threads)
+        {
+            throw new UsageException($"bench: --in-flight must be between 1 and --threads ({CpuParallel.Threads}), found {s.InFlight}");
+        }
         if (!s.RandomWeights && (s.WeightsFormat != LinearWeightFormat.F32 || s.CompareF32))
         {
             throw new UsageException("bench: --weights-format and --compare-f32 apply to --random-weights; a weight file's format is read from the file (vcp-native convert clip --weights-format)");
@@ -64,6 +74,10 @@ public static class BenchCommand
         var build = Stopwatch.StartNew();
         using var model = LoadModel(s, method, backend);
         var buildSeconds = build.Elapsed.TotalSeconds;
+        if (s.InFlight > 1)
+        {
+            return RunThroughput(s, model, backend, buildSeconds, output);
+        }
         var device = backend as IDeviceBackend;
         var m = PipelineBenchmark.Measure(s, (IStageTimedInference)model.Inference, backend, error);
         var difference = s.CompareF32 ? PipelineBenchmark.CompareWithF32(s, method, backend, m.InputData, m.Last) : null;
@@ -82,6 +96,41 @@ public static class BenchCommand
             report.WriteTable(output);
         }
         return ExitCodes.Ok;
+    }
+
+    private static int RunThroughput(BenchSettings s, LoadedAnomalyModel model, IBackend backend, double buildSeconds, TextWriter output)
+    {
+        if (s.Profile || s.CompareF32)
+        {
+            throw new UsageException("bench: --in-flight times whole batches only; drop --profile and --compare-f32");
+        }
+        var t = ThroughputBenchmark.Measure(s, model.Inference, backend, s.InFlight, CpuParallel.Threads);
+        if (s.Json)
+        {
+            output.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["method"] = s.Method,
+                ["arch"] = s.Arch,
+                ["image_size"] = s.ImageSize,
+                ["batch_size"] = s.BatchSize,
+                ["in_flight"] = t.InFlight,
+                ["threads_each"] = t.ThreadsEach,
+                ["gemm_kernel"] = Sgemm.KernelName,
+                ["gemm_blocking"] = Sgemm.KernelBlocking,
+                ["images_per_s"] = t.ImagesPerSecond,
+                ["s_per_batch"] = t.SecondsPerBatch,
+                ["cpu_s_per_image"] = t.CpuSecondsPerImage,
+                ["identical"] = t.Identical,
+                ["peak_resident_bytes"] = PipelineBenchmark.PeakResidentBytes(),
+            }));
+        }
+        else
+        {
+            output.WriteLine($"bench: {s.Method} {(s.RandomWeights ? s.Arch + " (random weights)" : "weights")} at {s.ImageSize} px, {CpuParallel.Threads} threads, cpu ({Sgemm.KernelName}, {NativeBuild.Name}); model built in {buildSeconds:F1} s");
+            ThroughputBenchmark.WriteTable(t, s, output);
+            output.WriteLine($"  peak resident memory {PipelineBenchmark.PeakResidentBytes() / (1024 * 1024)} MiB");
+        }
+        return t.Identical ? ExitCodes.Ok : ExitCodes.Failure;
     }
 
     private static LoadedAnomalyModel LoadModel(BenchSettings s, IAnomalyMethod method, IBackend backend)

@@ -36,9 +36,40 @@ public class BenchCommandTests
         Assert.True(root.GetProperty("images_per_s").GetDouble() > 0);
         Assert.True(root.GetProperty("achieved_gflops").GetDouble() > 0);
         Assert.True(root.GetProperty("peak_rss_mb").GetDouble() > 10);
+        Assert.StartsWith($"MR={VcpNative.Tensors.Cpu.SgemmKernel.Default.Mr} ", root.GetProperty("gemm_blocking").GetString());
         // The analytic count must match the formula for the tiny config (checked independently below).
         var flops = VcpFlopCount.PerImage(ModelArchitecture.Tiny.Clip, 2, 1, 4, 518);
         Assert.Equal(flops.Total / 1e9, root.GetProperty("gflop_per_image").GetDouble(), 6);
+    }
+
+    [Fact]
+    public void InFlightRunsTwoPipelinesOnOneModelAndTheyAgree()
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var code = CliApp.Run(["bench", "--random-weights", "--arch", "tiny", "--image-size", "56", "--iterations", "2", "--warmup", "1",
+            "--threads", "2", "--in-flight", "2", "--batch-size", "2", "--json"], stdout, stderr);
+
+        Assert.True(code == ExitCodes.Ok, stderr.ToString() + stdout);
+        using var json = JsonDocument.Parse(stdout.ToString());
+        var root = json.RootElement;
+        Assert.Equal(2, root.GetProperty("in_flight").GetInt32());
+        Assert.Equal(1, root.GetProperty("threads_each").GetInt32());
+        Assert.Equal(2, root.GetProperty("batch_size").GetInt32());
+        Assert.True(root.GetProperty("identical").GetBoolean());
+        Assert.True(root.GetProperty("images_per_s").GetDouble() > 0);
+    }
+
+    [Theory]
+    [InlineData("3", "--in-flight must be between 1 and --threads (2), found 3")]
+    [InlineData("0", "--in-flight must be between 1 and --threads (2), found 0")]
+    public void InFlightOutsideTheThreadCountIsAUsageError(string inFlight, string message)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var code = CliApp.Run(["bench", "--random-weights", "--arch", "tiny", "--threads", "2", "--in-flight", inFlight], stdout, stderr);
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains(message, stderr.ToString());
     }
 
     [Fact]
