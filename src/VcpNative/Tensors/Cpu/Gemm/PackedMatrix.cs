@@ -11,6 +11,7 @@ namespace VcpNative.Tensors.Cpu;
 public sealed unsafe class PackedMatrix : IDisposable
 {
     private float* data;
+    private readonly bool owned;
 
     /// <summary>Packs op(B): B stored [k,n] with leading dimension <paramref name="ldb"/>, or [n,k] when <paramref name="transB"/>.</summary>
     public PackedMatrix(float* b, int k, int n, int ldb, bool transB)
@@ -19,6 +20,15 @@ public sealed unsafe class PackedMatrix : IDisposable
     }
 
     internal PackedMatrix(float* b, int k, int n, int ldb, bool transB, SgemmKernel kernel)
+        : this(b, k, n, ldb, transB, kernel, null)
+    {
+    }
+
+    /// <summary>
+    /// Packs into <paramref name="storage"/> (at least <see cref="FloatsFor"/> floats, 64-byte aligned, owned by the
+    /// caller and outliving this matrix) or, when null, into memory of its own that <see cref="Dispose"/> frees.
+    /// </summary>
+    internal PackedMatrix(float* b, int k, int n, int ldb, bool transB, SgemmKernel kernel, float* storage)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(k);
         ArgumentOutOfRangeException.ThrowIfNegative(n);
@@ -31,14 +41,17 @@ public sealed unsafe class PackedMatrix : IDisposable
         Kernel = kernel;
         Kc = kernel.Kc;
         PaddedN = (n + kernel.Nr - 1) / kernel.Nr * kernel.Nr;
-        var floats = Math.Max(1, (long)k * PaddedN);
-        data = (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+        owned = storage == null;
+        data = owned ? (float*)NativeMemory.AlignedAlloc((nuint)(FloatsFor(k, n, kernel) * sizeof(float)), 64) : storage;
         for (var pc = 0; pc < k; pc += Kc)
         {
             var kc = Math.Min(Kc, k - pc);
             SgemmTask.PackBPanels(b, ldb, transB, kernel.Nr, pc, kc, 0, n, data + (pc * PaddedN));
         }
     }
+
+    /// <summary>Floats the packed panels of a [k,n] op(B) take for <paramref name="kernel"/>.</summary>
+    internal static long FloatsFor(int k, int n, SgemmKernel kernel) => Math.Max(1, (long)k * ((n + kernel.Nr - 1) / kernel.Nr * kernel.Nr));
 
     /// <summary>Rows of op(B) (the reduction length).</summary>
     public int K { get; }
@@ -99,7 +112,10 @@ public sealed unsafe class PackedMatrix : IDisposable
 
     private void Free()
     {
-        NativeMemory.AlignedFree(data);
+        if (owned)
+        {
+            NativeMemory.AlignedFree(data);
+        }
         data = null;
     }
 }
