@@ -97,7 +97,7 @@ public sealed class BatchInference : PipelineRun
                 entries[entry.Input] = entry;
                 journal.Add(entry);
             }
-            var loop = new ImageInferenceLoop(model.Inference, Backend, options.BatchSize);
+            var loop = new ImageInferenceLoop(model.Inference, Backend, options.BatchSize, inFlight: options.InFlight);
             try
             {
                 loop.Run(
@@ -176,6 +176,10 @@ public sealed class BatchInference : PipelineRun
         if (options.BatchSize < 1)
         {
             throw new RunSetupException(nameof(options.BatchSize), $"{options.BatchSize} images per batch: at least 1");
+        }
+        if (options.InFlight < 1 || options.InFlight > Tensors.CpuThreadPool.Current.Threads)
+        {
+            throw new RunSetupException(nameof(options.InFlight), $"{options.InFlight} batches in flight: between 1 and the {Tensors.CpuThreadPool.Current.Threads} CPU threads");
         }
         var missing = new List<string>();
         var files = ImageFiles.Expand(options.Inputs, missing, unsupported, options.Output, keys);

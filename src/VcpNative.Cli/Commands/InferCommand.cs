@@ -26,6 +26,11 @@ public static class InferCommand
         var threshold = new Option<string?>("--threshold") { Description = "Image-score threshold (a number, or threshold.json from calibrate): marks images anomalous and writes masks" };
         var pixelThreshold = new Option<float>("--pixel-threshold") { Description = "Map value above which a pixel is anomalous in masks/ (used with --threshold)", DefaultValueFactory = _ => 0.5f };
         var batch = new Option<int>("--batch-size") { Description = "Images per forward pass (and per journal flush)", DefaultValueFactory = _ => 1 }.InRange(1, 65536);
+        var inFlight = new Option<int>("--in-flight")
+        {
+            Description = "CPU: batches computed at once, each on --threads / N threads (2 on 2 cores: more images/s, twice the latency per image; see docs/performance.md)",
+            DefaultValueFactory = _ => 1,
+        };
         var saveMaps = new Option<bool>("--save-maps") { Description = "Write maps/<stem>.npy (float32 [H,W], before any normalisation)" };
         var mapsAt = new Option<string>("--maps-at") { Description = "Size of --save-maps maps: model (the square model size, the authors' maps) or original (the image's own size, as overlays and masks)", DefaultValueFactory = _ => "model" }
             .AcceptOnlyFromAmong("model", "original");
@@ -38,7 +43,7 @@ public static class InferCommand
         var inputs = new Argument<string[]>("inputs") { Description = "Image files or folders (searched recursively)", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("infer", "Anomaly maps and scores for images with VCP-CLIP or ViP2-CLIP")
         {
-            clip, head, method, size, threshold, pixelThreshold, batch, saveMaps, mapsAt, output, resume, overwrite, filesFrom, shard, noReport, inputs,
+            clip, head, method, size, threshold, pixelThreshold, batch, inFlight, saveMaps, mapsAt, output, resume, overwrite, filesFrom, shard, noReport, inputs,
         };
         command.SetAction(parse =>
         {
@@ -58,6 +63,7 @@ public static class InferCommand
                 Calibration = calibration,
                 PixelThreshold = parse.GetValue(pixelThreshold),
                 BatchSize = parse.GetValue(batch),
+                InFlight = parse.GetValue(inFlight),
                 SaveMaps = parse.GetValue(saveMaps),
                 MapsAt = parse.GetValue(mapsAt) == "original" ? MapResolution.Original : MapResolution.Model,
                 Output = parse.GetValue(output)!,
@@ -157,6 +163,7 @@ public static class InferCommand
         [nameof(BatchInferenceOptions.Inputs)] = "inputs",
         [nameof(BatchInferenceOptions.Output)] = "--output",
         [nameof(BatchInferenceOptions.BatchSize)] = "--batch-size",
+        [nameof(BatchInferenceOptions.InFlight)] = "--in-flight",
         [nameof(BatchInferenceOptions.ImageSize)] = "--image-size",
         [nameof(BatchInferenceOptions.Threshold)] = "--threshold",
     };

@@ -57,6 +57,37 @@ public class InferBatchJobTests(ITestOutputHelper log)
     }
 
     [Fact]
+    public void TwoBatchesInFlightWriteTheSameOutputsAsOne()
+    {
+        // 7 images in batches of 2 on two 1-thread pipelines: 4 batches (the last one short), reported in input order.
+        using var temp = new TempDirectory("infer-inflight");
+        var inputs = Images(temp.Path, 7);
+        // A broken file between batches: its failure lands in the journal where one batch at a time puts it.
+        File.WriteAllBytes(Path.Combine(inputs, "img003b.png"), [0x89, 0x50, 0x4E, 0x47, 1, 2, 3]);
+        var one = Path.Combine(temp.Path, "one");
+        var two = Path.Combine(temp.Path, "two");
+        var first = Cli([.. Args(one, inputs), "--threads", "2"]);
+        Assert.True(first.Code == ExitCodes.PartialFailure, first.Err);
+        var second = Cli([.. Args(two, inputs), "--threads", "2", "--in-flight", "2"]);
+        Assert.True(second.Code == ExitCodes.PartialFailure, second.Err);
+        AssertSameOutputs(one, two);
+        Assert.Equal(ResultsJournal.Read(one).Select(e => e.Input), ResultsJournal.Read(two).Select(e => e.Input));
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("3")]
+    public void InFlightOutsideOneToTheThreadCountIsRefused(string inFlight)
+    {
+        using var temp = new TempDirectory("infer-inflight-bad");
+        var inputs = Images(temp.Path, 1);
+        var refused = Cli([.. Args(Path.Combine(temp.Path, "out"), inputs), "--threads", "2", "--in-flight", inFlight]);
+        Assert.Equal(ExitCodes.Usage, refused.Code);
+        Assert.Contains("--in-flight", refused.Err);
+        Assert.Contains($"{inFlight} batches in flight: between 1 and the 2 CPU threads", refused.Err);
+    }
+
+    [Fact]
     public void NonEmptyOutputIsRefusedUnlessResumeOrOverwrite()
     {
         using var temp = new TempDirectory("infer-job");

@@ -19,14 +19,20 @@ public sealed class ImageInferenceLoop
     private readonly IBackend backend;
     private readonly int batchSize;
     private readonly ImageSizeLimits limits;
+    private readonly int inFlight;
 
-    /// <summary>Runs <paramref name="inference"/> on <paramref name="backend"/> in batches of <paramref name="batchSize"/>, rejecting images over <paramref name="limits"/> (default limits when null).</summary>
-    public ImageInferenceLoop(IAnomalyInference inference, IBackend backend, int batchSize, ImageSizeLimits? limits = null)
+    /// <summary>
+    /// Runs <paramref name="inference"/> on <paramref name="backend"/> in batches of <paramref name="batchSize"/>, rejecting
+    /// images over <paramref name="limits"/> (default limits when null). On the CPU backend <paramref name="inFlight"/> &gt; 1
+    /// computes that many batches at once, each on an equal share of the caller's CPU threads (at least one each).
+    /// </summary>
+    public ImageInferenceLoop(IAnomalyInference inference, IBackend backend, int batchSize, ImageSizeLimits? limits = null, int inFlight = 1)
     {
         this.inference = inference;
         this.backend = backend;
         this.batchSize = Math.Max(1, batchSize);
         this.limits = limits ?? new ImageSizeLimits();
+        this.inFlight = backend is IDeviceBackend ? 1 : Math.Max(1, inFlight);
     }
 
     /// <summary>Runs every file; <paramref name="onBatchDone"/> runs after each batch (e.g. to save results atomically).</summary>
@@ -57,6 +63,28 @@ public sealed class ImageInferenceLoop
         // A batch whose device work has been issued and whose results have not been read (asynchronous backends only).
         InFlightBatch? inFlight = null;
         var uploader = backend as IAsyncUploader;
+        // CPU pipelines (inFlight > 1): batches computing on them, oldest first; reported in this order.
+        using var pipelines = this.inFlight > 1 ? new CpuPipelines(this.inFlight, Math.Max(1, CpuThreadPool.Current.Threads / this.inFlight)) : null;
+        var computing = new Queue<(BatchItem[] Items, CpuPipelines.Job Job)>();
+
+        void CompleteOldest()
+        {
+            var (items, job) = computing.Dequeue();
+            var results = job.Wait();
+            for (var i = 0; i < items.Length; i++)
+            {
+                onResult(items[i].Item, results[i]);
+            }
+            onBatchDone?.Invoke(items.Length);
+        }
+
+        void CompleteComputing()
+        {
+            while (computing.Count > 0)
+            {
+                CompleteOldest();
+            }
+        }
 
         void Complete(InFlightBatch batch)
         {
@@ -96,6 +124,20 @@ public sealed class ImageInferenceLoop
                 items[i].Tensor.CopyTo(data, i * plane);
             }
             int[] shape = [items.Length, 3, size, size];
+            if (pipelines is not null)
+            {
+                computing.Enqueue((items, pipelines.Submit(() =>
+                {
+                    using var images = Tensor.FromArray(data, shape, backend);
+                    using var results = inference.Launch(images);
+                    return results.Collect();
+                })));
+                if (computing.Count == pipelines.Count)
+                {
+                    CompleteOldest();
+                }
+                return;
+            }
             if (uploader is null)
             {
                 using var images = Tensor.FromArray(data, shape, backend);
@@ -157,6 +199,8 @@ public sealed class ImageInferenceLoop
                 cancellationToken.ThrowIfCancellationRequested();
                 if (item.Error is not null)
                 {
+                    // Batches already sent to CPU pipelines come first, as they would one batch at a time.
+                    CompleteComputing();
                     onFailure(item.Input, item.Error);
                     continue;
                 }
@@ -168,10 +212,12 @@ public sealed class ImageInferenceLoop
             }
             Flush();
             CompleteInFlight();
+            CompleteComputing();
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             CompleteInFlight(); // a cancelled run still reports the batch whose device work was already issued
+            CompleteComputing(); // and the batches its CPU pipelines were computing
             throw;
         }
         finally
