@@ -37,16 +37,21 @@ public static class BenchCommand
         {
             Description = "With --random-weights: also build the f32 model (same seed), run it on the last image and report the max abs difference of maps and scores (adds its memory to the peak)",
         };
+        var compute = ComputeOption.Create();
         var command = new Command("bench", "Time VCP-CLIP or ViP2-CLIP inference per stage (decode+preprocess, image tower, text+heads, post-processing)")
         {
-            random, arch, method, clip, head, size, batch, iterations, warmup, seed, json, profile, weightsFormat, compare,
+            random, arch, method, clip, head, size, batch, iterations, warmup, seed, json, profile, weightsFormat, compare, compute,
         };
-        command.SetAction(parse => Run(new BenchSettings(
-            parse.GetValue(random), parse.GetValue(arch)!, parse.GetValue(method)!, parse.GetValue(clip), parse.GetValue(head),
-            parse.GetValue(size), parse.GetValue(batch), parse.GetValue(iterations), parse.GetValue(warmup), parse.GetValue(seed),
-            parse.GetValue(json), parse.GetValue(profile), parse.GetValue(GlobalOptions.Device) ?? "cpu",
-            WeightsFormatOption.Parse(parse.GetValue(weightsFormat)), parse.GetValue(compare)),
-            GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+        command.SetAction(parse =>
+        {
+            var backend = GlobalOptions.ResolveBackend(parse);
+            return Run(new BenchSettings(
+                parse.GetValue(random), parse.GetValue(arch)!, parse.GetValue(method)!, parse.GetValue(clip), parse.GetValue(head),
+                parse.GetValue(size), parse.GetValue(batch), parse.GetValue(iterations), parse.GetValue(warmup), parse.GetValue(seed),
+                parse.GetValue(json), parse.GetValue(profile), parse.GetValue(GlobalOptions.Device) ?? "cpu",
+                WeightsFormatOption.Parse(parse.GetValue(weightsFormat)), parse.GetValue(compare), ComputeOption.Read(parse, compute, backend)),
+                backend, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+        });
         return command;
     }
 
@@ -85,6 +90,21 @@ public static class BenchCommand
     }
 
     private static LoadedAnomalyModel LoadModel(BenchSettings s, IAnomalyMethod method, IBackend backend)
+    {
+        var model = LoadWeights(s, method, backend);
+        try
+        {
+            model.UseImageBlockCompute(s.Compute);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static LoadedAnomalyModel LoadWeights(BenchSettings s, IAnomalyMethod method, IBackend backend)
     {
         if (s.RandomWeights)
         {

@@ -67,6 +67,9 @@ public sealed unsafe partial class CpuBackend
     /// <inheritdoc/>
     public bool SupportsInt8Linear => true;
 
+    /// <summary>Name of the int8 micro-kernel this CPU runs (e.g. "avxvnni-6x16"), for logs and benchmarks.</summary>
+    public static string Int8KernelName => Int8Kernel.Default.Name;
+
     /// <inheritdoc/>
     public void PrepareInt8Linear(Tensor weight) => PrepareInt8Linear(weight, Int8OutlierPolicy.Default);
 
