@@ -4,10 +4,11 @@ using System.Runtime.Intrinsics.X86;
 using VcpNative.Tensors;
 using VcpNative.Tensors.Cpu;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace VcpNative.Tests.Tensors.Cpu;
 
-public class Int8GemmTests
+public class Int8GemmTests(ITestOutputHelper output)
 {
     public static TheoryData<string> Kernels()
     {
@@ -116,10 +117,10 @@ public class Int8GemmTests
         var x = Normal(rng, rows * k, 1f);
         foreach (var c in outlierChannels)
         {
-            // ViT-style: a few input channels ~60x larger than the rest in every token.
+            // ViT-style: a few input channels ~100x larger than the rest in every token.
             for (var r = 0; r < rows; r++)
             {
-                x[(r * k) + c] *= 60f;
+                x[(r * k) + c] *= 100f;
             }
         }
         var w = Normal(rng, n * k, 1f / MathF.Sqrt(k));
@@ -164,9 +165,13 @@ public class Int8GemmTests
     public void Int8_linear_is_close_to_fp32_without_outliers()
     {
         // 8-bit weights and activations (steps max/127 each) over K = 384: ~1% of the output range; 3% bounds it.
-        Assert.InRange(RelativeError(70, 200, 384, [], Int8OutlierPolicy.Default), 1e-4, 0.03);
-        Assert.InRange(RelativeError(70, 200, 384, [], Int8OutlierPolicy.None), 1e-4, 0.03);
-        Assert.InRange(RelativeError(75, 300, 391, [], Int8OutlierPolicy.Default, LinearActivation.Gelu), 1e-4, 0.03);
+        var split = RelativeError(70, 200, 384, [], Int8OutlierPolicy.Default);
+        var plain = RelativeError(70, 200, 384, [], Int8OutlierPolicy.None);
+        var gelu = RelativeError(75, 300, 391, [], Int8OutlierPolicy.Default, LinearActivation.Gelu);
+        output.WriteLine($"{Int8Kernel.Default.Name}: relative error {split:G3} (outlier split on), {plain:G3} (off), {gelu:G3} (GELU epilogue)");
+        Assert.InRange(split, 1e-4, 0.03);
+        Assert.InRange(plain, 1e-4, 0.03);
+        Assert.InRange(gelu, 1e-4, 0.03);
     }
 
     [Fact]
@@ -175,7 +180,8 @@ public class Int8GemmTests
         int[] outliers = [3, 100, 250];
         var split = RelativeError(70, 200, 384, outliers, Int8OutlierPolicy.Default);
         var plain = RelativeError(70, 200, 384, outliers, Int8OutlierPolicy.None);
-        // With the split the error is that of the outlier-free case; without it, 60x channels set every token's step and
+        output.WriteLine($"{Int8Kernel.Default.Name}, 3 channels x100: relative error {split:G3} with the fp32 outlier product, {plain:G3} without");
+        // With the split the error is that of the outlier-free case; without it, 100x channels set every token's step and
         // the other 381 channels keep ~2 levels: the error grows many times.
         Assert.InRange(split, 0, 0.03);
         Assert.True(plain > 3 * split && plain > 0.03, $"plain per-token int8 error {plain} vs split {split}: the outliers did not hurt, the test lost its point");
