@@ -9,7 +9,7 @@
 //                 u8 = s8 + 128 activation would reach 2 * 255 * 127 = 64770 and saturate). Needs |a|, |b| <= 127:
 //                 activations and weights are quantised symmetrically to [-127, 127], never -128.
 //   scalar-4x16   portable reference (arm64 and CPUs without AVX2).
-// (.NET 10 exposes no 512-bit vpdpbusd: AVX512-VNNI machines run the AVX-VNNI ymm kernel, which AVX512-VNNI implies.)
+// (.NET 10 exposes no 512-bit vpdpbusd: a CPU with both runs the AVX-VNNI ymm kernel; AVX512-VNNI alone gets avx2-4x16.)
 //
 // Layouts: A row-major bytes, leading dimension lda (a multiple of 4), MR rows; B one packed panel of 16 columns,
 // 4-byte groups: byte (g, j, t) = b[col j, k = 4g + t] at offset (g * 16 + j) * 4. C int32 row-major, ldc.
