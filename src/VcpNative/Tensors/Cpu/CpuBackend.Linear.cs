@@ -92,8 +92,14 @@ public sealed unsafe partial class CpuBackend
             weight.LinearComputeForm = Int8PackedWeight.FromInt8(q, Cpu(scales).Floats.AsSpan((int)scales.Offset, n), n, k, outliers);
             return;
         }
-        using var dense = weight.DType == DType.F32 && weight.IsContiguous ? null : weight.ToContiguousF32();
-        weight.LinearComputeForm = Int8PackedWeight.Quantize(Dense(dense ?? weight), n, k, outliers);
+        if (weight.DType == DType.F32 && weight.IsContiguous)
+        {
+            // The f32 storage stays with the tensor: the outlier columns multiply by it (exact weights where x is large).
+            weight.LinearComputeForm = Int8PackedWeight.Quantize(Dense(weight), n, k, outliers, Cpu(weight).Floats, (int)weight.Offset);
+            return;
+        }
+        using var dense = weight.ToContiguousF32();
+        weight.LinearComputeForm = Int8PackedWeight.Quantize(Dense(dense), n, k, outliers);
     }
 
     /// <summary>The fused linear layer through int8 arithmetic (see Int8Gemm).</summary>

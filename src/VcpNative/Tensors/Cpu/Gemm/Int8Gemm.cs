@@ -239,7 +239,7 @@ internal static unsafe class Int8Gemm
             }
         }
 
-        /// <summary>y = x[:, outliers] W[:, outliers]^T in fp32 (the epilogue adds the int8 part to it).</summary>
+        /// <summary>y = x[:, outliers] W[:, outliers]^T in fp32, with the f32 weights when kept (the epilogue adds the int8 part).</summary>
         public void OutlierProduct(float* x, int ldx, float* y, int ldy)
         {
             var count = OutlierCount;
@@ -256,7 +256,7 @@ internal static unsafe class Int8Gemm
             {
                 for (var j = 0; j < count; j++)
                 {
-                    wo[(n * count) + j] = w.At(n, outliers![j]) * w.Scales[n];
+                    wo[(n * count) + j] = w.Weight(n, outliers![j]);
                 }
             }
             fixed (float* pxo = xo, pwo = wo)

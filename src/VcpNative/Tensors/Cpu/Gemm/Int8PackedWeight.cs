@@ -52,6 +52,19 @@ internal sealed class Int8PackedWeight
     /// <summary>Q[n, k] read back from the panels.</summary>
     public sbyte At(int n, int k) => Panels[Offset(n, k)];
 
+    /// <summary>
+    /// The f32 weight this was quantised from, row-major [N, K] at <see cref="SourceOffset"/>, when the caller keeps it
+    /// alive (the weight tensor's own storage); null for an int8 weight file. The outlier columns use it: their
+    /// activations are large, so their weights' rounding error would be magnified.
+    /// </summary>
+    public float[]? Source { get; private init; }
+
+    /// <summary>Offset of W[0, 0] in <see cref="Source"/>.</summary>
+    public int SourceOffset { get; private init; }
+
+    /// <summary>W[n, k] in f32: the source weight when kept, else Q[n, k] * scale[n].</summary>
+    public float Weight(int n, int k) => Source is { } s ? s[SourceOffset + ((long)n * K) + k] : At(n, k) * Scales[n];
+
     /// <summary>From an int8 weight as stored (Q row-major [N, K], scales [N]); Q must lie in [-127, 127].</summary>
     public static Int8PackedWeight FromInt8(ReadOnlySpan<sbyte> q, ReadOnlySpan<float> scales, int n, int k, Int8OutlierPolicy outliers)
     {
@@ -63,10 +76,14 @@ internal sealed class Int8PackedWeight
         return w;
     }
 
-    /// <summary>Quantises an f32 weight [N, K] per output channel exactly as <c>convert --weights-format int8</c> does.</summary>
-    public static Int8PackedWeight Quantize(ReadOnlySpan<float> values, int n, int k, Int8OutlierPolicy outliers)
+    /// <summary>
+    /// Quantises an f32 weight [N, K] per output channel exactly as <c>convert --weights-format int8</c> does; with
+    /// <paramref name="source"/> (the array <paramref name="values"/> lies in, at <paramref name="sourceOffset"/>, kept
+    /// alive by the caller) the outlier columns are multiplied by the f32 weights instead of the dequantised ones.
+    /// </summary>
+    public static Int8PackedWeight Quantize(ReadOnlySpan<float> values, int n, int k, Int8OutlierPolicy outliers, float[]? source = null, int sourceOffset = 0)
     {
-        var w = new Int8PackedWeight(n, k, new float[n], outliers);
+        var w = new Int8PackedWeight(n, k, new float[n], outliers) { Source = source, SourceOffset = sourceOffset };
         var q = new sbyte[k];
         for (var r = 0; r < n; r++)
         {
