@@ -3,7 +3,7 @@
 // One call: (1) per-channel max |x| over the call's tokens picks the outlier input channels (Int8OutlierPolicy);
 // (2) every token (row of x) is quantised symmetrically without its outlier channels: s = max|x| / 127,
 // q = round_half_even(x * 127 / max|x|) in [-127, 127] (stored + 128 for the VNNI kernel); (3) the outlier channels, if
-// any, go through an fp32 sgemm with the dequantised weight columns, written into y; (4) tiles of RowBlock x ColBlock
+// any, go through an fp32 sgemm with their weight columns (f32 when kept, else dequantised), written into y; (4) tiles of RowBlock x ColBlock
 // outputs, split over the thread pool, accumulate A x B in int32 through an Int8Kernel (depth in DepthBlock slices, so a
 // weight panel slice stays in L1 and the activation block in L2), then the epilogue writes
 // y = act(y_outliers + s_x[row] * s_w[col] * acc + bias). Results do not depend on the thread count.
