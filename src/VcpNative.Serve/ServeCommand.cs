@@ -27,9 +27,14 @@ public static class ServeCommand
         var apiKeyFile = new Option<string?>("--api-key-file") { Description = "File holding the API key: every route but the health checks then needs 'Authorization: Bearer <key>'" };
         var modelName = new Option<string>("--model-name") { Description = "Model name in /v2/models/{name}", DefaultValueFactory = _ => "vcp-native" };
         var drain = new Option<int>("--drain-s") { Description = "On SIGTERM, seconds to finish queued and running requests", DefaultValueFactory = _ => 30 };
+        var compute = new Option<string>("--compute")
+        {
+            Description = "Arithmetic of the image tower's block linear layers: fp32, or int8 (CPU only; faster, approximate: docs/int8-compute.md)",
+            DefaultValueFactory = _ => "fp32",
+        }.AcceptOnlyFromAmong("fp32", "int8");
         var command = new Command(ServeVerb.Name, ServeVerb.Description)
         {
-            clip, head, method, size, threshold, host, port, maxBatch, maxDelay, queue, timeout, maxRequest, apiKeyFile, modelName, drain,
+            clip, head, method, size, threshold, host, port, maxBatch, maxDelay, queue, timeout, maxRequest, apiKeyFile, modelName, drain, compute,
         };
         command.SetAction(parse =>
         {
@@ -50,7 +55,12 @@ public static class ServeCommand
                 ImageSize = parse.GetValue(size),
                 Method = parse.GetValue(method),
                 Threshold = parse.GetValue(threshold) is string t ? ThresholdFile.Parse(t) : null,
+                Compute = parse.GetValue(compute) == "int8" ? Tensors.LinearCompute.Int8 : Tensors.LinearCompute.Fp32,
             };
+            if (detector.Compute == Tensors.LinearCompute.Int8 && detector.Device != DetectorDevice.Cpu)
+            {
+                throw new UsageException($"--compute int8 runs on the CPU: use it with --device cpu (not {detector.Device.ToString().ToLowerInvariant()})");
+            }
             return Run(settings, parse.GetValue(clip)!, parse.GetValue(head)!, detector, parse.InvocationConfiguration.Error);
         });
         return command;

@@ -81,6 +81,15 @@ public sealed class AnomalyDetector : IDisposable
             using (runtime.Enter())
             {
                 model = AnomalyModelLoader.Load(clipPath, headPath, options.ImageSize, backend, options.Method);
+                try
+                {
+                    model.UseImageBlockCompute(options.Compute);
+                }
+                catch
+                {
+                    model.Dispose();
+                    throw;
+                }
             }
             return new AnomalyDetector(model, runtime, options, threshold);
         }

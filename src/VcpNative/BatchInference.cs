@@ -58,6 +58,7 @@ public sealed class BatchInference : PipelineRun
             throw new RunSetupException(nameof(options.ImageSize), sizeProblem);
         }
         using var model = AnomalyModelLoader.Load(options.Clip, options.Head, imageSize, Backend, options.Method);
+        model.UseImageBlockCompute(options.Compute);
         var method = AnomalyMethods.ByName(model.Method, options.Head);
         var header = new ResultsHeader(model.Method, imageSize, options.Threshold, method.ScoreMeaning, method.ScoreMaximum);
         CreateFolders(options);

@@ -37,6 +37,12 @@ public sealed record BatchInferenceOptions
     public string? Method { get; init; }
 
     /// <summary>
+    /// Arithmetic of the image tower's transformer-block linear layers: fp32 (default), or int8 on the CPU
+    /// (<see cref="Tensors.LinearCompute.Int8"/>; another backend refuses it).
+    /// </summary>
+    public Tensors.LinearCompute Compute { get; init; } = Tensors.LinearCompute.Fp32;
+
+    /// <summary>
     /// Square input size in pixels; null = the size the head was trained at when its file records it
     /// (<c>train.image_size</c>), else <see cref="DetectorOptions.DefaultImageSize"/>.
     /// </summary>

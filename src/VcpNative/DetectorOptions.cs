@@ -42,6 +42,12 @@ public sealed record DetectorOptions
     public DetectorPrecision Precision { get; init; } = DetectorPrecision.Fp32;
 
     /// <summary>
+    /// Arithmetic of the image tower's transformer-block linear layers: fp32 (default), or int8 with <see cref="DetectorDevice.Cpu"/> only
+    /// (<see cref="Tensors.LinearCompute.Int8"/>).
+    /// </summary>
+    public Tensors.LinearCompute Compute { get; init; } = Tensors.LinearCompute.Fp32;
+
+    /// <summary>
     /// CPU threads for tensor ops and resizing: the detector's own pool; null uses the pool of the thread that opens it
     /// (one thread per core unless the host entered another). Detectors with different counts work side by side.
     /// </summary>
@@ -80,6 +86,10 @@ public sealed record DetectorOptions
         if (Precision == DetectorPrecision.Bf16 && Device == DetectorDevice.Cpu)
         {
             throw new ArgumentException("bf16 runs matmuls and attention on GPU tensor cores: use it with the Cuda or Emulated device", nameof(Precision));
+        }
+        if (Compute == LinearCompute.Int8 && Device != DetectorDevice.Cpu)
+        {
+            throw new ArgumentException($"int8 compute runs on the CPU: use it with the Cpu device, not {Device}", nameof(Compute));
         }
     }
 

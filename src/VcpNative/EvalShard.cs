@@ -32,6 +32,7 @@ internal static class EvalShard
         }
         var paths = samples.Select(s => s.ImagePath).ToList();
         using var model = AnomalyModelLoader.Load(options.Clip, options.Head, options.ImageSize, backend, options.Method);
+        model.UseImageBlockCompute(options.Compute);
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["layout"] = options.Layout.ToString(),

@@ -120,6 +120,7 @@ public sealed class Evaluator : PipelineRun
     public EvaluationOutcome Evaluate(EvaluatorOptions options, IReadOnlyList<DatasetSample> samples)
     {
         using var model = AnomalyModelLoader.Load(options.Clip, options.Head, options.ImageSize, Backend, options.Method);
+        model.UseImageBlockCompute(options.Compute);
         var output = options.Output;
         Directory.CreateDirectory(output);
         if (options.SaveMaps)

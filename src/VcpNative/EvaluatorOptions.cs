@@ -56,6 +56,12 @@ public sealed record EvaluatorOptions : DatasetRunOptions
     /// <summary>Method name; null = detected from the head file.</summary>
     public string? Method { get; init; }
 
+    /// <summary>
+    /// Arithmetic of the image tower's transformer-block linear layers: fp32 (default), or int8 on the CPU
+    /// (<see cref="Tensors.LinearCompute.Int8"/>; another backend refuses it).
+    /// </summary>
+    public Tensors.LinearCompute Compute { get; init; } = Tensors.LinearCompute.Fp32;
+
     /// <summary>Write maps/&lt;stem&gt;.npy before per-class normalisation.</summary>
     public bool SaveMaps { get; init; }
 

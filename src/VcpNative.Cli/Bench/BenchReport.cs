@@ -11,7 +11,7 @@ namespace VcpNative.Cli.Bench;
 /// <summary>The options of one `bench` run, as parsed.</summary>
 public sealed record BenchSettings(bool RandomWeights, string Arch, string Method, string? Clip, string? Head, int ImageSize,
     int BatchSize, int Iterations, int Warmup, int Seed, bool Json, bool Profile, string Device,
-    LinearWeightFormat WeightsFormat = LinearWeightFormat.F32, bool CompareF32 = false, int InFlight = 1);
+    LinearWeightFormat WeightsFormat = LinearWeightFormat.F32, bool CompareF32 = false, LinearCompute Compute = LinearCompute.Fp32, int InFlight = 1);
 
 /// <summary>The GPU a bench ran on: name, matmul path, device memory (the backend's buffer-pool high-water mark).</summary>
 public sealed record DeviceReport(string Name, string MatMulPath, DeviceMemoryUse Memory);
@@ -69,6 +69,11 @@ internal sealed record BenchReport(BenchSettings S, string Backend, double Build
             w.WriteNumber("achieved_gflops_vision", VisionGflops);
             w.WriteNumber("peak_rss_mb", PeakRss / (1024.0 * 1024.0));
             w.WriteString("weights_format", LinearWeightFormats.Name(S.WeightsFormat));
+            w.WriteString("compute", S.Compute == LinearCompute.Int8 ? "int8" : "fp32");
+            if (S.Compute == LinearCompute.Int8)
+            {
+                w.WriteString("int8_kernel", CpuBackend.Int8KernelName);
+            }
             w.WriteNumber("clip_weight_mb", ClipWeightBytes / (1024.0 * 1024.0));
             if (Device is not null)
             {
@@ -102,7 +107,7 @@ internal sealed record BenchReport(BenchSettings S, string Backend, double Build
 
     public void WriteTable(TextWriter o)
     {
-        o.WriteLine($"bench: {S.Method} {(S.RandomWeights ? S.Arch + " (random weights)" : "weights")} at {S.ImageSize} px, batch {S.BatchSize}, {CpuParallel.Threads} threads, {Backend} ({Sgemm.KernelName}, {NativeBuild.Name}); model built in {BuildSeconds:F1} s");
+        o.WriteLine($"bench: {S.Method} {(S.RandomWeights ? S.Arch + " (random weights)" : "weights")} at {S.ImageSize} px, batch {S.BatchSize}, {CpuParallel.Threads} threads, {Backend} ({Sgemm.KernelName}{(S.Compute == LinearCompute.Int8 ? ", int8 blocks: " + CpuBackend.Int8KernelName : "")}, {NativeBuild.Name}); model built in {BuildSeconds:F1} s");
         o.WriteLine($"  gemm {Sgemm.KernelName}: {Sgemm.KernelBlocking}");
         o.WriteLine($"  {"stage",-22} {"s/batch",10} {"s/image",10}");
         void Row(string name, double v) => o.WriteLine($"  {name,-22} {v,10:F3} {v / S.BatchSize,10:F3}");

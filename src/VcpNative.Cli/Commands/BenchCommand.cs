@@ -38,6 +38,7 @@ public static class BenchCommand
         {
             Description = "With --random-weights: also build the f32 model (same seed), run it on the last image and report the max abs difference of maps and scores (adds its memory to the peak)",
         };
+        var compute = ComputeOption.Create();
         var inFlight = new Option<int>("--in-flight")
         {
             Description = "CPU throughput mode: this many batches computed at once, each on --threads / N threads, one model in memory (prints images/s over all of them)",
@@ -45,14 +46,18 @@ public static class BenchCommand
         };
         var command = new Command("bench", "Time VCP-CLIP or ViP2-CLIP inference per stage (decode+preprocess, image tower, text+heads, post-processing)")
         {
-            random, arch, method, clip, head, size, batch, iterations, warmup, seed, json, profile, weightsFormat, compare, inFlight,
+            random, arch, method, clip, head, size, batch, iterations, warmup, seed, json, profile, weightsFormat, compare, compute, inFlight,
         };
-        command.SetAction(parse => Run(new BenchSettings(
-            parse.GetValue(random), parse.GetValue(arch)!, parse.GetValue(method)!, parse.GetValue(clip), parse.GetValue(head),
-            parse.GetValue(size), parse.GetValue(batch), parse.GetValue(iterations), parse.GetValue(warmup), parse.GetValue(seed),
-            parse.GetValue(json), parse.GetValue(profile), parse.GetValue(GlobalOptions.Device) ?? "cpu",
-            WeightsFormatOption.Parse(parse.GetValue(weightsFormat)), parse.GetValue(compare), parse.GetValue(inFlight)),
-            GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+        command.SetAction(parse =>
+        {
+            var backend = GlobalOptions.ResolveBackend(parse);
+            return Run(new BenchSettings(
+                parse.GetValue(random), parse.GetValue(arch)!, parse.GetValue(method)!, parse.GetValue(clip), parse.GetValue(head),
+                parse.GetValue(size), parse.GetValue(batch), parse.GetValue(iterations), parse.GetValue(warmup), parse.GetValue(seed),
+                parse.GetValue(json), parse.GetValue(profile), parse.GetValue(GlobalOptions.Device) ?? "cpu",
+                WeightsFormatOption.Parse(parse.GetValue(weightsFormat)), parse.GetValue(compare), ComputeOption.Read(parse, compute, backend), parse.GetValue(inFlight)),
+                backend, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+        });
         return command;
     }
 
@@ -134,6 +139,21 @@ public static class BenchCommand
     }
 
     private static LoadedAnomalyModel LoadModel(BenchSettings s, IAnomalyMethod method, IBackend backend)
+    {
+        var model = LoadWeights(s, method, backend);
+        try
+        {
+            model.UseImageBlockCompute(s.Compute);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static LoadedAnomalyModel LoadWeights(BenchSettings s, IAnomalyMethod method, IBackend backend)
     {
         if (s.RandomWeights)
         {

@@ -13,17 +13,23 @@ public static class EvalCommand
         var method = MethodOptions.Method();
         var saveMaps = new Option<bool>("--save-maps") { Description = "Write maps/<stem>.npy before per-class normalisation" };
         var shard = ShardOption.Create("test images (metrics: 'vcp-native merge --eval')");
+        var compute = ComputeOption.Create();
         var command = new Command("eval", "Evaluate VCP-CLIP or ViP2-CLIP on a dataset: pixel/image AUROC, AUPRO, AP, F1-max, IoU per class")
         {
-            run.Clip, head, method, run.Dataset, run.Root, run.Classes, run.ImageSize, run.BatchSize, saveMaps, shard, run.NoReport, run.Output,
+            run.Clip, head, method, run.Dataset, run.Root, run.Classes, run.ImageSize, run.BatchSize, saveMaps, shard, compute, run.NoReport, run.Output,
         };
-        command.SetAction(parse => Run(new EvaluatorOptions(run.Read(parse), parse.GetValue(head)!)
+        command.SetAction(parse =>
         {
-            Method = parse.GetValue(method),
-            SaveMaps = parse.GetValue(saveMaps),
-            Shard = ShardOption.Read(parse, shard),
-            WriteReport = !parse.GetValue(run.NoReport),
-        }, GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error));
+            var backend = GlobalOptions.ResolveBackend(parse);
+            return Run(new EvaluatorOptions(run.Read(parse), parse.GetValue(head)!)
+            {
+                Method = parse.GetValue(method),
+                Compute = ComputeOption.Read(parse, compute, backend),
+                SaveMaps = parse.GetValue(saveMaps),
+                Shard = ShardOption.Read(parse, shard),
+                WriteReport = !parse.GetValue(run.NoReport),
+            }, backend, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+        });
         return command;
     }
 

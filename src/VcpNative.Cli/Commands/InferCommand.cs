@@ -40,10 +40,11 @@ public static class InferCommand
         var filesFrom = new Option<string?>("--files-from") { Description = "Also read input paths from this file, one per line ('-' for standard input)" };
         var shard = ShardOption.Create("inputs");
         var noReport = new Option<bool>("--no-report") { Description = "Do not write report.html and its thumbnails (report_files/)" };
+        var compute = ComputeOption.Create();
         var inputs = new Argument<string[]>("inputs") { Description = "Image files or folders (searched recursively)", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("infer", "Anomaly maps and scores for images with VCP-CLIP or ViP2-CLIP")
         {
-            clip, head, method, size, threshold, pixelThreshold, batch, inFlight, saveMaps, mapsAt, output, resume, overwrite, filesFrom, shard, noReport, inputs,
+            clip, head, method, size, threshold, pixelThreshold, batch, inFlight, saveMaps, mapsAt, output, resume, overwrite, filesFrom, shard, noReport, compute, inputs,
         };
         command.SetAction(parse =>
         {
@@ -53,8 +54,10 @@ public static class InferCommand
             {
                 throw new UsageException("--resume and --overwrite exclude each other");
             }
+            var backend = GlobalOptions.ResolveBackend(parse);
             var options = new BatchInferenceOptions
             {
+                Compute = ComputeOption.Read(parse, compute, backend),
                 Clip = parse.GetValue(clip)!,
                 Head = parse.GetValue(head)!,
                 Method = parse.GetValue(method),
@@ -72,7 +75,7 @@ public static class InferCommand
                 Shard = ShardOption.Read(parse, shard),
                 Report = !parse.GetValue(noReport),
             };
-            return Run(options, GlobalOptions.ResolveBackend(parse), parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
+            return Run(options, backend, parse.InvocationConfiguration.Output, parse.InvocationConfiguration.Error);
         });
         return command;
     }

@@ -12,6 +12,18 @@ public enum LinearActivation
     QuickGelu,
 }
 
+/// <summary>Arithmetic of the image tower's transformer-block linear layers (the CLI's <c>--compute</c>).</summary>
+public enum LinearCompute
+{
+    /// <summary>fp32 products (weights stored bf16 / int8 are widened to f32 while the GEMM packs them).</summary>
+    Fp32,
+    /// <summary>
+    /// int8 x int8 -> int32 products on the CPU: weights per output channel, activations per token at each call, with
+    /// outlier input channels in an fp32 side product (<see cref="IBackend.PrepareInt8Linear"/>).
+    /// </summary>
+    Int8,
+}
+
 /// <summary>How a backend wants the linear weights of a weight file when they are loaded onto it.</summary>
 public enum LinearWeightPlacement
 {
@@ -53,6 +65,17 @@ public partial interface IBackend
 
     /// <summary>Where weight files' linear weights go on this backend (see <see cref="LinearWeightPlacement"/>).</summary>
     LinearWeightPlacement LinearWeightPlacement => LinearWeightPlacement.F32;
+
+    /// <summary>True when <see cref="PrepareInt8Linear"/> works: LinearForward can compute with int8 weights and activations.</summary>
+    bool SupportsInt8Linear => false;
+
+    /// <summary>
+    /// Makes LinearForward on <paramref name="weight"/> (F32, or I8 with channel scales, [N, K]) compute in int8: weights
+    /// per output channel, activations per token at each call, int32 sums. Once per weight, at load; the weight keeps its
+    /// stored form for every other use. Throws <see cref="NotSupportedException"/> unless <see cref="SupportsInt8Linear"/>.
+    /// </summary>
+    void PrepareInt8Linear(Tensor weight) =>
+        throw new NotSupportedException($"backend '{Name}' has no int8 linear layers: int8 compute runs on the CPU backend");
 
     /// <summary>The unfused linear layer on any backend: bias copied into y, MatMul with beta = 1, activation in place.</summary>
     static void LinearUnfused(IBackend backend, Tensor x, Tensor weight, Tensor? bias, Tensor y, LinearActivation activation)

@@ -64,6 +64,12 @@ public sealed class Tensor : IDisposable
     /// </summary>
     public Tensor? ChannelScales { get; private set; }
 
+    /// <summary>
+    /// The form a backend prepared this linear weight in for another arithmetic (the CPU's packed int8 weight, see
+    /// <see cref="IBackend.PrepareInt8Linear"/>); null computes with the weight as stored. Views do not inherit it.
+    /// </summary>
+    internal object? LinearComputeForm { get; set; }
+
     /// <summary>Optional name used in error messages and weight files.</summary>
     public string? Name { get; set; }
 

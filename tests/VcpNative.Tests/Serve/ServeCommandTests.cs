@@ -41,4 +41,14 @@ public class ServeCommandTests
         Assert.Equal(ExitCodes.Usage, code);
         Assert.Contains("/no/such/key", error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Int8ComputeWithAGpuDeviceIsAUsageError()
+    {
+        var error = new StringWriter();
+        var code = CliApp.Run(["--device", "emulated", "serve", "--clip", ServeServer.Clip, "--head", ServeServer.Head, "--compute", "int8"], new StringWriter(), error);
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("--compute int8", error.ToString(), StringComparison.Ordinal);
+        Assert.Single(error.ToString().TrimEnd().Split('\n'));
+    }
 }

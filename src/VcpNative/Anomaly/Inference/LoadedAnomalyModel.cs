@@ -28,6 +28,23 @@ public sealed class LoadedAnomalyModel : IDisposable
     /// <summary>The method's own model object (VcpModel, Vip2Model), for the method's trainer and FLOP count.</summary>
     public IDisposable Model => owner;
 
+    /// <summary>
+    /// Makes the image tower's transformer-block linear layers compute as <paramref name="compute"/> says (see
+    /// <see cref="ClipModel.UseImageBlockCompute"/>); once, right after loading.
+    /// </summary>
+    public void UseImageBlockCompute(Tensors.LinearCompute compute)
+    {
+        if (compute == Tensors.LinearCompute.Fp32)
+        {
+            return;
+        }
+        if (Clip is null)
+        {
+            throw new NotSupportedException($"method '{Method}' does not expose its CLIP towers: cannot compute them in {compute}");
+        }
+        Clip.UseImageBlockCompute(compute);
+    }
+
     /// <inheritdoc/>
     public void Dispose() => owner.Dispose();
 }

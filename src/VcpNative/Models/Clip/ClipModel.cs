@@ -1,6 +1,7 @@
 // Both CLIP towers built from one weight file.
 using VcpNative.Tensors;
 using VcpNative.WeightsConverter;
+using VcpNative.WeightsConverter.Clip;
 
 namespace VcpNative.Models.Clip;
 
@@ -39,6 +40,30 @@ public sealed class ClipModel : IDisposable
         var parameters = ParameterSet.FromWeights(weights, backend);
         return new ClipModel(parameters, activation, positionResize);
     }
+
+    /// <summary>
+    /// Makes the image tower's transformer-block linear layers (qkv, attention output, MLP fc1 and fc2) compute as
+    /// <paramref name="compute"/> says, on their backend (<see cref="IBackend.PrepareInt8Linear"/>); the patch embedding,
+    /// attention products, layer norms, text tower and heads stay fp32. Throws <see cref="NotSupportedException"/> when
+    /// the backend has no int8 linear layers.
+    /// </summary>
+    public void UseImageBlockCompute(LinearCompute compute)
+    {
+        if (compute == LinearCompute.Fp32)
+        {
+            return;
+        }
+        foreach (var name in Parameters.Names)
+        {
+            if (name.StartsWith(VisionPrefix, StringComparison.Ordinal) && ClipWeightNames.IsBlockLinearWeight(name))
+            {
+                var weight = Parameters.Get(name);
+                weight.Backend.PrepareInt8Linear(weight);
+            }
+        }
+    }
+
+    private const string VisionPrefix = "visual.";
 
     /// <summary>
     /// Builds a model that takes ownership of this CLIP (e.g. CLIP + heads); if building fails (a head that does not

@@ -1,4 +1,5 @@
 // CPU kernel of the fused linear layer: one sgemm whose epilogue adds the bias and applies the activation per block.
+
 namespace VcpNative.Tensors.Cpu;
 
 public sealed unsafe partial class CpuBackend
@@ -45,6 +46,11 @@ public sealed unsafe partial class CpuBackend
         {
             _ = Dense(bias);
         }
+        if (weight.LinearComputeForm is Int8PackedWeight packed)
+        {
+            LinearInt8(x, packed, bias, y, epilogue);
+            return;
+        }
         if (compressed)
         {
             LinearCompressedWeight(x, weight, bias, y, epilogue);
@@ -58,8 +64,61 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
+    /// <inheritdoc/>
+    public bool SupportsInt8Linear => true;
+
+    /// <summary>Name of the int8 micro-kernel this CPU runs (e.g. "avxvnni-6x16"), for logs and benchmarks.</summary>
+    public static string Int8KernelName => Int8Kernel.Default.Name;
+
+    /// <inheritdoc/>
+    public void PrepareInt8Linear(Tensor weight) => PrepareInt8Linear(weight, Int8OutlierPolicy.Default);
+
+    /// <summary>As <see cref="PrepareInt8Linear(Tensor)"/> with an explicit outlier policy (tests turn the split off).</summary>
+    internal static void PrepareInt8Linear(Tensor weight, Int8OutlierPolicy outliers)
+    {
+        if (weight.Storage is not CpuStorage || weight.Rank != 2 || weight.Shape[1] == 0)
+        {
+            throw new ArgumentException($"int8 compute needs a 2-D [N, K] CPU weight with K > 0, got {weight}", nameof(weight));
+        }
+        if (weight.LinearComputeForm is not null)
+        {
+            return;
+        }
+        var (n, k) = (weight.Shape[0], weight.Shape[1]);
+        if (weight.DType == DType.I8 && weight.IsContiguous && weight.ChannelScales is { IsContiguous: true, DType: DType.F32 } scales)
+        {
+            // An int8 weight file's values as they are: the same per-channel scheme, no second rounding.
+            var q = Cpu(weight).SBytes.AsSpan((int)weight.Offset, n * k);
+            weight.LinearComputeForm = Int8PackedWeight.FromInt8(q, Cpu(scales).Floats.AsSpan((int)scales.Offset, n), n, k, outliers);
+            return;
+        }
+        if (weight.DType == DType.F32 && weight.IsContiguous)
+        {
+            // The f32 storage stays with the tensor: the outlier columns multiply by it (exact weights where x is large).
+            weight.LinearComputeForm = Int8PackedWeight.Quantize(Dense(weight), n, k, outliers, Cpu(weight).Floats, (int)weight.Offset);
+            return;
+        }
+        using var dense = weight.ToContiguousF32();
+        weight.LinearComputeForm = Int8PackedWeight.Quantize(Dense(dense), n, k, outliers);
+    }
+
+    /// <summary>The fused linear layer through int8 arithmetic (see Int8Gemm).</summary>
+    private static void LinearInt8(Tensor x, Int8PackedWeight w, Tensor? bias, Tensor y, GemmEpilogue epilogue)
+    {
+        var k = x.Shape[1];
+        if (k != w.K || y.Shape[1] != w.N)
+        {
+            throw new ShapeMismatchException("linear_int8", x.Shape, y.Shape, $"int8 weight is [{w.N}, {w.K}]");
+        }
+        fixed (float* xp = Cpu(x).Floats, yp = Cpu(y).Floats, bp = bias is null ? null : Cpu(bias).Floats)
+        {
+            Int8Gemm.Linear(Int8Kernel.Default, x.Shape[0], xp + x.Offset, k, w, bias is null ? null : bp + bias.Offset, epilogue,
+                yp + y.Offset, y.Shape[1]);
+        }
+    }
+
     /// <summary>A compressed bf16 / int8 weight is widened while the sgemm packs it: never widened by the op layer.</summary>
-    public bool ReadsLinearWeightInPlace(Tensor weight) => IsCompressedLinearWeight(weight);
+    public bool ReadsLinearWeightInPlace(Tensor weight) => IsCompressedLinearWeight(weight) || weight.LinearComputeForm is not null;
 
     /// <summary>The sgemm reads a view with one unit stride in its last two axes; other views are made dense first.</summary>
     public bool ReadsGemmOperandInPlace(Tensor t) => IsGemmOperand(t);

@@ -1,0 +1,202 @@
+// Int8 GEMM micro-kernels: C[MR x 16] (+)= A[MR, 4G] (8-bit activations) x B panel (int8 weights), int32 accumulation.
+//
+// Variants (all bit-exact: each returns sum_k a[m,k] * b[n,k] exactly in int32, which cannot overflow for K < 2^17):
+//   avxvnni-6x16  AVX-VNNI vpdpbusd (ymm). vpdpbusd multiplies unsigned by signed bytes, so activations are stored biased
+//                 (u8 = s8 + 128) and the driver subtracts 128 * sum_k b[n,k] per column (Int8PackedWeight.ColumnSums).
+//                 The non-saturating form: 4 products of at most 255 * 127 summed into int32 never overflow.
+//   avx2-4x16     AVX2 vpmaddubsw + vpmaddwd with the sign trick: |a| (u8 <= 127) times b * sign(a) (s8), so each pair
+//                 sum is at most 2 * 127 * 127 = 32258 and vpmaddubsw's int16 saturation never triggers (a plain
+//                 u8 = s8 + 128 activation would reach 2 * 255 * 127 = 64770 and saturate). Needs |a|, |b| <= 127:
+//                 activations and weights are quantised symmetrically to [-127, 127], never -128.
+//   scalar-4x16   portable reference (arm64 and CPUs without AVX2).
+// (.NET 10 exposes no 512-bit vpdpbusd: a CPU with both runs the AVX-VNNI ymm kernel; AVX512-VNNI alone gets avx2-4x16.)
+//
+// Layouts: A row-major bytes, leading dimension lda (a multiple of 4), MR rows; B one packed panel of 16 columns,
+// 4-byte groups: byte (g, j, t) = b[col j, k = 4g + t] at offset (g * 16 + j) * 4. C int32 row-major, ldc.
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace VcpNative.Tensors.Cpu;
+
+/// <summary>One int8 micro-kernel: its tile height, how it wants activations stored, and its entry point.</summary>
+internal sealed unsafe class Int8Kernel
+{
+    /// <summary>Columns per packed weight panel (every kernel): 16 int32 lanes = two ymm accumulators per row.</summary>
+    public const int PanelWidth = 16;
+
+    private Int8Kernel(string name, int mr, bool biasedActivations, delegate*<byte*, int, sbyte*, int, int*, int, bool, void> run)
+    {
+        Name = name;
+        Mr = mr;
+        BiasedActivations = biasedActivations;
+        Run = run;
+    }
+
+    /// <summary>Name for logs and benchmarks (e.g. "avxvnni-6x16").</summary>
+    public string Name { get; }
+
+    /// <summary>Rows of C per call.</summary>
+    public int Mr { get; }
+
+    /// <summary>True when activations are stored as u8 = s8 + 128 (the driver corrects with the column sums).</summary>
+    public bool BiasedActivations { get; }
+
+    /// <summary>(a, lda, bPanel, groups, c, ldc, accumulate): C[Mr x 16] = (accumulate ? C : 0) + A[Mr, 4 groups] x panel.</summary>
+    public delegate*<byte*, int, sbyte*, int, int*, int, bool, void> Run { get; }
+
+    public static readonly Int8Kernel AvxVnni6x16 = new("avxvnni-6x16", 6, true, &AvxVnniKernel);
+    public static readonly Int8Kernel Avx2Sign4x16 = new("avx2-4x16", 4, false, &Avx2Kernel);
+    public static readonly Int8Kernel Scalar4x16 = new("scalar-4x16", 4, false, &ScalarKernel);
+
+    /// <summary>The fastest kernel this CPU runs (as the runtime reports it: DOTNET_EnableAVXVNNI=0 etc. are honoured).</summary>
+    public static Int8Kernel Default { get; } =
+        System.Runtime.Intrinsics.X86.AvxVnni.IsSupported ? AvxVnni6x16 : Avx2.IsSupported ? Avx2Sign4x16 : Scalar4x16;
+
+    /// <summary>Every kernel this CPU can run (tests check each against the scalar reference).</summary>
+    public static IReadOnlyList<Int8Kernel> Supported { get; } = SupportedKernels();
+
+    private static Int8Kernel[] SupportedKernels()
+    {
+        var list = new List<Int8Kernel>();
+        if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported)
+        {
+            list.Add(AvxVnni6x16);
+        }
+        if (Avx2.IsSupported)
+        {
+            list.Add(Avx2Sign4x16);
+        }
+        list.Add(Scalar4x16);
+        return [.. list];
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => Name;
+
+    private static void AvxVnniKernel(byte* a, int lda, sbyte* b, int groups, int* c, int ldc, bool accumulate)
+    {
+        Vector256<int> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        if (accumulate)
+        {
+            c00 = Avx.LoadVector256(c); c01 = Avx.LoadVector256(c + 8);
+            c10 = Avx.LoadVector256(c + ldc); c11 = Avx.LoadVector256(c + ldc + 8);
+            c20 = Avx.LoadVector256(c + (2 * ldc)); c21 = Avx.LoadVector256(c + (2 * ldc) + 8);
+            c30 = Avx.LoadVector256(c + (3 * ldc)); c31 = Avx.LoadVector256(c + (3 * ldc) + 8);
+            c40 = Avx.LoadVector256(c + (4 * ldc)); c41 = Avx.LoadVector256(c + (4 * ldc) + 8);
+            c50 = Avx.LoadVector256(c + (5 * ldc)); c51 = Avx.LoadVector256(c + (5 * ldc) + 8);
+        }
+        else
+        {
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = Vector256<int>.Zero;
+        }
+        var a0 = (int*)a;
+        var a1 = (int*)(a + lda);
+        var a2 = (int*)(a + (2 * lda));
+        var a3 = (int*)(a + (3 * lda));
+        var a4 = (int*)(a + (4 * lda));
+        var a5 = (int*)(a + (5 * lda));
+        for (var g = 0; g < groups; g++)
+        {
+            var b0 = Avx.LoadVector256(b);
+            var b1 = Avx.LoadVector256(b + 32);
+            b += 64;
+            var x = Vector256.Create(a0[g]).AsByte();
+            c00 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(c00, x, b0);
+            c01 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(c01, x, b1);
+            x = Vector256.Create(a1[g]).AsByte();
+            c10 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(c10, x, b0);
+            c11 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(c11, x, b1);
+            x = Vector256.Create(a2[g]).AsByte();
+            c20 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(c20, x, b0);
+            c21 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(c21, x, b1);
+            x = Vector256.Create(a3[g]).AsByte();
+            c30 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(c30, x, b0);
+            c31 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(c31, x, b1);
+            x = Vector256.Create(a4[g]).AsByte();
+            c40 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(c40, x, b0);
+            c41 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(c41, x, b1);
+            x = Vector256.Create(a5[g]).AsByte();
+            c50 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(c50, x, b0);
+            c51 = System.Runtime.Intrinsics.X86.AvxVnni.MultiplyWideningAndAdd(c51, x, b1);
+        }
+        Avx.Store(c, c00); Avx.Store(c + 8, c01);
+        Avx.Store(c + ldc, c10); Avx.Store(c + ldc + 8, c11);
+        Avx.Store(c + (2 * ldc), c20); Avx.Store(c + (2 * ldc) + 8, c21);
+        Avx.Store(c + (3 * ldc), c30); Avx.Store(c + (3 * ldc) + 8, c31);
+        Avx.Store(c + (4 * ldc), c40); Avx.Store(c + (4 * ldc) + 8, c41);
+        Avx.Store(c + (5 * ldc), c50); Avx.Store(c + (5 * ldc) + 8, c51);
+    }
+
+    /// <summary>
+    /// |a| x (b * sign a) through vpmaddubsw (pairs into int16, at most 32258: no saturation) then vpmaddwd by ones
+    /// (quads into int32).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> SignedDot(Vector256<int> acc, Vector256<sbyte> a, Vector256<sbyte> b, Vector256<short> ones) =>
+        Avx2.Add(acc, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(a), Avx2.Sign(b, a)), ones));
+
+    private static void Avx2Kernel(byte* a, int lda, sbyte* b, int groups, int* c, int ldc, bool accumulate)
+    {
+        Vector256<int> c00, c01, c10, c11, c20, c21, c30, c31;
+        if (accumulate)
+        {
+            c00 = Avx.LoadVector256(c); c01 = Avx.LoadVector256(c + 8);
+            c10 = Avx.LoadVector256(c + ldc); c11 = Avx.LoadVector256(c + ldc + 8);
+            c20 = Avx.LoadVector256(c + (2 * ldc)); c21 = Avx.LoadVector256(c + (2 * ldc) + 8);
+            c30 = Avx.LoadVector256(c + (3 * ldc)); c31 = Avx.LoadVector256(c + (3 * ldc) + 8);
+        }
+        else
+        {
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = Vector256<int>.Zero;
+        }
+        var ones = Vector256.Create((short)1);
+        var a0 = (int*)a;
+        var a1 = (int*)(a + lda);
+        var a2 = (int*)(a + (2 * lda));
+        var a3 = (int*)(a + (3 * lda));
+        for (var g = 0; g < groups; g++)
+        {
+            var b0 = Avx.LoadVector256(b);
+            var b1 = Avx.LoadVector256(b + 32);
+            b += 64;
+            var x = Vector256.Create(a0[g]).AsSByte();
+            c00 = SignedDot(c00, x, b0, ones);
+            c01 = SignedDot(c01, x, b1, ones);
+            x = Vector256.Create(a1[g]).AsSByte();
+            c10 = SignedDot(c10, x, b0, ones);
+            c11 = SignedDot(c11, x, b1, ones);
+            x = Vector256.Create(a2[g]).AsSByte();
+            c20 = SignedDot(c20, x, b0, ones);
+            c21 = SignedDot(c21, x, b1, ones);
+            x = Vector256.Create(a3[g]).AsSByte();
+            c30 = SignedDot(c30, x, b0, ones);
+            c31 = SignedDot(c31, x, b1, ones);
+        }
+        Avx.Store(c, c00); Avx.Store(c + 8, c01);
+        Avx.Store(c + ldc, c10); Avx.Store(c + ldc + 8, c11);
+        Avx.Store(c + (2 * ldc), c20); Avx.Store(c + (2 * ldc) + 8, c21);
+        Avx.Store(c + (3 * ldc), c30); Avx.Store(c + (3 * ldc) + 8, c31);
+    }
+
+    private static void ScalarKernel(byte* a, int lda, sbyte* b, int groups, int* c, int ldc, bool accumulate)
+    {
+        for (var i = 0; i < 4; i++)
+        {
+            var row = (sbyte*)(a + ((long)i * lda));
+            var ci = c + ((long)i * ldc);
+            for (var j = 0; j < PanelWidth; j++)
+            {
+                var sum = accumulate ? ci[j] : 0;
+                var bj = b + (j * 4);
+                for (var g = 0; g < groups; g++)
+                {
+                    var ag = row + (g * 4);
+                    var bg = bj + (g * PanelWidth * 4);
+                    sum += (ag[0] * bg[0]) + (ag[1] * bg[1]) + (ag[2] * bg[2]) + (ag[3] * bg[3]);
+                }
+                ci[j] = sum;
+            }
+        }
+    }
+}
