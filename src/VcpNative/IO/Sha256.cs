@@ -11,7 +11,7 @@ namespace VcpNative.IO;
 /// <summary>An incremental SHA-256: <see cref="Append"/> any number of times, then <see cref="Finish"/> once.</summary>
 internal sealed class Sha256
 {
-    private static ReadOnlySpan<uint> RoundConstants =>
+    private static readonly uint[] K =
     [
         0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
         0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -24,6 +24,7 @@ internal sealed class Sha256
     ];
 
     private readonly uint[] _state = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+    private readonly uint[] _w = new uint[64];
     private readonly byte[] _block = new byte[64];
     private int _filled;
     private long _length;
@@ -93,30 +94,25 @@ internal sealed class Sha256
     /// <summary>Lower-case hex of the digest.</summary>
     public string FinishHex() => Convert.ToHexStringLower(Finish());
 
-    // The rounds on locals and a stack schedule, K read through a span of static data: with the arrays' loads and bounds
-    // checks in the round loop, hashing the model fingerprint's 4 MiB took ~40 ms, a visible part of a small eval.
     private void Compress(ReadOnlySpan<byte> block)
     {
-        Span<uint> w = stackalloc uint[64];
+        var w = _w;
         for (var t = 0; t < 16; t++)
         {
-            w[t] = BinaryPrimitives.ReadUInt32BigEndian(block.Slice(4 * t, 4));
+            w[t] = BinaryPrimitives.ReadUInt32BigEndian(block[(4 * t)..]);
         }
         for (var t = 16; t < 64; t++)
         {
-            uint w15 = w[t - 15], w2 = w[t - 2];
-            var s0 = BitOperations.RotateRight(w15, 7) ^ BitOperations.RotateRight(w15, 18) ^ (w15 >> 3);
-            var s1 = BitOperations.RotateRight(w2, 17) ^ BitOperations.RotateRight(w2, 19) ^ (w2 >> 10);
+            var s0 = BitOperations.RotateRight(w[t - 15], 7) ^ BitOperations.RotateRight(w[t - 15], 18) ^ (w[t - 15] >> 3);
+            var s1 = BitOperations.RotateRight(w[t - 2], 17) ^ BitOperations.RotateRight(w[t - 2], 19) ^ (w[t - 2] >> 10);
             w[t] = w[t - 16] + s0 + w[t - 7] + s1;
         }
-        var state = _state.AsSpan(0, 8);
-        uint a = state[0], b = state[1], c = state[2], d = state[3], e = state[4], f = state[5], g = state[6], h = state[7];
-        var k = RoundConstants;
+        uint a = _state[0], b = _state[1], c = _state[2], d = _state[3], e = _state[4], f = _state[5], g = _state[6], h = _state[7];
         for (var t = 0; t < 64; t++)
         {
             var s1 = BitOperations.RotateRight(e, 6) ^ BitOperations.RotateRight(e, 11) ^ BitOperations.RotateRight(e, 25);
             var ch = (e & f) ^ (~e & g);
-            var t1 = h + s1 + ch + k[t] + w[t];
+            var t1 = h + s1 + ch + K[t] + w[t];
             var s0 = BitOperations.RotateRight(a, 2) ^ BitOperations.RotateRight(a, 13) ^ BitOperations.RotateRight(a, 22);
             var maj = (a & b) ^ (a & c) ^ (b & c);
             var t2 = s0 + maj;
@@ -129,13 +125,13 @@ internal sealed class Sha256
             b = a;
             a = t1 + t2;
         }
-        state[0] += a;
-        state[1] += b;
-        state[2] += c;
-        state[3] += d;
-        state[4] += e;
-        state[5] += f;
-        state[6] += g;
-        state[7] += h;
+        _state[0] += a;
+        _state[1] += b;
+        _state[2] += c;
+        _state[3] += d;
+        _state[4] += e;
+        _state[5] += f;
+        _state[6] += g;
+        _state[7] += h;
     }
 }
