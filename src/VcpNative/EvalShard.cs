@@ -33,6 +33,7 @@ internal static class EvalShard
         }
         var paths = samples.Select(s => s.ImagePath).ToList();
         using var model = AnomalyModelLoader.Load(options.Clip, options.Head, options.ImageSize, backend, options.Method);
+        var fingerprint = ModelFingerprint.Of(options.Clip, options.Head);
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["layout"] = options.Layout.ToString(),
@@ -43,9 +44,9 @@ internal static class EvalShard
             // For the merged report's settings (a single eval shows them too).
             ["clip"] = Path.GetFileName(options.Clip),
             ["head"] = Path.GetFileName(options.Head),
-            ["fingerprint"] = ModelFingerprint.Of(options.Clip, options.Head),
+            ["fingerprint"] = fingerprint,
         };
-        var settings = $"method={model.Method} image_size={options.ImageSize} layout={options.Layout} classes={options.Classes ?? "all"} weights={ModelFingerprint.Of(options.Clip, options.Head)}";
+        var settings = $"method={model.Method} image_size={options.ImageSize} layout={options.Layout} classes={options.Classes ?? "all"} weights={fingerprint}";
         var shard = new ShardedRun(Kind, spec, [options.Root], paths, [.. paths.Select(p => ShardKeys.Key(p, options.Root))], settings, parameters);
         Directory.CreateDirectory(options.Output);
         if (!shard.Continues(options.Output) && Directory.EnumerateFileSystemEntries(options.Output).Any())
