@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using VcpNative.Anomaly.Datasets;
 using VcpNative.Anomaly.Evaluation;
+using VcpNative.Anomaly.Reports;
 using VcpNative.Anomaly.Inference;
 using VcpNative.Anomaly.Methods;
 using VcpNative.IO;
@@ -33,6 +34,7 @@ internal static class EvalShard
         var paths = samples.Select(s => s.ImagePath).ToList();
         using var model = AnomalyModelLoader.Load(options.Clip, options.Head, options.ImageSize, backend, options.Method);
         model.UseImageBlockCompute(options.Compute);
+        var fingerprint = ModelFingerprint.Of(options.Clip, options.Head);
         var parameters = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["layout"] = options.Layout.ToString(),
@@ -40,8 +42,14 @@ internal static class EvalShard
             ["image_size"] = options.ImageSize.ToString(CultureInfo.InvariantCulture),
             ["normalisation"] = model.Inference.Normalisation.ToString(),
             ["method"] = model.Method,
+            // For the merged report's settings (a single eval shows them too).
+            ["clip"] = Path.GetFileName(options.Clip),
+            ["head"] = Path.GetFileName(options.Head),
+            ["fingerprint"] = fingerprint,
         };
-        var settings = $"method={model.Method} image_size={options.ImageSize} layout={options.Layout} classes={options.Classes ?? "all"} weights={ModelFingerprint.Of(options.Clip, options.Head)}";
+        var settings = $"method={model.Method} image_size={options.ImageSize} layout={options.Layout} classes={options.Classes ?? "all"} weights={fingerprint}"
+            // Shards computed in int8 must not be merged with fp32 ones (fp32 keeps the settings line earlier versions wrote).
+            + (options.Compute == Tensors.LinearCompute.Int8 ? " compute=int8" : "");
         var shard = new ShardedRun(Kind, spec, [options.Root], paths, [.. paths.Select(p => ShardKeys.Key(p, options.Root))], settings, parameters);
         Directory.CreateDirectory(options.Output);
         if (!shard.Continues(options.Output) && Directory.EnumerateFileSystemEntries(options.Output).Any())
@@ -79,7 +87,7 @@ internal static class EvalShard
     }
 
     /// <summary>The metrics of the whole dataset from the checked shards; writes results.* and metrics.* as a single eval does.</summary>
-    public static ShardMergeOutcome Merge(IReadOnlyList<ShardMerge.Shard> shards, string[] paths, string output)
+    public static ShardMergeOutcome Merge(IReadOnlyList<ShardMerge.Shard> shards, string[] paths, string output, bool writeReport = true)
     {
         var manifest = shards[0].Manifest;
         var parameters = manifest.Parameters;
@@ -131,6 +139,8 @@ internal static class EvalShard
         var records = new List<ImageResultRecord>();
         var rows = new List<ClassMetrics>();
         var failed = 0;
+        // The same report as a single eval's, from the same maps, scores and masks (settings from the shards' manifest).
+        var report = writeReport ? new EvalReportCollector(output) : null;
         foreach (var group in samples.Select((s, i) => (Sample: s, Index: i)).GroupBy(x => x.Sample.ClassName, StringComparer.Ordinal))
         {
             var scored = group.Where(x => scores[x.Index] is not null).ToList();
@@ -147,12 +157,33 @@ internal static class EvalShard
                 DatasetEvaluation.LoadMask(scored[k].Sample, size).CopyTo(masks, (long)k * pixels);
                 records.Add(new ImageResultRecord(scored[k].Sample.ImagePath, scores[scored[k].Index]!.Value, null, null, null, null));
             }
-            rows.Add(ClassMetrics.Compute(group.Key, classMaps, masks, size, [.. scored.Select(x => scores[x.Index]!.Value)],
-                [.. scored.Select(x => x.Sample.IsAnomalous ? (byte)1 : (byte)0)], normalisation));
+            float[] classScores = [.. scored.Select(x => scores[x.Index]!.Value)];
+            byte[] labels = [.. scored.Select(x => x.Sample.IsAnomalous ? (byte)1 : (byte)0)];
+            var (row, curves) = ClassMetrics.ComputeWithCurves(group.Key, classMaps, masks, size, classScores, labels, normalisation, recordCurves: report is not null);
+            rows.Add(row);
+            // classMaps was normalised in place; the report colours the raw maps, as a single eval's does.
+            report?.Add(row, curves, new ScoredClass([.. scored.Select(x => x.Sample)], [.. scored.Select(x => maps[x.Index])],
+                [.. Enumerable.Range(0, scored.Count).Select(k => masks.AsSpan(k * pixels, pixels).ToArray())], classScores, labels, size, normalisation));
         }
         Directory.CreateDirectory(output);
         ResultsWriter.Write(output, records);
         MetricsReport.Write(output, rows);
+        if (report is not null)
+        {
+            string Parameter(string key) => parameters.TryGetValue(key, out var v) ? v : "n/a (shards of an older version)";
+            var settings = new List<KeyValuePair<string, string>>
+            {
+                new("method", parameters["method"]),
+                new("clip", Parameter("clip")),
+                new("head", Parameter("head")),
+                new("model fingerprint", Parameter("fingerprint")),
+                new("image size", parameters["image_size"]),
+                new("dataset", $"{root} (layout {parameters["layout"]}, classes {classes ?? "all"}, {samples.Count} test images)"),
+                new("merged from", $"{shards.Count} shards (each with its own device and batch size)"),
+            };
+            settings.AddRange(ReportSettings.Common());
+            EvalReport.Write(output, parameters["method"], report.Classes, settings);
+        }
         return new ShardMergeOutcome(Kind, shards.Count, paths.Length, failed, rows);
     }
 }

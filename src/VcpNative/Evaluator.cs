@@ -95,6 +95,10 @@ public sealed class Evaluator : PipelineRun
             settings.AddRange(ReportSettings.Common());
             CompareReport.Write(options.Output, heads, reports, settings);
         }
+        else
+        {
+            EvalReport.RemoveStale(options.Output);
+        }
         return new ComparisonOutcome(heads, samples.Count, markdown, failures);
     }
 
@@ -119,6 +123,9 @@ public sealed class Evaluator : PipelineRun
     /// <returns>The method, its rows, the images scored and the failed inputs.</returns>
     public EvaluationOutcome Evaluate(EvaluatorOptions options, IReadOnlyList<DatasetSample> samples)
     {
+        // The report's model fingerprint hashes 4 MiB (about 20 ms of CPU, docs/reports.md "Cost"): started first, it runs
+        // beside the model load, which keeps one core busy, instead of after the run.
+        var fingerprint = options.WriteReport ? Task.Run(() => ReportSettings.Fingerprint(options.Clip, options.Head)) : null;
         using var model = AnomalyModelLoader.Load(options.Clip, options.Head, options.ImageSize, Backend, options.Method);
         model.UseImageBlockCompute(options.Compute);
         var output = options.Output;
@@ -132,6 +139,11 @@ public sealed class Evaluator : PipelineRun
         var failures = new List<InputFailure>();
         var finished = new List<ClassMetrics>();
         var stage = "eval " + model.Method;
+        if (!options.WriteReport)
+        {
+            // A report left by an earlier run in this folder would show that run's numbers beside this run's metrics.
+            EvalReport.RemoveStale(output);
+        }
         var report = options.WriteReport ? new EvalReportCollector(output) : null;
         var reportTime = TimeSpan.Zero;
         var rows = DatasetEvaluation.Run(model.Inference, Backend, samples, options.BatchSize, ObservedEvents(Observer, stage, samples.Count, failures,
@@ -161,11 +173,12 @@ public sealed class Evaluator : PipelineRun
         ResultsWriter.Write(output, records);
         Observer.OnStageFinished(stage);
         MetricsReport.Write(output, rows);
-        if (report is not null)
+        if (report is not null && fingerprint is not null)
         {
             var start = Stopwatch.GetTimestamp();
             EvalReport.Write(output, model.Method, report.Classes,
-                ReportSettings.ForModel(options.Clip, options.Head, model.Method, options.ImageSize, Backend.Name, RunSettings(options, samples.Count)));
+                ReportSettings.ForModel(options.Clip, options.Head, model.Method, options.ImageSize, Backend.Name, RunSettings(options, samples.Count),
+                    fingerprint.GetAwaiter().GetResult()));
             reportTime += Stopwatch.GetElapsedTime(start);
         }
         return new EvaluationOutcome(model.Method, rows, records.Count, failures) { Report = report?.Classes, ReportTime = reportTime };

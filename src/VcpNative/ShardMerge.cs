@@ -32,6 +32,9 @@ public sealed record ShardMergeOptions
 
     /// <summary>Expect shards of a sharded eval (true) or infer (false); null = whichever they are.</summary>
     public bool? Eval { get; init; }
+
+    /// <summary>Whether a merged eval writes report.html as a single eval does (infer's shards' reports are not merged).</summary>
+    public bool WriteReport { get; init; } = true;
 }
 
 /// <summary>What a merge wrote.</summary>
@@ -61,7 +64,7 @@ public static class ShardMerge
         var first = shards[0].Manifest;
         var paths = CheckInputs(shards, first);
         return first.Kind == EvalShard.Kind
-            ? EvalShard.Merge(shards, paths, options.Output)
+            ? EvalShard.Merge(shards, paths, options.Output, options.WriteReport)
             : MergeInfer(shards, paths, options);
     }
 

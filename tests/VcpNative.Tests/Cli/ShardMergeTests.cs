@@ -260,6 +260,16 @@ public class ShardMergeTests
         }
         Assert.True(compared > 20, $"{compared} metrics compared");
         Assert.Contains("aupro", expected.RootElement.GetRawText());
+
+        // The merged folder gets the single run's report: the same wrongly scored images, the same thumbnails.
+        Assert.True(File.Exists(Path.Combine(merged, "report.html")));
+        Assert.Equal(ReportThumbnails(single), ReportThumbnails(merged));
+        Assert.NotEmpty(ReportThumbnails(merged));
+        var page = File.ReadAllText(Path.Combine(merged, "report.html"));
+        Assert.Equal(System.Text.RegularExpressions.Regex.Count(File.ReadAllText(Path.Combine(single, "report.html")), "figure class=\"worst"),
+            System.Text.RegularExpressions.Regex.Count(page, "figure class=\"worst"));
+        Assert.Contains("merged from", page);
+        Assert.False(File.Exists(Path.Combine(shards[0], "report.html"))); // a shard writes none
         Assert.Equal(File.ReadAllText(Path.Combine(single, "results.json")), File.ReadAllText(Path.Combine(merged, "results.json")));
         Assert.Equal(File.ReadAllText(Path.Combine(single, "metrics.md")), File.ReadAllText(Path.Combine(merged, "metrics.md")));
 
@@ -285,5 +295,13 @@ public class ShardMergeTests
                 yield return (path, element.GetDouble());
                 break;
         }
+    }
+
+    // report_files/ of an eval report: each thumbnail's relative path and bytes, in path order.
+    private static List<(string Path, string Sha)> ReportThumbnails(string folder)
+    {
+        var files = Path.Combine(folder, "report_files");
+        return !Directory.Exists(files) ? [] : [.. Directory.GetFiles(files, "*.png", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+            .Select(f => (Path.GetRelativePath(folder, f), Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f)))))];
     }
 }

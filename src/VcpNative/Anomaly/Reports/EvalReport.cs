@@ -8,7 +8,7 @@ using VcpNative.IO.Images;
 
 namespace VcpNative.Anomaly.Reports;
 
-/// <summary>One wrongly ranked image of a class: which, its score as the metrics saw it, and its four thumbnails (URLs relative to the report).</summary>
+/// <summary>One image of a class on the wrong side of the image F1-best threshold: which, its score as the metrics saw it, and its four thumbnails (URLs relative to the report).</summary>
 internal sealed record WorstImage(string ImagePath, float Score, bool Anomalous, IReadOnlyList<(string Url, string Caption)> Thumbnails);
 
 /// <summary>What the report shows of one class: metrics, curves, and its worst false positives and false negatives.</summary>
@@ -16,10 +16,13 @@ internal sealed record ClassReport(ClassMetrics Row, ClassCurves Curves, IReadOn
 
 /// <summary>
 /// Collects the report's data class by class as an evaluation runs: the curves (a few hundred points each) and, written at
-/// once as PNG thumbnails, the highest-scoring good and lowest-scoring anomalous images; no map is kept after its class.
+/// once as PNG thumbnails, the worst false positives and false negatives at the image F1-best threshold; no map is kept after its class.
 /// </summary>
-internal sealed class EvalReportCollector(string reportFolder, int worstPerKind = 3)
+internal sealed class EvalReportCollector(string reportFolder, int worstPerKind = EvalReportCollector.WorstPerKind)
 {
+    /// <summary>Most false positives, and most false negatives, shown per class.</summary>
+    public const int WorstPerKind = 3;
+
     private readonly List<ClassReport> _classes = [];
 
     /// <summary>The classes collected so far, in evaluation order.</summary>
@@ -35,17 +38,30 @@ internal sealed class EvalReportCollector(string reportFolder, int worstPerKind 
         {
             (scored.Labels[i] != 0 ? anomalous : good).Add(i);
         }
-        // Ties keep evaluation order, so the choice does not depend on the sort.
-        var falsePositives = good.OrderByDescending(i => scored.Scores[i]).ThenBy(i => i).Take(worstPerKind).ToList();
-        var falseNegatives = anomalous.OrderBy(i => scored.Scores[i]).ThenBy(i => i).Take(worstPerKind).ToList();
-        var (low, high) = MapScale(scored);
+        // The images the image F1-best threshold gets wrong (the metrics' scores; predicted anomalous at or above it), worst
+        // first, at most worstPerKind of each: a class it gets right shows none. Ties keep evaluation order, so the choice
+        // does not depend on the sort. No threshold (a class without anomalous images): nothing is wrong by it.
+        var scores = curves.ImageScores;
+        var threshold = curves.ImageThreshold;
+        var falsePositives = !threshold.IsDefined ? new List<int>() : good.Where(i => scores[i] >= threshold.Value)
+            .OrderByDescending(i => scores[i]).ThenBy(i => i).Take(worstPerKind).ToList();
+        var falseNegatives = !threshold.IsDefined ? new List<int>() : anomalous.Where(i => scores[i] < threshold.Value)
+            .OrderBy(i => scores[i]).ThenBy(i => i).Take(worstPerKind).ToList();
+        var (low, high) = falsePositives.Count + falseNegatives.Count == 0 ? (0f, 1f) : MapScale(scored);
         var folder = $"c{index:D2}-{SafeName(row.ClassName)}";
-        // The few thumbnails of a class are made in parallel: decoding and PNG encoding are most of the report's cost.
-        var chosen = falsePositives.Select((i, k) => (Index: i, Stem: $"{folder}/fp{k + 1}"))
-            .Concat(falseNegatives.Select((i, k) => (Index: i, Stem: $"{folder}/fn{k + 1}"))).ToArray();
-        var worst = new WorstImage[chosen.Length];
-        Parallel.For(0, chosen.Length, k => worst[k] = Thumbnails(scored, curves, chosen[k].Index, chosen[k].Stem, low, high));
-        _classes.Add(new ClassReport(row, curves, worst[..falsePositives.Count], worst[falsePositives.Count..]));
+        // One after another: in parallel they took the same CPU time plus the thread pool's spinning, and the model's
+        // own worker threads spun meanwhile (docs/reports.md, "Cost").
+        var worstPositives = new WorstImage[falsePositives.Count];
+        for (var k = 0; k < worstPositives.Length; k++)
+        {
+            worstPositives[k] = Thumbnails(scored, curves, falsePositives[k], $"{folder}/fp{k + 1}", low, high);
+        }
+        var worstNegatives = new WorstImage[falseNegatives.Count];
+        for (var k = 0; k < worstNegatives.Length; k++)
+        {
+            worstNegatives[k] = Thumbnails(scored, curves, falseNegatives[k], $"{folder}/fn{k + 1}", low, high);
+        }
+        _classes.Add(new ClassReport(row, curves, worstPositives, worstNegatives));
     }
 
     // The colour scale of the maps: the class's own range where the method normalises per class (the metrics see it so), else [0, 1].
@@ -132,6 +148,20 @@ internal static class EvalReport
 
     /// <summary>FPR up to which the standard PRO curve is integrated (aupro30).</summary>
     public const double ProLimit = 0.3;
+
+    /// <summary>
+    /// Removes an earlier run's report.html and its report_files/ from <paramref name="outputFolder"/> (a run with
+    /// --no-report). The page goes first, in one unlink, so no reader sees it without its thumbnails.
+    /// </summary>
+    public static void RemoveStale(string outputFolder)
+    {
+        File.Delete(Path.Combine(outputFolder, FileName));
+        var files = Path.Combine(outputFolder, HtmlReportPage.FilesFolder);
+        if (Directory.Exists(files))
+        {
+            Directory.Delete(files, recursive: true);
+        }
+    }
 
     /// <summary>Writes <paramref name="outputFolder"/>/report.html atomically and returns its path.</summary>
     public static string Write(string outputFolder, string method, IReadOnlyList<ClassReport> classes, IEnumerable<KeyValuePair<string, string>> settings)
@@ -244,8 +274,11 @@ internal static class EvalReport
             ? "Image scores (as the metrics rank them) of good and anomalous images; the dashed line is the image F1-best threshold."
             : "Image scores of good and anomalous images (no F1-best threshold: the class has no anomalous image).", $"histogram-{index}");
         page.EndFigures();
-        WorstStrips(page, c.FalsePositives, name, "false-positive", "Highest-scoring good images (worst false positives)", c.Curves.ImageThreshold);
-        WorstStrips(page, c.FalseNegatives, name, "false-negative", "Lowest-scoring anomalous images (worst false negatives)", c.Curves.ImageThreshold);
+        if (c.Curves.ImageThreshold.IsDefined)
+        {
+            WorstStrips(page, c.FalsePositives, name, "false-positive", "False positives: good images at or above the image F1-best threshold, highest score first", "No false positive: every good image scores below the image F1-best threshold.", c.Curves.ImageThreshold);
+            WorstStrips(page, c.FalseNegatives, name, "false-negative", "False negatives: anomalous images below the image F1-best threshold, lowest score first", "No false negative: every anomalous image scores at or above the image F1-best threshold.", c.Curves.ImageThreshold);
+        }
         page.Raw("</section>");
     }
 
@@ -282,19 +315,22 @@ internal static class EvalReport
         return plot;
     }
 
-    private static void WorstStrips(HtmlReportPage page, IReadOnlyList<WorstImage> images, string className, string kind, string title, MetricValue threshold)
+    private static void WorstStrips(HtmlReportPage page, IReadOnlyList<WorstImage> images, string className, string kind, string title, string none, MetricValue threshold)
     {
         if (images.Count == 0)
         {
+            page.Paragraph(none, note: true);
             return;
         }
-        page.Paragraph(title + ":");
+        page.Paragraph($"{title} (at most {EvalReportCollector.WorstPerKind}):");
         page.BeginFigures();
         foreach (var w in images)
         {
-            var side = !threshold.IsDefined ? "" : w.Score >= threshold.Value ? ", at or above the threshold" : ", below the threshold";
-            page.ImageStrip(w.Thumbnails, "worst " + kind, [new("class", className), new("kind", kind)],
-                $"{Path.GetFileName(w.ImagePath)}: score {w.Score.ToString("0.####", CultureInfo.InvariantCulture)}{side}");
+            // The exact score and threshold as data-*, so a test can check the side without parsing the caption.
+            page.ImageStrip(w.Thumbnails, "worst " + kind,
+                [new("class", className), new("kind", kind), new("score", w.Score.ToString("R", CultureInfo.InvariantCulture)),
+                    new("threshold", threshold.Value.ToString("R", CultureInfo.InvariantCulture))],
+                $"{Path.GetFileName(w.ImagePath)}: score {w.Score.ToString("0.####", CultureInfo.InvariantCulture)}, threshold {threshold.Value.ToString("0.####", CultureInfo.InvariantCulture)}");
         }
         page.EndFigures();
     }

@@ -34,6 +34,77 @@ public class ImageEncoderTests
     }
 
     [Theory]
+    [InlineData(1, 1, 3)]
+    [InlineData(37, 19, 3)]
+    [InlineData(64, 3, 1)]
+    [InlineData(5, 40, 1)]
+    [InlineData(128, 9, 3)]
+    public void PngRowsAreFilteredAsThePerByteReference(int w, int h, int channels)
+    {
+        // The encoder's filters and score run in per-type loops and vectors; this is the plain per-byte definition
+        // (PNG spec section 9, libpng's minimum-sum choice), so a wrong filter, edge byte or score changes the stream.
+        foreach (bool smooth in new[] { false, true })
+        {
+            byte[] px = RandomBytes(w * h * channels, (w * 7) + h, smooth);
+            PixelImage image = channels == 3 ? new RgbImage(w, h, px) : new GreyImage(w, h, px);
+            Assert.Equal(ReferenceFilteredRows(px, w * channels, h, channels), InflatedImageData(PngEncoder.Encode(image)));
+        }
+    }
+
+    private static byte[] ReferenceFilteredRows(byte[] px, int rowBytes, int h, int bpp)
+    {
+        var result = new List<byte>();
+        for (int y = 0; y < h; y++)
+        {
+            byte[]? best = null;
+            long bestScore = long.MaxValue;
+            for (int type = 0; type <= 4; type++)
+            {
+                var candidate = new byte[rowBytes + 1];
+                candidate[0] = (byte)type;
+                long score = 0;
+                for (int i = 0; i < rowBytes; i++)
+                {
+                    int a = i >= bpp ? px[(y * rowBytes) + i - bpp] : 0;
+                    int b = y > 0 ? px[((y - 1) * rowBytes) + i] : 0;
+                    int c = y > 0 && i >= bpp ? px[((y - 1) * rowBytes) + i - bpp] : 0;
+                    int p = a + b - c, pa = Math.Abs(p - a), pb = Math.Abs(p - b), pc = Math.Abs(p - c);
+                    int paeth = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+                    int prediction = type switch { 1 => a, 2 => b, 3 => (a + b) >> 1, 4 => paeth, _ => 0 };
+                    candidate[i + 1] = (byte)(px[(y * rowBytes) + i] - prediction);
+                    score += Math.Abs((int)(sbyte)candidate[i + 1]);
+                }
+                if (score < bestScore)
+                {
+                    (best, bestScore) = (candidate, score);
+                }
+            }
+            result.AddRange(best!);
+        }
+        return [.. result];
+    }
+
+    // The concatenated IDAT payload, inflated: the filter-type byte and filtered bytes of every row.
+    private static byte[] InflatedImageData(byte[] png)
+    {
+        var idat = new MemoryStream();
+        for (int offset = 8; offset < png.Length;)
+        {
+            int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(offset));
+            if (System.Text.Encoding.ASCII.GetString(png, offset + 4, 4) == "IDAT")
+            {
+                idat.Write(png, offset + 8, length);
+            }
+            offset += 12 + length;
+        }
+        idat.Position = 0;
+        using var zlib = new System.IO.Compression.ZLibStream(idat, System.IO.Compression.CompressionMode.Decompress);
+        var rows = new MemoryStream();
+        zlib.CopyTo(rows);
+        return rows.ToArray();
+    }
+
+    [Theory]
     [InlineData(1, 1)]
     [InlineData(13, 11)] // 39-byte rows: 1 byte of padding
     [InlineData(2, 5)]   // 6-byte rows: 2 bytes of padding
