@@ -83,10 +83,13 @@ public sealed unsafe class GemmBlockingTests
     {
         var kernel = SgemmKernel.Default;
         Assert.True(SgemmSplit.UseColumns(SgemmSplitMode.Auto, 1370, 4096, 1024, kernel, 2, false));
-        Assert.False(SgemmSplit.UseColumns(SgemmSplitMode.Auto, 1370, 512, 1024, kernel, 2, false));
+        Assert.True(SgemmSplit.UseColumns(SgemmSplitMode.Auto, 1370, 1024, 1024, kernel, 2, false));
+        Assert.False(SgemmSplit.UseColumns(SgemmSplitMode.Auto, 1370, 511, 1024, kernel, 2, false));
         Assert.False(SgemmSplit.UseColumns(SgemmSplitMode.SharedB, 1370, 4096, 1024, kernel, 2, false));
         Assert.True(SgemmSplit.UseColumns(SgemmSplitMode.Columns, 10, 2 * kernel.Nr, 10, kernel, 2, false));
         Assert.Equal(2, SgemmSplit.ColumnStripes(1370, 1024, 1024, kernel, 2));
+        Assert.Equal(2, SgemmSplit.ColumnStripes(1370, 3072, 1024, kernel, 2));
+        Assert.Equal(4, SgemmSplit.ColumnStripes(1370, 4096, 1024, kernel, 2));
         Assert.Equal(8, SgemmSplit.ColumnStripes(1370, 8192, 1024, kernel, 2));
     }
 

@@ -20,8 +20,11 @@ internal static class SgemmSplit
     /// <summary>The mode this process uses (read once, like VCP_SGEMM_KERNEL).</summary>
     public static SgemmSplitMode Current { get; } = Parse(Environment.GetEnvironmentVariable("VCP_SGEMM_SPLIT"));
 
-    /// <summary>The narrowest stripe worth its own A packing: the stripe's product must dwarf packing all of A again.</summary>
-    private const int MinStripeColumns = 1024;
+    /// <summary>The narrowest stripe worth its own A packing (A is packed once per stripe).</summary>
+    private const int MinStripeColumns = 256;
+
+    /// <summary>Stripes are doubled (for balance) only while each stays this wide.</summary>
+    private const int BalancedStripeColumns = 1024;
 
     internal static SgemmSplitMode Parse(string? text) => text?.Trim().ToLowerInvariant() switch
     {
@@ -32,9 +35,11 @@ internal static class SgemmSplit
     };
 
     /// <summary>
-    /// Columns when every thread gets at least one stripe of <see cref="MinStripeColumns"/> columns: then A (M x K) is
-    /// packed once more per stripe (one float per 2 x 1024 flops: about 1% of the stripe's time), and the threads never wait
-    /// for each other inside the call.
+    /// Columns whenever every thread gets a stripe of at least <see cref="MinStripeColumns"/> columns. Measured on the
+    /// nine ViT-L shapes (M 1370, K and N in 1024/3072/4096, 2 threads, a 2-core AMD EPYC, best of 9,
+    /// bench/results/gemm-2026-12-05.md): column stripes 0.98-1.05x OpenBLAS with the AVX2 kernel against 0.88-1.00x for
+    /// the shared B block, and +11% with the AVX-512 kernel. A is packed again per stripe (one float per 2 x stripe
+    /// width flops), and the threads never wait for each other inside the call.
     /// </summary>
     public static bool UseColumns(SgemmSplitMode mode, int m, int n, int k, SgemmKernel kernel, int threads, bool prePacked) => mode switch
     {
@@ -43,11 +48,11 @@ internal static class SgemmSplit
         _ => n >= threads * MinStripeColumns,
     };
 
-    /// <summary>Stripes per call: one per thread, doubled while each stays at least <see cref="MinStripeColumns"/> wide (room to balance a slowed thread).</summary>
+    /// <summary>Stripes per call: one per thread, doubled while each stays at least <see cref="BalancedStripeColumns"/> wide (room to balance a slowed thread).</summary>
     public static int ColumnStripes(int m, int n, int k, SgemmKernel kernel, int threads)
     {
         var stripes = threads;
-        while (stripes < 4 * threads && n / (2 * stripes) >= MinStripeColumns)
+        while (stripes < 4 * threads && n / (2 * stripes) >= BalancedStripeColumns)
         {
             stripes *= 2;
         }
