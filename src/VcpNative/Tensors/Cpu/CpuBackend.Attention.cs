@@ -522,10 +522,24 @@ public sealed unsafe partial class CpuBackend
         var m = float.NegativeInfinity;
         if (Vector256.IsHardwareAccelerated && n >= 8)
         {
+            // Four independent maxima hide vmaxps's latency (one chain ran at a third of the load rate: 2% of ViT-L
+            // inference). MaxNative is the bare instruction: a NaN score may be dropped here, but it still turns its
+            // row to NaN in the exponentials that follow.
             var mv = Vector256.Create(float.NegativeInfinity);
+            var m1 = mv;
+            var m2 = mv;
+            var m3 = mv;
+            for (; i + 32 <= n; i += 32)
+            {
+                mv = Vector256.MaxNative(mv, Vector256.Load(x + i));
+                m1 = Vector256.MaxNative(m1, Vector256.Load(x + i + 8));
+                m2 = Vector256.MaxNative(m2, Vector256.Load(x + i + 16));
+                m3 = Vector256.MaxNative(m3, Vector256.Load(x + i + 24));
+            }
+            mv = Vector256.MaxNative(Vector256.MaxNative(mv, m1), Vector256.MaxNative(m2, m3));
             for (; i + 8 <= n; i += 8)
             {
-                mv = Vector256.Max(mv, Vector256.Load(x + i));
+                mv = Vector256.MaxNative(mv, Vector256.Load(x + i));
             }
             for (var l = 0; l < 8; l++)
             {
