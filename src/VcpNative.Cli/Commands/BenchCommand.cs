@@ -112,22 +112,27 @@ public static class BenchCommand
         var t = ThroughputBenchmark.Measure(s, model.Inference, backend, s.InFlight, CpuParallel.Threads);
         if (s.Json)
         {
-            output.WriteLine(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+            // Utf8JsonWriter, not JsonSerializer: reflection-based serialisation is refused by the NativeAOT build.
+            using var buffer = new MemoryStream();
+            using (var w = new System.Text.Json.Utf8JsonWriter(buffer))
             {
-                ["method"] = s.Method,
-                ["arch"] = s.Arch,
-                ["image_size"] = s.ImageSize,
-                ["batch_size"] = s.BatchSize,
-                ["in_flight"] = t.InFlight,
-                ["threads_each"] = t.ThreadsEach,
-                ["gemm_kernel"] = Sgemm.KernelName,
-                ["gemm_blocking"] = Sgemm.KernelBlocking,
-                ["images_per_s"] = t.ImagesPerSecond,
-                ["s_per_batch"] = t.SecondsPerBatch,
-                ["cpu_s_per_image"] = t.CpuSecondsPerImage,
-                ["identical"] = t.Identical,
-                ["peak_resident_bytes"] = PipelineBenchmark.PeakResidentBytes(),
-            }));
+                w.WriteStartObject();
+                w.WriteString("method", s.Method);
+                w.WriteString("arch", s.Arch);
+                w.WriteNumber("image_size", s.ImageSize);
+                w.WriteNumber("batch_size", s.BatchSize);
+                w.WriteNumber("in_flight", t.InFlight);
+                w.WriteNumber("threads_each", t.ThreadsEach);
+                w.WriteString("gemm_kernel", Sgemm.KernelName);
+                w.WriteString("gemm_blocking", Sgemm.KernelBlocking);
+                w.WriteNumber("images_per_s", t.ImagesPerSecond);
+                w.WriteNumber("s_per_batch", t.SecondsPerBatch);
+                w.WriteNumber("cpu_s_per_image", t.CpuSecondsPerImage);
+                w.WriteBoolean("identical", t.Identical);
+                w.WriteNumber("peak_resident_bytes", PipelineBenchmark.PeakResidentBytes());
+                w.WriteEndObject();
+            }
+            output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
         }
         else
         {
