@@ -1,6 +1,4 @@
 // `--compute int8` runs the image tower's block linear layers in int8 on the CPU; with a GPU device it is refused.
-using System.Runtime.InteropServices;
-using System.Text.Json;
 using VcpNative.Cli;
 using VcpNative.Tensors;
 using Xunit;
@@ -9,21 +7,7 @@ namespace VcpNative.Tests.Cli;
 
 public class ComputeOptionTests
 {
-    private static (float Score, float[] Map) Infer(string output, params string[] extra)
-    {
-        var err = new StringWriter();
-        var code = CliApp.Run(
-        [
-            "infer", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--head", Fixtures.Path("vcp", "vcp_head.pth"),
-            "--image-size", "28", "--save-maps", "-o", output, .. extra, Fixtures.Path("vcp", "input.png"),
-        ], new StringWriter(), err);
-        Assert.True(code == 0, err.ToString());
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json")));
-        var record = ResultsJson.Records(json).EnumerateArray().Single();
-        var npy = File.ReadAllBytes(Path.Combine(output, record.GetProperty("map").GetString()!));
-        var header = 10 + BitConverter.ToUInt16(npy, 8);
-        return ((float)record.GetProperty("score").GetDouble(), MemoryMarshal.Cast<byte, float>(npy.AsSpan(header)).ToArray());
-    }
+    private static (float Score, float[] Map) Infer(string output, params string[] extra) => CliRun.InferFixture(output, [], extra);
 
     [Fact]
     public void Int8_compute_takes_effect_and_stays_close_to_fp32()

@@ -1,6 +1,4 @@
 // `--precision bf16` switches the GPU backend's matmuls and attention to tensor cores; on the CPU it is refused.
-using System.Runtime.InteropServices;
-using System.Text.Json;
 using VcpNative.Cli;
 using Xunit;
 
@@ -8,21 +6,7 @@ namespace VcpNative.Tests.Cli;
 
 public class PrecisionOptionTests
 {
-    private static (float Score, float[] Map) Infer(string output, params string[] global)
-    {
-        var err = new StringWriter();
-        var code = CliApp.Run(
-        [
-            .. global, "infer", "--clip", Fixtures.Path("clip", "tiny_clip.pt"), "--head", Fixtures.Path("vcp", "vcp_head.pth"),
-            "--image-size", "28", "--save-maps", "-o", output, Fixtures.Path("vcp", "input.png"),
-        ], new StringWriter(), err);
-        Assert.True(code == 0, err.ToString());
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "results.json")));
-        var record = ResultsJson.Records(json).EnumerateArray().Single();
-        var npy = File.ReadAllBytes(Path.Combine(output, record.GetProperty("map").GetString()!));
-        var header = 10 + BitConverter.ToUInt16(npy, 8);
-        return ((float)record.GetProperty("score").GetDouble(), MemoryMarshal.Cast<byte, float>(npy.AsSpan(header)).ToArray());
-    }
+    private static (float Score, float[] Map) Infer(string output, params string[] global) => CliRun.InferFixture(output, global);
 
     [Fact]
     public void Bf16_on_the_emulated_gpu_uses_tensor_cores_and_stays_close_to_fp32()
