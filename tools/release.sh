@@ -205,9 +205,9 @@ expect x64-help "Usage:"
 # Which build runs: the JIT build's kernel on this machine is the reference the NativeAOT binaries must match.
 run jit-build dotnet build src/VcpNative.Cli -c Release -nologo
 run jit-info dotnet src/VcpNative.Cli/bin/Release/net10.0/vcp-native.dll info
-jit_kernel=$(sed -nE 's/^cpu gemm +//p' "$work/jit-info.log")
+jit_kernel=$(sed -nE 's/^cpu gemm +([^ ]+).*/\1/p' "$work/jit-info.log")
 run x64-info "$x64" info
-aot_kernel=$(sed -nE 's/^cpu gemm +//p' "$work/x64-info.log")
+aot_kernel=$(sed -nE 's/^cpu gemm +([^ ]+).*/\1/p' "$work/x64-info.log")
 grep -E "^(build|cpu gemm)" "$work/x64-info.log" | sed 's/^/  /' >&2
 [ "$aot_kernel" = "$jit_kernel" ] || fail "vcp-native runs $aot_kernel but the JIT build picks $jit_kernel on this machine"
 if [ "$jit_kernel" = avx512-12x32 ]; then
