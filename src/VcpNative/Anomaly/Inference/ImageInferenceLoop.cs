@@ -19,7 +19,7 @@ public sealed class ImageInferenceLoop
     private readonly IBackend backend;
     private readonly int batchSize;
     private readonly ImageSizeLimits limits;
-    private readonly int inFlight;
+    private readonly int pipelineCount;
 
     /// <summary>
     /// Runs <paramref name="inference"/> on <paramref name="backend"/> in batches of <paramref name="batchSize"/>, rejecting
@@ -32,7 +32,7 @@ public sealed class ImageInferenceLoop
         this.backend = backend;
         this.batchSize = Math.Max(1, batchSize);
         this.limits = limits ?? new ImageSizeLimits();
-        this.inFlight = backend is IDeviceBackend ? 1 : Math.Max(1, inFlight);
+        pipelineCount = backend is IDeviceBackend ? 1 : Math.Max(1, inFlight);
     }
 
     /// <summary>Runs every file; <paramref name="onBatchDone"/> runs after each batch (e.g. to save results atomically).</summary>
@@ -64,7 +64,7 @@ public sealed class ImageInferenceLoop
         InFlightBatch? inFlight = null;
         var uploader = backend as IAsyncUploader;
         // CPU pipelines (inFlight > 1): batches computing on them, oldest first; reported in this order.
-        using var pipelines = this.inFlight > 1 ? new CpuPipelines(this.inFlight, Math.Max(1, CpuThreadPool.Current.Threads / this.inFlight)) : null;
+        using var pipelines = pipelineCount > 1 ? new CpuPipelines(pipelineCount, Math.Max(1, CpuThreadPool.Current.Threads / pipelineCount)) : null;
         var computing = new Queue<(BatchItem[] Items, CpuPipelines.Job Job)>();
 
         void CompleteOldest()

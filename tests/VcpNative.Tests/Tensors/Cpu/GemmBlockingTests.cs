@@ -82,15 +82,15 @@ public sealed unsafe class GemmBlockingTests
     public void Split_AutoUsesColumnStripesOnlyForWideProducts()
     {
         var kernel = SgemmKernel.Default;
-        Assert.True(SgemmSplit.UseColumns(SgemmSplitMode.Auto, 1370, 4096, 1024, kernel, 2, false));
-        Assert.True(SgemmSplit.UseColumns(SgemmSplitMode.Auto, 1370, 1024, 1024, kernel, 2, false));
-        Assert.False(SgemmSplit.UseColumns(SgemmSplitMode.Auto, 1370, 511, 1024, kernel, 2, false));
-        Assert.False(SgemmSplit.UseColumns(SgemmSplitMode.SharedB, 1370, 4096, 1024, kernel, 2, false));
-        Assert.True(SgemmSplit.UseColumns(SgemmSplitMode.Columns, 10, 2 * kernel.Nr, 10, kernel, 2, false));
-        Assert.Equal(2, SgemmSplit.ColumnStripes(1370, 1024, 1024, kernel, 2));
-        Assert.Equal(2, SgemmSplit.ColumnStripes(1370, 3072, 1024, kernel, 2));
-        Assert.Equal(4, SgemmSplit.ColumnStripes(1370, 4096, 1024, kernel, 2));
-        Assert.Equal(8, SgemmSplit.ColumnStripes(1370, 8192, 1024, kernel, 2));
+        Assert.True(SgemmSplit.UseColumns(SgemmSplitMode.Auto, 4096, kernel.Nr, 2));
+        Assert.True(SgemmSplit.UseColumns(SgemmSplitMode.Auto, 1024, kernel.Nr, 2));
+        Assert.False(SgemmSplit.UseColumns(SgemmSplitMode.Auto, 511, kernel.Nr, 2));
+        Assert.False(SgemmSplit.UseColumns(SgemmSplitMode.SharedB, 4096, kernel.Nr, 2));
+        Assert.True(SgemmSplit.UseColumns(SgemmSplitMode.Columns, 2 * kernel.Nr, kernel.Nr, 2));
+        Assert.Equal(2, SgemmSplit.ColumnStripes(1024, 2));
+        Assert.Equal(2, SgemmSplit.ColumnStripes(3072, 2));
+        Assert.Equal(4, SgemmSplit.ColumnStripes(4096, 2));
+        Assert.Equal(8, SgemmSplit.ColumnStripes(8192, 2));
     }
 
     private static void Write(string root, string index, string level, string type, string size)

@@ -68,9 +68,6 @@ internal sealed unsafe class SgemmKernel
     public static readonly SgemmKernel Scalar = new(
         "scalar-4x4", 4, 4, 256, 64, 1024, true, &SgemmKernels.ScalarKernel4x4);
 
-    /// <summary>The caches the blocking of this process was sized from (read once at start-up).</summary>
-    public static CpuCaches Caches => CpuCaches.Current;
-
     /// <summary>
     /// A kernel whose blocking is the measured one, made smaller where <paramref name="caches"/> are smaller than on the
     /// machine it was measured on: KC halves while a B micro-panel (KC x NR floats) would take over 3/4 of L1d, and MC

@@ -173,7 +173,7 @@ internal static unsafe class SgemmPacking
     }
 }
 
-/// <summary>One thread's packing buffers (A block, B block, edge tile, decoded B panel), 64-byte aligned native memory kept for the thread's lifetime.</summary>
+/// <summary>One thread's packing buffers (A block, B block, edge tile, decoded B panel, attention K/V panels), 64-byte aligned native memory kept for the thread's lifetime.</summary>
 internal sealed unsafe class SgemmPackArena
 {
     [ThreadStatic]
@@ -183,10 +183,12 @@ internal sealed unsafe class SgemmPackArena
     private float* b;
     private float* tile;
     private float* decode;
+    private float* attention;
     private long aFloats;
     private long bFloats;
     private long tileFloats;
     private long decodeFloats;
+    private long attentionFloats;
 
     public static SgemmPackArena ForCurrentThread() => current ??= new SgemmPackArena();
 
@@ -198,6 +200,9 @@ internal sealed unsafe class SgemmPackArena
 
     /// <summary>Scratch for one B panel decoded from bf16/int8 before packing (NR x KC floats).</summary>
     public float* Decode(long floats) => Ensure(ref decode, ref decodeFloats, floats);
+
+    /// <summary>Every head's packed K and V of one attention call (used by the thread that makes the call).</summary>
+    public float* AttentionPanels(long floats) => Ensure(ref attention, ref attentionFloats, floats);
 
     private static float* Ensure(ref float* buffer, ref long capacity, long floats)
     {
@@ -219,5 +224,6 @@ internal sealed unsafe class SgemmPackArena
         NativeMemory.AlignedFree(b);
         NativeMemory.AlignedFree(tile);
         NativeMemory.AlignedFree(decode);
+        NativeMemory.AlignedFree(attention);
     }
 }

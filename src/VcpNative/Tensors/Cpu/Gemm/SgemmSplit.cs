@@ -41,15 +41,15 @@ internal static class SgemmSplit
     /// the shared B block, and +11% with the AVX-512 kernel. A is packed again per stripe (one float per 2 x stripe
     /// width flops), and the threads never wait for each other inside the call.
     /// </summary>
-    public static bool UseColumns(SgemmSplitMode mode, int m, int n, int k, SgemmKernel kernel, int threads, bool prePacked) => mode switch
+    public static bool UseColumns(SgemmSplitMode mode, int n, int nr, int threads) => mode switch
     {
-        SgemmSplitMode.Columns => n >= threads * kernel.Nr,
+        SgemmSplitMode.Columns => n >= threads * nr,
         SgemmSplitMode.SharedB => false,
         _ => n >= threads * MinStripeColumns,
     };
 
     /// <summary>Stripes per call: one per thread, doubled while each stays at least <see cref="BalancedStripeColumns"/> wide (room to balance a slowed thread).</summary>
-    public static int ColumnStripes(int m, int n, int k, SgemmKernel kernel, int threads)
+    public static int ColumnStripes(int n, int threads)
     {
         var stripes = threads;
         while (stripes < 4 * threads && n / (2 * stripes) >= BalancedStripeColumns)

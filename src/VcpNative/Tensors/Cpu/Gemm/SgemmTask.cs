@@ -136,10 +136,9 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
             RunBlock(0, M, 0, N);
             return;
         }
-        var panels = (N + Kernel.Nr - 1) / Kernel.Nr;
-        if (SgemmSplit.UseColumns(Split, M, N, K, Kernel, useful, PackedB is not null))
+        if (SgemmSplit.UseColumns(Split, N, Kernel.Nr, useful))
         {
-            RunColumns(useful, panels);
+            RunColumns(useful);
             return;
         }
         RunShared(useful);
@@ -150,10 +149,10 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
     /// A packing: no barrier per depth step and no B block shared between cores, at the price of packing A once per
     /// stripe. Stripes are claimed from the shared counter, so a thread slowed by another process takes fewer of them.
     /// </summary>
-    private void RunColumns(int threads, int panels)
+    private void RunColumns(int threads)
     {
-        stepPanels = panels;
-        stepParts = Math.Min(panels, SgemmSplit.ColumnStripes(M, N, K, Kernel, threads));
+        stepPanels = (N + Kernel.Nr - 1) / Kernel.Nr;
+        stepParts = Math.Min(stepPanels, SgemmSplit.ColumnStripes(N, threads));
         phase = Phase.Columns;
         CpuParallel.For(stepParts, this);
     }
