@@ -184,11 +184,13 @@ internal sealed unsafe class SgemmPackArena
     private float* tile;
     private float* decode;
     private float* attention;
+    private float* sharedA;
     private long aFloats;
     private long bFloats;
     private long tileFloats;
     private long decodeFloats;
     private long attentionFloats;
+    private long sharedAFloats;
 
     public static SgemmPackArena ForCurrentThread() => current ??= new SgemmPackArena();
 
@@ -203,6 +205,9 @@ internal sealed unsafe class SgemmPackArena
 
     /// <summary>Every head's packed K and V of one attention call (used by the thread that makes the call).</summary>
     public float* AttentionPanels(long floats) => Ensure(ref attention, ref attentionFloats, floats);
+
+    /// <summary>The whole packed op(A) of one column-split product (used by the thread that makes the call, read by all).</summary>
+    public float* SharedA(long floats) => Ensure(ref sharedA, ref sharedAFloats, floats);
 
     private static float* Ensure(ref float* buffer, ref long capacity, long floats)
     {
@@ -225,5 +230,6 @@ internal sealed unsafe class SgemmPackArena
         NativeMemory.AlignedFree(tile);
         NativeMemory.AlignedFree(decode);
         NativeMemory.AlignedFree(attention);
+        NativeMemory.AlignedFree(sharedA);
     }
 }

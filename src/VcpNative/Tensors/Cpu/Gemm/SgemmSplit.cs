@@ -20,6 +20,9 @@ internal static class SgemmSplit
     /// <summary>The mode this process uses (read once, like VCP_SGEMM_KERNEL).</summary>
     public static SgemmSplitMode Current { get; } = Parse(Environment.GetEnvironmentVariable("VCP_SGEMM_SPLIT"));
 
+    /// <summary>Column split: pack A once per call for all stripes (VCP_SGEMM_SHARE_A=0 packs it per stripe, for comparison).</summary>
+    public static bool ShareA { get; } = Environment.GetEnvironmentVariable("VCP_SGEMM_SHARE_A")?.Trim() != "0";
+
     /// <summary>The narrowest stripe worth its own A packing (A is packed once per stripe).</summary>
     private const int MinStripeColumns = 256;
 
