@@ -41,7 +41,8 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
-    private static void AttentionForwardStrips(AttentionProblem p, float[] outArray, long outOffset, float[]? lseArray, long lseOffset)
+    private static void AttentionForwardStrips(AttentionProblem p, float[] outArray, long outOffset, float[]? lseArray, long lseOffset,
+        int stripRows = AttentionStripQ)
     {
         var kernel = SgemmKernel.Default;
         var panels = new AttentionPanels(p.Heads);
@@ -69,9 +70,9 @@ public sealed unsafe partial class CpuBackend
                     }
                 }
             });
-            var strips = (p.Lq + AttentionStripQ - 1) / AttentionStripQ;
+            var strips = (p.Lq + stripRows - 1) / stripRows;
             CpuParallel.For(p.Heads * strips, item =>
-                ForwardStrip(p, kernel, panels, item / strips, item % strips * AttentionStripQ, outArray, outOffset, lseArray, lseOffset));
+                ForwardStrip(p, kernel, panels, item / strips, item % strips * stripRows, stripRows, outArray, outOffset, lseArray, lseOffset));
         }
         finally
         {
@@ -79,16 +80,23 @@ public sealed unsafe partial class CpuBackend
         }
     }
 
+    /// <summary>Forward attention through the strip path with <paramref name="stripRows"/> queries per strip (benchmarks compare strip heights).</summary>
+    internal static void AttentionForwardStrips(Tensor q, Tensor k, Tensor v, Tensor output, float scale, int stripRows)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(stripRows, 1);
+        AttentionForwardStrips(new AttentionProblem(q, k, v, scale, causal: false), Cpu(output).Floats, output.Offset, null, 0, stripRows);
+    }
+
     // Whole 64-byte lines per packed operand, so every head's panels start aligned for the micro-kernel's loads.
     private static long AlignedFloats(long floats) => (floats + 15) & ~15L;
 
-    private static void ForwardStrip(in AttentionProblem p, SgemmKernel kernel, AttentionPanels panels, int bh, int q0,
+    private static void ForwardStrip(in AttentionProblem p, SgemmKernel kernel, AttentionPanels panels, int bh, int q0, int stripRows,
         float[] outArray, long outOffset, float[]? lseArray, long lseOffset)
     {
-        var rows = Math.Min(AttentionStripQ, p.Lq - q0);
+        var rows = Math.Min(stripRows, p.Lq - q0);
         var lk = p.Lk;
         var ld = (lk + 15) & ~15;
-        var needed = AttentionStripQ * ld;
+        var needed = stripRows * ld;
         var strip = attentionStrip;
         if (strip is null || strip.Length < needed)
         {
@@ -99,7 +107,7 @@ public sealed unsafe partial class CpuBackend
         {
             Sgemm.Multiply(kernel, 1, false, false, rows, lk, p.D, p.Scale, qd + p.QBase(bh) + q0 * p.QRow, (int)p.QRow,
                 null, 0, panels.Keys[bh], 0f, s, ld);
-            Span<float> inverse = stackalloc float[AttentionStripQ];
+            Span<float> inverse = stackalloc float[rows];
             for (var i = 0; i < rows; i++)
             {
                 var row = s + (long)i * ld;

@@ -131,6 +131,10 @@ internal static unsafe class Int8Gemm
         private int ldx;
         private int[]? outliers;
         private bool[]? isOutlier;
+        private float[]? columnMax;
+
+        // Columns per work item of the outlier search's column maxima (a 1 KB slice of every row).
+        private const int ColumnMaxChunk = 256;
 
         public Int8GemmTask(Int8Kernel kernel, int m, Int8PackedWeight w)
         {
@@ -192,12 +196,11 @@ internal static unsafe class Int8Gemm
             try
             {
                 var max = colMax.AsSpan(0, k);
-                max.Clear();
-                for (var r = 0; r < m; r++)
-                {
-                    TensorPrimitives.MaxMagnitude(max, new ReadOnlySpan<float>(x + ((long)r * ldx), k), max);
-                }
-                TensorPrimitives.Abs(max, max);
+                // Column maxima over the call's tokens, in column chunks over the threads (each chunk reads every row).
+                columnMax = colMax;
+                phase = 2;
+                CpuParallel.For((k + ColumnMaxChunk - 1) / ColumnMaxChunk, this);
+                columnMax = null;
                 var order = sorted.AsSpan(0, k);
                 max.CopyTo(order);
                 order.Sort();
@@ -243,8 +246,22 @@ internal static unsafe class Int8Gemm
         public void OutlierProduct(float* x, int ldx, float* y, int ldy)
         {
             var count = OutlierCount;
-            var xo = new float[m * count];
-            var wo = new float[w.N * count];
+            var xo = ArrayPool<float>.Shared.Rent(m * count);
+            var wo = ArrayPool<float>.Shared.Rent(w.N * count);
+            try
+            {
+                OutlierProduct(x, ldx, y, ldy, xo, wo);
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(xo);
+                ArrayPool<float>.Shared.Return(wo);
+            }
+        }
+
+        private void OutlierProduct(float* x, int ldx, float* y, int ldy, float[] xo, float[] wo)
+        {
+            var count = OutlierCount;
             for (var r = 0; r < m; r++)
             {
                 for (var j = 0; j < count; j++)
@@ -273,14 +290,32 @@ internal static unsafe class Int8Gemm
 
         public void Run(int index)
         {
-            if (phase == 0)
+            switch (phase)
             {
-                QuantizeToken(index);
+                case 0:
+                    QuantizeToken(index);
+                    break;
+                case 1:
+                    Tile(index / tilesN, index % tilesN);
+                    break;
+                default:
+                    ColumnMax(index);
+                    break;
             }
-            else
+        }
+
+        /// <summary>columnMax[c] = max over rows of |x[r, c]| for the columns of chunk <paramref name="chunk"/>.</summary>
+        private void ColumnMax(int chunk)
+        {
+            var c0 = chunk * ColumnMaxChunk;
+            var width = Math.Min(ColumnMaxChunk, w.K - c0);
+            var max = columnMax!.AsSpan(c0, width);
+            max.Clear();
+            for (var r = 0; r < m; r++)
             {
-                Tile(index / tilesN, index % tilesN);
+                TensorPrimitives.MaxMagnitude(max, new ReadOnlySpan<float>(x + ((long)r * ldx) + c0, width), max);
             }
+            TensorPrimitives.Abs(max, max);
         }
 
         private void QuantizeToken(int r)
