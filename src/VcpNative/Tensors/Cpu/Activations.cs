@@ -11,10 +11,23 @@ public static class Activations
     public static void Gelu(ReadOnlySpan<float> x, Span<float> y)
     {
         var i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var xv = MemoryMarshal.Cast<float, Vector512<float>>(x);
+            var yv = MemoryMarshal.Cast<float, Vector512<float>>(y);
+            var half = Vector512.Create(0.5f);
+            var invSqrt2 = Vector512.Create(0.70710678118654752f);
+            for (var v = 0; v < xv.Length; v++)
+            {
+                var a = xv[v];
+                yv[v] = half * a * (Vector512<float>.One + VectorMath.Erf(a * invSqrt2));
+            }
+            i = xv.Length * Vector512<float>.Count;
+        }
         if (Vector256.IsHardwareAccelerated)
         {
-            var xv = MemoryMarshal.Cast<float, Vector256<float>>(x);
-            var yv = MemoryMarshal.Cast<float, Vector256<float>>(y);
+            var xv = MemoryMarshal.Cast<float, Vector256<float>>(x[i..]);
+            var yv = MemoryMarshal.Cast<float, Vector256<float>>(y[i..]);
             var half = Vector256.Create(0.5f);
             var invSqrt2 = Vector256.Create(0.70710678118654752f);
             for (var v = 0; v < xv.Length; v++)
@@ -22,7 +35,7 @@ public static class Activations
                 var a = xv[v];
                 yv[v] = half * a * (Vector256<float>.One + VectorMath.Erf(a * invSqrt2));
             }
-            i = xv.Length * Vector256<float>.Count;
+            i += xv.Length * Vector256<float>.Count;
         }
         else if (Vector128.IsHardwareAccelerated)
         {
@@ -47,17 +60,29 @@ public static class Activations
     public static void QuickGelu(ReadOnlySpan<float> x, Span<float> y)
     {
         var i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var xv = MemoryMarshal.Cast<float, Vector512<float>>(x);
+            var yv = MemoryMarshal.Cast<float, Vector512<float>>(y);
+            var k = Vector512.Create(-1.702f);
+            for (var v = 0; v < xv.Length; v++)
+            {
+                var a = xv[v];
+                yv[v] = a / (Vector512<float>.One + VectorMath.Exp(a * k));
+            }
+            i = xv.Length * Vector512<float>.Count;
+        }
         if (Vector256.IsHardwareAccelerated)
         {
-            var xv = MemoryMarshal.Cast<float, Vector256<float>>(x);
-            var yv = MemoryMarshal.Cast<float, Vector256<float>>(y);
+            var xv = MemoryMarshal.Cast<float, Vector256<float>>(x[i..]);
+            var yv = MemoryMarshal.Cast<float, Vector256<float>>(y[i..]);
             var k = Vector256.Create(-1.702f);
             for (var v = 0; v < xv.Length; v++)
             {
                 var a = xv[v];
                 yv[v] = a / (Vector256<float>.One + VectorMath.Exp(a * k));
             }
-            i = xv.Length * Vector256<float>.Count;
+            i += xv.Length * Vector256<float>.Count;
         }
         else if (Vector128.IsHardwareAccelerated)
         {
