@@ -101,7 +101,7 @@ public sealed unsafe class GemmTests
 
         public float OpB(int p, int j) => TransB ? B[(j * Ldb) + p] : B[(p * Ldb) + j];
 
-        public float[] Run(SgemmKernel kernel, int threads, float alpha, float beta, SgemmSplitMode split = SgemmSplitMode.Auto)
+        public float[] Run(SgemmKernel kernel, int threads, float alpha, float beta, SgemmSplitMode split = SgemmSplitMode.Auto, long? sharedABudgetFloats = null)
         {
             var c = (float[])C.Clone();
             fixed (float* a = A)
@@ -109,7 +109,8 @@ public sealed unsafe class GemmTests
             fixed (float* pc = c)
             {
                 // minWorkPerThread 1: even tiny products take the multi-threaded path when threads > 1.
-                Sgemm.Multiply(kernel, threads, TransA, TransB, M, N, K, alpha, a, Lda, b, Ldb, null, beta, pc, Ldc, minWorkPerThread: 1, split: split);
+                Sgemm.Multiply(kernel, threads, TransA, TransB, M, N, K, alpha, a, Lda, b, Ldb, null, beta, pc, Ldc, minWorkPerThread: 1, split: split,
+                    sharedABudgetFloats: sharedABudgetFloats);
             }
             return c;
         }
@@ -179,6 +180,9 @@ public sealed unsafe class GemmTests
         {
             problem.AssertMatches(problem.Run(kernel, 2, 1.5f, 0.5f, split), 1.5f, 0.5f);
         }
+        // Column stripes with A packed per stripe (budget 0), and shared in row chunks of one MC block (budget 1).
+        problem.AssertMatches(problem.Run(kernel, 2, 1.5f, 0.5f, SgemmSplitMode.Columns, sharedABudgetFloats: 0), 1.5f, 0.5f);
+        problem.AssertMatches(problem.Run(kernel, 2, 1.5f, 0.5f, SgemmSplitMode.Columns, sharedABudgetFloats: 1), 1.5f, 0.5f);
     }
 
     /// <summary>Both parallel loop nests: the shared B block and the per-thread column stripes.</summary>
@@ -196,6 +200,10 @@ public sealed unsafe class GemmTests
             problem.AssertMatches(problem.Run(kernel, 2, 1f, 0f, split), 1f, 0f);
             transposed.AssertMatches(transposed.Run(kernel, 2, 1f, 1f, split), 1f, 1f);
         }
+        // Three row chunks of shared packed A (MC, MC and 1 rows; transposed A too).
+        var tall = new Problem((2 * kernel.Mc) + 1, 2 * kernel.Nr, 37, true, false, pad: 1, seed: 7, nanC: false);
+        tall.AssertMatches(tall.Run(kernel, 2, 1f, 1f, SgemmSplitMode.Columns, sharedABudgetFloats: 37L * kernel.Mc), 1f, 1f);
+        problem.AssertMatches(problem.Run(kernel, 2, 1f, 0f, SgemmSplitMode.Columns, sharedABudgetFloats: 0), 1f, 0f);
     }
 
     [Theory]

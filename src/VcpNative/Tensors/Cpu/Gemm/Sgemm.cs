@@ -171,7 +171,7 @@ public static unsafe class Sgemm
     internal static void Multiply(
         SgemmKernel kernel, int threads, bool transA, bool transB, int m, int n, int k, float alpha, float* a, int lda,
         float* b, int ldb, PackedMatrix? packedB, float beta, float* c, int ldc, long minWorkPerThread = MinWorkPerThread,
-        GemmEpilogue epilogue = GemmEpilogue.None, float* bias = null, SgemmSplitMode? split = null)
+        GemmEpilogue epilogue = GemmEpilogue.None, float* bias = null, SgemmSplitMode? split = null, long? sharedABudgetFloats = null)
     {
         CheckDimensions(transA, transB, m, n, k, lda, ldb, ldc, packedB is not null);
         if (m == 0 || n == 0)
@@ -194,6 +194,7 @@ public static unsafe class Sgemm
             task.Epilogue = WithBias(epilogue, bias);
             task.Bias = bias;
             task.Split = split ?? task.Split;
+            task.SharedABudget = sharedABudgetFloats ?? task.SharedABudget;
             task.Execute(threads, minWorkPerThread);
         }
         finally

@@ -20,8 +20,12 @@ internal static class SgemmSplit
     /// <summary>The mode this process uses (read once, like VCP_SGEMM_KERNEL).</summary>
     public static SgemmSplitMode Current { get; } = Parse(Environment.GetEnvironmentVariable("VCP_SGEMM_SPLIT"));
 
-    /// <summary>Column split: pack A once per call for all stripes (VCP_SGEMM_SHARE_A=0 packs it per stripe, for comparison).</summary>
-    public static bool ShareA { get; } = Environment.GetEnvironmentVariable("VCP_SGEMM_SHARE_A")?.Trim() != "0";
+    /// <summary>
+    /// Column split: floats of op(A) packed once per call for all stripes (32 MiB: ViT-L's 1370 x 4096 in one chunk;
+    /// taller products go in row chunks of this size). VCP_SGEMM_SHARE_A=0 packs A per stripe instead (for comparison).
+    /// </summary>
+    public static long SharedABudgetFloats { get; } =
+        Environment.GetEnvironmentVariable("VCP_SGEMM_SHARE_A")?.Trim() == "0" ? 0 : 8L << 20;
 
     /// <summary>The narrowest stripe worth its own A packing (A is packed once per stripe).</summary>
     private const int MinStripeColumns = 256;

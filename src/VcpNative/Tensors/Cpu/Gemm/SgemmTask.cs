@@ -33,6 +33,9 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
     /// <summary>How <see cref="Execute"/> splits the product over threads (tests pin it; otherwise the process's mode).</summary>
     public SgemmSplitMode Split = SgemmSplit.Current;
 
+    /// <summary>Column split: floats of op(A) packed once for all stripes per row chunk; 0 packs A per stripe instead.</summary>
+    public long SharedABudget = SgemmSplit.SharedABudgetFloats;
+
     /// <summary>
     /// How B is stored: F32 reads <see cref="B"/>; BFloat16 / Int8 read <see cref="CompressedB"/> (a weight W[N,K], so
     /// TransB) and decode it while packing, so the weights stay compressed in memory and the kernels are unchanged.
@@ -76,11 +79,14 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
     private int stepColumnChunks;
     private int stepMc;
 
-    // Column split: op(A) packed once for all stripes (null: each stripe packs its own A blocks). Depth block pc of it
-    // starts at pc * sharedARows and holds MR-row panels of kc steps, so the block (ic, pc) is at pc * sharedARows + ic * kc.
+    // Column split: op(A) rows sharedAM0..sharedAM1 packed once for all stripes (null: each stripe packs its own A
+    // blocks). Depth block pc starts at pc * sharedARows and holds MR-row panels of kc steps, so the block (ic, pc) is at
+    // pc * sharedARows + (ic - sharedAM0) * kc.
     private float* sharedA;
     private long sharedARows;
     private int sharedARowBlocks;
+    private int sharedAM0;
+    private int sharedAM1;
 
     /// <summary>True: the parallel loop runs whole products of a batch, element strides below.</summary>
     public bool SplitBatch
@@ -117,6 +123,7 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
         task.StrideB = 0;
         task.StrideC = 0;
         task.Split = SgemmSplit.Current;
+        task.SharedABudget = SgemmSplit.SharedABudgetFloats;
     }
 
     public void Return()
@@ -160,27 +167,40 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
     {
         stepPanels = (N + Kernel.Nr - 1) / Kernel.Nr;
         stepParts = Math.Min(stepPanels, SgemmSplit.ColumnStripes(N, threads));
-        if (stepParts > 1 && SgemmSplit.ShareA)
+        if (stepParts <= 1 || SharedABudget <= 0)
         {
-            // Pack op(A) once, all threads together, instead of once per stripe: one more barrier, (stripes - 1) fewer
-            // passes over A. The blocks are then read from L3 rather than from the L2 they were just packed into.
-            var mr = Kernel.Mr;
-            var kcMax = PackedB?.Kc ?? Kernel.Kc;
-            sharedARows = (M + mr - 1) / mr * mr;
-            sharedA = SgemmPackArena.ForCurrentThread().SharedA(sharedARows * K);
-            sharedARowBlocks = (M + Kernel.Mc - 1) / Kernel.Mc;
-            stepKc = kcMax;
-            phase = Phase.PackAShared;
-            CpuParallel.For(sharedARowBlocks * ((K + kcMax - 1) / kcMax), this);
+            phase = Phase.Columns;
+            CpuParallel.For(stepParts, this);
+            return;
         }
-        phase = Phase.Columns;
+        // Pack op(A) once, all threads together, instead of once per stripe: one more barrier, (stripes - 1) fewer passes
+        // over A; the blocks are then read from L3 rather than from the L2 they were just packed into. Tall products
+        // (large batches) go in row chunks so the packed copy stays within SharedABudget floats (at least one MC block).
+        var mr = Kernel.Mr;
+        var mcMax = Kernel.Mc;
+        var kcMax = PackedB?.Kc ?? Kernel.Kc;
+        var chunkRows = (int)Math.Min(M, Math.Max(mcMax, SharedABudget / Math.Max(1, K) / mcMax * mcMax));
+        sharedARows = (chunkRows + mr - 1) / mr * mr;
+        sharedA = SgemmPackArena.ForCurrentThread().SharedA(sharedARows * K);
+        stepKc = kcMax;
         try
         {
-            CpuParallel.For(stepParts, this);
+            for (var m0 = 0; m0 < M; m0 += chunkRows)
+            {
+                sharedAM0 = m0;
+                sharedAM1 = Math.Min(M, m0 + chunkRows);
+                sharedARowBlocks = (sharedAM1 - m0 + mcMax - 1) / mcMax;
+                phase = Phase.PackAShared;
+                CpuParallel.For(sharedARowBlocks * ((K + kcMax - 1) / kcMax), this);
+                phase = Phase.Columns;
+                CpuParallel.For(stepParts, this);
+            }
         }
         finally
         {
             sharedA = null;
+            sharedAM0 = 0;
+            sharedAM1 = 0;
         }
     }
 
@@ -247,16 +267,23 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
                 var nr = Kernel.Nr;
                 var j0 = CpuParallel.ChunkStart(stepPanels, stepParts, index) * nr;
                 var j1 = Math.Min(N, CpuParallel.ChunkStart(stepPanels, stepParts, index + 1) * nr);
-                RunBlock(0, M, j0, j1);
+                if (sharedA != null)
+                {
+                    RunBlock(sharedAM0, sharedAM1, j0, j1);
+                }
+                else
+                {
+                    RunBlock(0, M, j0, j1);
+                }
                 break;
             }
             case Phase.PackAShared:
             {
                 var mcMax = Kernel.Mc;
                 var pc = index / sharedARowBlocks * stepKc;
-                var ic = index % sharedARowBlocks * mcMax;
+                var i0 = index % sharedARowBlocks * mcMax;
                 var kc = Math.Min(stepKc, K - pc);
-                PackA(ic, Math.Min(mcMax, M - ic), pc, kc, sharedA + (pc * sharedARows) + ((long)ic * kc));
+                PackA(sharedAM0 + i0, Math.Min(mcMax, sharedAM1 - sharedAM0 - i0), pc, kc, sharedA + (pc * sharedARows) + ((long)i0 * kc));
                 break;
             }
             case Phase.PackB:
@@ -360,7 +387,7 @@ internal sealed unsafe class SgemmTask : IParallelLoopBody
                     float* aPanels;
                     if (sharedA != null)
                     {
-                        aPanels = sharedA + (pc * sharedARows) + ((long)ic * kc);
+                        aPanels = sharedA + (pc * sharedARows) + ((long)(ic - sharedAM0) * kc);
                     }
                     else
                     {
