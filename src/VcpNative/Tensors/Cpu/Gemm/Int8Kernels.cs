@@ -8,15 +8,16 @@
 //                  form: 4 products of at most 255 * 127 summed into int32 never overflow.
 //   avx2u7-4x16    AVX2 without VNNI (default there): 7-bit activations q in [-63, 63] stored u8 = q + 64 (0..127), so a
 //                  vpmaddubsw pair sum is at most 2 * 127 * 127 = 32258 < 32767 and its int16 saturation cannot trigger
-//                  (fbgemm's "reduce_range"). Per 32 multiply-adds: vpmaddubsw + vpmaddwd (by ones) + vpaddd, the weight
-//                  operand read from memory. 4 rows, two depth groups per iteration: 8 accumulators + weight + broadcast
-//                  + ones + products fit the 16 ymm registers without spills (checked with DOTNET_JitDisasm); 5 and 6 rows
-//                  measured the same (the two multiply pipes are the limit), 6 rows spilled an accumulator.
+//                  (fbgemm's "reduce_range"). Per 32 multiply-adds: vpmaddubsw + vpmaddwd (by ones) + vpaddd. 4 rows,
+//                  two depth groups per iteration: 8 accumulators + 2 weight vectors + broadcast + ones + 2 products =
+//                  13 ymm, no spills in the Tier1 code (DOTNET_JitDisasm=AvxU7Kernel); 4 rows without the unroll, 5 and
+//                  6 rows measured the same within noise, and 6 rows spilled one accumulator per group (the JIT keeps
+//                  both weight vectors in registers rather than as memory operands).
 //   avx2sign-4x16  AVX2 with the sign trick, 8-bit activations q in [-127, 127] stored as s8: |a| (u8 <= 127) times
 //                  b * sign(a); pairs <= 2 * 127 * 127. Two more ops (vpabsb amortised, vpsignb) per 32 multiply-adds:
 //                  ~1.3x the time of avx2u7 on Zen 5; kept as the 8-bit AVX2 comparison (bench, tests), not the default.
 //   scalar-4x16    portable reference (arm64 and CPUs without AVX2), 8-bit activations as s8.
-// Weights are always q in [-127, 127] (never -128: the sign trick and the pair bound above need it).
+// Weights are always q in [-127, 127] (never -128: the symmetric format, and the sign trick needs it).
 // (.NET 10 exposes no 512-bit vpdpbusd: a CPU with both runs the AVX-VNNI ymm kernel; AVX512-VNNI alone gets avx2u7.)
 //
 // Layouts: A row-major bytes, leading dimension lda (a multiple of 4), MR rows; B one packed panel of 16 columns,
@@ -198,7 +199,7 @@ internal sealed unsafe class Int8Kernel
 
     /// <summary>
     /// u7 x s8 through vpmaddubsw (pairs into int16: at most 2 * 127 * 127 = 32258, no saturation) then vpmaddwd by ones
-    /// (quads into int32). The weight vector is read where it is used, so the JIT can fold the load into vpmaddubsw.
+    /// (quads into int32).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<int> U7Dot(Vector256<int> acc, Vector256<byte> a, sbyte* b, Vector256<short> ones) =>
