@@ -1,12 +1,14 @@
 // The int8 linear layer y = act(x W^T + b): dynamic per-token int8 activations, per-channel int8 weights, int32 sums.
 //
 // One call: (1) per-channel max |x| over the call's tokens picks the outlier input channels (Int8OutlierPolicy);
-// (2) every token (row of x) is quantised symmetrically without its outlier channels: s = max|x| / 127,
-// q = round_half_even(x * 127 / max|x|) in [-127, 127] (stored + 128 for the VNNI kernel); (3) the outlier channels, if
-// any, go through an fp32 sgemm with their weight columns (f32 when kept, else dequantised), written into y; (4) tiles of RowBlock x ColBlock
-// outputs, split over the thread pool, accumulate A x B in int32 through an Int8Kernel (depth in DepthBlock slices, so a
-// weight panel slice stays in L1 and the activation block in L2), then the epilogue writes
-// y = act(y_outliers + s_x[row] * s_w[col] * acc + bias). Results do not depend on the thread count.
+// (2) every token (row of x) is quantised symmetrically without its outlier channels with the kernel's L levels
+// (Int8Kernel.ActivationLevels: 127, or 63 for avx2u7): s = max|x| / L, q = round_half_even(x * L / max|x|) in
+// [-L, L], stored as the byte q + the kernel's bias (128 for VNNI, 64 for avx2u7, else 0); (3) the outlier channels,
+// if any, go through an fp32 sgemm with their weight columns (f32 when kept, else dequantised), written into y;
+// (4) tiles of RowBlock x ColBlock outputs, split over the thread pool, accumulate A x B in int32 through the kernel
+// (depth in DepthBlock slices, so a weight panel slice stays in L1 and the activation block in L2), then the epilogue
+// writes y = act(y_outliers + s_x[row] * s_w[col] * (acc - bias * colsum_w[col]) + bias_y). Results do not depend on
+// the thread count; they do depend on the kernel's L (AVX2-only and AVX-VNNI machines differ).
 using System.Buffers;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
@@ -17,7 +19,7 @@ namespace VcpNative.Tensors.Cpu;
 /// <summary>Int8 x int8 -> int32 products with f32 epilogue, over an <see cref="Int8PackedWeight"/>.</summary>
 internal static unsafe class Int8Gemm
 {
-    /// <summary>Output rows per tile: a multiple of every kernel's Mr (6 and 4).</summary>
+    /// <summary>Output rows per tile at most; a tile is the largest multiple of the kernel's Mr that fits (72 for Mr 4 and 6).</summary>
     internal const int RowBlock = 72;
 
     /// <summary>Output columns per tile (16 panels).</summary>
@@ -50,8 +52,8 @@ internal static unsafe class Int8Gemm
     }
 
     /// <summary>
-    /// C[m, N] = A W^T exactly in int32 for quantised activations A [m, K] (s8 in [-127, 127], row-major): the path the
-    /// tests compare against a scalar reference for every kernel.
+    /// C[m, N] = A W^T exactly in int32 for quantised activations A [m, K] (s8 in the kernel's [-L, L], row-major; out of
+    /// range throws): the path the tests compare against a scalar reference for every kernel.
     /// </summary>
     internal static void MultiplyInt32(Int8Kernel kernel, int m, ReadOnlySpan<sbyte> a, Int8PackedWeight w, Span<int> c)
     {
@@ -69,52 +71,56 @@ internal static unsafe class Int8Gemm
     }
 
     /// <summary>Per-token quantisation of <paramref name="x"/> [m, k] as <see cref="Linear"/> does it (no outliers): q and scales.</summary>
-    internal static void QuantizeRows(ReadOnlySpan<float> x, int m, int k, Span<sbyte> q, Span<float> scales)
+    internal static void QuantizeRows(ReadOnlySpan<float> x, int m, int k, int levels, Span<sbyte> q, Span<float> scales)
     {
         for (var r = 0; r < m; r++)
         {
             fixed (sbyte* dst = q.Slice(r * k, k))
             {
-                scales[r] = QuantizeRow(x.Slice(r * k, k), (byte*)dst, biased: false);
+                scales[r] = QuantizeRow(x.Slice(r * k, k), (byte*)dst, levels, bias: 0);
             }
         }
     }
 
-    /// <summary>Quantises one row into <paramref name="dst"/> (s8, or s8 + 128 when biased); returns its scale max|x| / 127.</summary>
-    internal static float QuantizeRow(ReadOnlySpan<float> row, byte* dst, bool biased)
+    /// <summary>
+    /// Quantises one row to q in [-levels, levels], stored in <paramref name="dst"/> as the byte q + bias (bias 0: s8;
+    /// 128: u8 for vpdpbusd; 64 with levels 63: u7 for vpmaddubsw); returns its scale max|x| / levels.
+    /// </summary>
+    internal static float QuantizeRow(ReadOnlySpan<float> row, byte* dst, int levels, int bias)
     {
         var max = row.Length == 0 ? 0f : MathF.Abs(TensorPrimitives.MaxMagnitude(row));
         if (!float.IsFinite(max))
         {
             throw new ArgumentException($"int8 linear: a token holds {max}: cannot quantise a non-finite activation");
         }
-        var inv = max > 0f ? 127f / max : 0f;
-        var flip = biased ? (byte)0x80 : (byte)0;
+        var inv = max > 0f ? levels / max : 0f;
+        var offset = (byte)bias;
         var i = 0;
         fixed (float* src = row)
         {
             if (Avx2.IsSupported)
             {
-                // cvtps2dq rounds half to even under the default MXCSR, as MathF.Round does below.
+                // cvtps2dq rounds half to even under the default MXCSR, as MathF.Round does below; |x * inv| <= levels
+                // + rounding, so the truncating narrows keep q, and the byte add wraps q + bias as the scalar tail does.
                 var vinv = Vector256.Create(inv);
-                var vflip = Vector256.Create(flip);
+                var voffset = Vector256.Create(offset);
                 for (; i + 32 <= row.Length; i += 32)
                 {
                     var q0 = Avx.ConvertToVector256Int32(Avx.LoadVector256(src + i) * vinv);
                     var q1 = Avx.ConvertToVector256Int32(Avx.LoadVector256(src + i + 8) * vinv);
                     var q2 = Avx.ConvertToVector256Int32(Avx.LoadVector256(src + i + 16) * vinv);
                     var q3 = Avx.ConvertToVector256Int32(Avx.LoadVector256(src + i + 24) * vinv);
-                    var bytes = Vector256.Narrow(Vector256.Narrow(q0, q1), Vector256.Narrow(q2, q3)).AsByte() ^ vflip;
+                    var bytes = Vector256.Narrow(Vector256.Narrow(q0, q1), Vector256.Narrow(q2, q3)).AsByte() + voffset;
                     bytes.Store(dst + i);
                 }
             }
             for (; i < row.Length; i++)
             {
                 var q = (int)MathF.Round(src[i] * inv);
-                dst[i] = (byte)((sbyte)Math.Clamp(q, -127, 127) ^ flip);
+                dst[i] = (byte)(Math.Clamp(q, -levels, levels) + bias);
             }
         }
-        return max / 127f;
+        return max / levels;
     }
 
     /// <summary>One call's buffers and its parallel loop body (phase 0: quantise rows; phase 1: output tiles).</summary>
@@ -126,6 +132,7 @@ internal static unsafe class Int8Gemm
         private readonly byte[] a;
         private readonly float[] rowScales;
         private readonly int tilesN;
+        private readonly int rowBlock;
         private int phase;
         private float* x;
         private int ldx;
@@ -141,8 +148,9 @@ internal static unsafe class Int8Gemm
             this.kernel = kernel;
             this.m = m;
             this.w = w;
+            rowBlock = RowBlock / kernel.Mr * kernel.Mr;
             // Rows padded to a whole tile height: the kernels always run Mr rows, the epilogue writes the real ones.
-            var rowsPadded = (m + RowBlock - 1) / RowBlock * RowBlock;
+            var rowsPadded = (m + rowBlock - 1) / rowBlock * rowBlock;
             a = ArrayPool<byte>.Shared.Rent(rowsPadded * w.KPadded);
             rowScales = ArrayPool<float>.Shared.Rent(m);
             tilesN = (w.N + ColBlock - 1) / ColBlock;
@@ -156,22 +164,28 @@ internal static unsafe class Int8Gemm
         public GemmEpilogue Epilogue;
         public int* Int32Output;
 
-        private int TilesM => (m + RowBlock - 1) / RowBlock;
+        private int TilesM => (m + rowBlock - 1) / rowBlock;
 
         public void LoadQuantized(ReadOnlySpan<sbyte> q)
         {
             var k = w.K;
-            var flip = kernel.BiasedActivations ? (byte)0x80 : (byte)0;
+            var levels = kernel.ActivationLevels;
+            var pad = (byte)kernel.ActivationBias;
             Array.Clear(a);
             for (var r = 0; r < m; r++)
             {
                 for (var c = 0; c < k; c++)
                 {
-                    a[(r * w.KPadded) + c] = (byte)((byte)q[(r * k) + c] ^ flip);
+                    var v = q[(r * k) + c];
+                    if (v < -levels || v > levels)
+                    {
+                        throw new ArgumentException($"{kernel.Name} takes activations in [-{levels}, {levels}]; q[{r}, {c}] = {v}");
+                    }
+                    a[(r * w.KPadded) + c] = (byte)(v + kernel.ActivationBias);
                 }
                 for (var c = k; c < w.KPadded; c++)
                 {
-                    a[(r * w.KPadded) + c] = flip;
+                    a[(r * w.KPadded) + c] = pad;
                 }
             }
         }
@@ -335,8 +349,9 @@ internal static unsafe class Int8Gemm
             }
             fixed (byte* dst = &a[r * w.KPadded])
             {
-                rowScales[r] = QuantizeRow(row, dst, kernel.BiasedActivations);
-                var pad = kernel.BiasedActivations ? (byte)0x80 : (byte)0;
+                rowScales[r] = QuantizeRow(row, dst, kernel.ActivationLevels, kernel.ActivationBias);
+                // Padding is q = 0, stored biased like every other activation byte (the correction covers it).
+                var pad = (byte)kernel.ActivationBias;
                 for (var c = k; c < w.KPadded; c++)
                 {
                     dst[c] = pad;
@@ -350,8 +365,8 @@ internal static unsafe class Int8Gemm
 
         private void Tile(int tm, int tn)
         {
-            var r0 = tm * RowBlock;
-            var rows = Math.Min(RowBlock, m - r0);
+            var r0 = tm * rowBlock;
+            var rows = Math.Min(rowBlock, m - r0);
             var mr = kernel.Mr;
             var rowsPadded = (rows + mr - 1) / mr * mr;
             var c0 = tn * ColBlock;
@@ -398,7 +413,7 @@ internal static unsafe class Int8Gemm
 
         private void WriteInt32(int* acc, int r0, int rows, int c0, int cols)
         {
-            var correction = kernel.BiasedActivations ? 128 : 0;
+            var correction = kernel.ActivationBias;
             for (var i = 0; i < rows; i++)
             {
                 for (var j = 0; j < cols; j++)
@@ -411,7 +426,7 @@ internal static unsafe class Int8Gemm
         /// <summary>y = act(y_outliers + s_x * s_w * (acc - correction) + bias) on the tile.</summary>
         private void WriteFloat(int* acc, int r0, int rows, int c0, int cols)
         {
-            var correction = kernel.BiasedActivations ? 128 : 0;
+            var correction = kernel.ActivationBias;
             var side = OutlierCount > 0;
             fixed (float* sw = w.Scales)
             fixed (int* sums = w.ColumnSums)

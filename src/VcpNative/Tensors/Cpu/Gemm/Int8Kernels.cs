@@ -1,15 +1,24 @@
-// Int8 GEMM micro-kernels: C[MR x 16] (+)= A[MR, 4G] (8-bit activations) x B panel (int8 weights), int32 accumulation.
+// Int8 GEMM micro-kernels: C[MR x 16] (+)= A[MR, 4G] (quantised activations, stored biased) x B panel (int8 weights),
+// int32 accumulation.
 //
-// Variants (all bit-exact: each returns sum_k a[m,k] * b[n,k] exactly in int32, which cannot overflow for K < 2^17):
-//   avxvnni-6x16  AVX-VNNI vpdpbusd (ymm). vpdpbusd multiplies unsigned by signed bytes, so activations are stored biased
-//                 (u8 = s8 + 128) and the driver subtracts 128 * sum_k b[n,k] per column (Int8PackedWeight.ColumnSums).
-//                 The non-saturating form: 4 products of at most 255 * 127 summed into int32 never overflow.
-//   avx2-4x16     AVX2 vpmaddubsw + vpmaddwd with the sign trick: |a| (u8 <= 127) times b * sign(a) (s8), so each pair
-//                 sum is at most 2 * 127 * 127 = 32258 and vpmaddubsw's int16 saturation never triggers (a plain
-//                 u8 = s8 + 128 activation would reach 2 * 255 * 127 = 64770 and saturate). Needs |a|, |b| <= 127:
-//                 activations and weights are quantised symmetrically to [-127, 127], never -128.
-//   scalar-4x16   portable reference (arm64 and CPUs without AVX2).
-// (.NET 10 exposes no 512-bit vpdpbusd: a CPU with both runs the AVX-VNNI ymm kernel; AVX512-VNNI alone gets avx2-4x16.)
+// Variants (all exact: each returns sum_k (a[m,k] + bias) * b[n,k] in int32, which cannot overflow for K < 2^17; the
+// driver subtracts bias * sum_k b[n,k] per column (Int8PackedWeight.ColumnSums), so C = sum_k q_a * q_b exactly). They
+// differ in the activation range they take (Int8Kernel.ActivationLevels), so the 7-bit kernel's *quantisation* differs:
+//   avxvnni-6x16   AVX-VNNI vpdpbusd (ymm), 8-bit activations q in [-127, 127] stored u8 = q + 128. The non-saturating
+//                  form: 4 products of at most 255 * 127 summed into int32 never overflow.
+//   avx2u7-4x16    AVX2 without VNNI (default there): 7-bit activations q in [-63, 63] stored u8 = q + 64 (0..127), so a
+//                  vpmaddubsw pair sum is at most 2 * 127 * 127 = 32258 < 32767 and its int16 saturation cannot trigger
+//                  (fbgemm's "reduce_range"). Per 32 multiply-adds: vpmaddubsw + vpmaddwd (by ones) + vpaddd. 4 rows,
+//                  two depth groups per iteration: 8 accumulators + 2 weight vectors + broadcast + ones + 2 products =
+//                  13 ymm, no spills in the Tier1 code (DOTNET_JitDisasm=AvxU7Kernel); 4 rows without the unroll, 5 and
+//                  6 rows measured the same within noise, and 6 rows spilled one accumulator per group (the JIT keeps
+//                  both weight vectors in registers rather than as memory operands).
+//   avx2sign-4x16  AVX2 with the sign trick, 8-bit activations q in [-127, 127] stored as s8: |a| (u8 <= 127) times
+//                  b * sign(a); pairs <= 2 * 127 * 127. Two more ops (vpabsb amortised, vpsignb) per 32 multiply-adds:
+//                  ~1.3x the time of avx2u7 on Zen 5; kept as the 8-bit AVX2 comparison (bench, tests), not the default.
+//   scalar-4x16    portable reference (arm64 and CPUs without AVX2), 8-bit activations as s8.
+// Weights are always q in [-127, 127] (never -128: the symmetric format, and the sign trick needs it).
+// (.NET 10 exposes no 512-bit vpdpbusd: a CPU with both runs the AVX-VNNI ymm kernel; AVX512-VNNI alone gets avx2u7.)
 //
 // Layouts: A row-major bytes, leading dimension lda (a multiple of 4), MR rows; B one packed panel of 16 columns,
 // 4-byte groups: byte (g, j, t) = b[col j, k = 4g + t] at offset (g * 16 + j) * 4. C int32 row-major, ldc.
@@ -25,11 +34,12 @@ internal sealed unsafe class Int8Kernel
     /// <summary>Columns per packed weight panel (every kernel): 16 int32 lanes = two ymm accumulators per row.</summary>
     public const int PanelWidth = 16;
 
-    private Int8Kernel(string name, int mr, bool biasedActivations, delegate*<byte*, int, sbyte*, int, int*, int, bool, void> run)
+    private Int8Kernel(string name, int mr, int activationLevels, int activationBias, delegate*<byte*, int, sbyte*, int, int*, int, bool, void> run)
     {
         Name = name;
         Mr = mr;
-        BiasedActivations = biasedActivations;
+        ActivationLevels = activationLevels;
+        ActivationBias = activationBias;
         Run = run;
     }
 
@@ -39,19 +49,26 @@ internal sealed unsafe class Int8Kernel
     /// <summary>Rows of C per call.</summary>
     public int Mr { get; }
 
-    /// <summary>True when activations are stored as u8 = s8 + 128 (the driver corrects with the column sums).</summary>
-    public bool BiasedActivations { get; }
+    /// <summary>Largest |q| of a quantised activation: 127 (8-bit) or 63 (7-bit, avx2u7); a token's scale is max|x| / this.</summary>
+    public int ActivationLevels { get; }
+
+    /// <summary>Activations are stored as the byte q + this (128, 64 or 0); the driver subtracts this * sum_k b[n,k] per column.</summary>
+    public int ActivationBias { get; }
 
     /// <summary>(a, lda, bPanel, groups, c, ldc, accumulate): C[Mr x 16] = (accumulate ? C : 0) + A[Mr, 4 groups] x panel.</summary>
     public delegate*<byte*, int, sbyte*, int, int*, int, bool, void> Run { get; }
 
-    public static readonly Int8Kernel AvxVnni6x16 = new("avxvnni-6x16", 6, true, &AvxVnniKernel);
-    public static readonly Int8Kernel Avx2Sign4x16 = new("avx2-4x16", 4, false, &Avx2Kernel);
-    public static readonly Int8Kernel Scalar4x16 = new("scalar-4x16", 4, false, &ScalarKernel);
+    public static readonly Int8Kernel AvxVnni6x16 = new("avxvnni-6x16", 6, 127, 128, &AvxVnniKernel);
+    public static readonly Int8Kernel Avx2U7 = new("avx2u7-4x16", 4, 63, 64, &AvxU7Kernel);
+    public static readonly Int8Kernel Avx2Sign4x16 = new("avx2sign-4x16", 4, 127, 0, &Avx2SignKernel);
+    public static readonly Int8Kernel Scalar4x16 = new("scalar-4x16", 4, 127, 0, &ScalarKernel);
 
-    /// <summary>The fastest kernel this CPU runs (as the runtime reports it: DOTNET_EnableAVXVNNI=0 etc. are honoured).</summary>
+    /// <summary>
+    /// The fastest kernel this CPU runs (as the runtime reports it: DOTNET_EnableAVXVNNI=0 etc. are honoured). Note that
+    /// AVX-VNNI and AVX2-only CPUs therefore quantise activations differently (8 vs 7 bits) and give different results.
+    /// </summary>
     public static Int8Kernel Default { get; } =
-        System.Runtime.Intrinsics.X86.AvxVnni.IsSupported ? AvxVnni6x16 : Avx2.IsSupported ? Avx2Sign4x16 : Scalar4x16;
+        System.Runtime.Intrinsics.X86.AvxVnni.IsSupported ? AvxVnni6x16 : Avx2.IsSupported ? Avx2U7 : Scalar4x16;
 
     /// <summary>Every kernel this CPU can run (tests check each against the scalar reference).</summary>
     public static IReadOnlyList<Int8Kernel> Supported { get; } = SupportedKernels();
@@ -65,6 +82,7 @@ internal sealed unsafe class Int8Kernel
         }
         if (Avx2.IsSupported)
         {
+            list.Add(Avx2U7);
             list.Add(Avx2Sign4x16);
         }
         list.Add(Scalar4x16);
@@ -136,7 +154,7 @@ internal sealed unsafe class Int8Kernel
     private static Vector256<int> SignedDot(Vector256<int> acc, Vector256<sbyte> a, Vector256<sbyte> b, Vector256<short> ones) =>
         Avx2.Add(acc, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(a), Avx2.Sign(b, a)), ones));
 
-    private static void Avx2Kernel(byte* a, int lda, sbyte* b, int groups, int* c, int ldc, bool accumulate)
+    private static void Avx2SignKernel(byte* a, int lda, sbyte* b, int groups, int* c, int ldc, bool accumulate)
     {
         Vector256<int> c00, c01, c10, c11, c20, c21, c30, c31;
         if (accumulate)
@@ -172,6 +190,84 @@ internal sealed unsafe class Int8Kernel
             x = Vector256.Create(a3[g]).AsSByte();
             c30 = SignedDot(c30, x, b0, ones);
             c31 = SignedDot(c31, x, b1, ones);
+        }
+        Avx.Store(c, c00); Avx.Store(c + 8, c01);
+        Avx.Store(c + ldc, c10); Avx.Store(c + ldc + 8, c11);
+        Avx.Store(c + (2 * ldc), c20); Avx.Store(c + (2 * ldc) + 8, c21);
+        Avx.Store(c + (3 * ldc), c30); Avx.Store(c + (3 * ldc) + 8, c31);
+    }
+
+    /// <summary>
+    /// u7 x s8 through vpmaddubsw (pairs into int16: at most 2 * 127 * 127 = 32258, no saturation) then vpmaddwd by ones
+    /// (quads into int32).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> U7Dot(Vector256<int> acc, Vector256<byte> a, sbyte* b, Vector256<short> ones) =>
+        Avx2.Add(acc, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a, Avx.LoadVector256(b)), ones));
+
+    private static void AvxU7Kernel(byte* a, int lda, sbyte* b, int groups, int* c, int ldc, bool accumulate)
+    {
+        Vector256<int> c00, c01, c10, c11, c20, c21, c30, c31;
+        if (accumulate)
+        {
+            c00 = Avx.LoadVector256(c); c01 = Avx.LoadVector256(c + 8);
+            c10 = Avx.LoadVector256(c + ldc); c11 = Avx.LoadVector256(c + ldc + 8);
+            c20 = Avx.LoadVector256(c + (2 * ldc)); c21 = Avx.LoadVector256(c + (2 * ldc) + 8);
+            c30 = Avx.LoadVector256(c + (3 * ldc)); c31 = Avx.LoadVector256(c + (3 * ldc) + 8);
+        }
+        else
+        {
+            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = Vector256<int>.Zero;
+        }
+        var ones = Vector256.Create((short)1);
+        var a0 = (int*)a;
+        var a1 = (int*)(a + lda);
+        var a2 = (int*)(a + (2 * lda));
+        var a3 = (int*)(a + (3 * lda));
+        var g = 0;
+        for (; g + 2 <= groups; g += 2)
+        {
+            var x = Vector256.Create(a0[g]).AsByte();
+            c00 = U7Dot(c00, x, b, ones);
+            c01 = U7Dot(c01, x, b + 32, ones);
+            x = Vector256.Create(a1[g]).AsByte();
+            c10 = U7Dot(c10, x, b, ones);
+            c11 = U7Dot(c11, x, b + 32, ones);
+            x = Vector256.Create(a2[g]).AsByte();
+            c20 = U7Dot(c20, x, b, ones);
+            c21 = U7Dot(c21, x, b + 32, ones);
+            x = Vector256.Create(a3[g]).AsByte();
+            c30 = U7Dot(c30, x, b, ones);
+            c31 = U7Dot(c31, x, b + 32, ones);
+            x = Vector256.Create(a0[g + 1]).AsByte();
+            c00 = U7Dot(c00, x, b + 64, ones);
+            c01 = U7Dot(c01, x, b + 64 + 32, ones);
+            x = Vector256.Create(a1[g + 1]).AsByte();
+            c10 = U7Dot(c10, x, b + 64, ones);
+            c11 = U7Dot(c11, x, b + 64 + 32, ones);
+            x = Vector256.Create(a2[g + 1]).AsByte();
+            c20 = U7Dot(c20, x, b + 64, ones);
+            c21 = U7Dot(c21, x, b + 64 + 32, ones);
+            x = Vector256.Create(a3[g + 1]).AsByte();
+            c30 = U7Dot(c30, x, b + 64, ones);
+            c31 = U7Dot(c31, x, b + 64 + 32, ones);
+            b += 128;
+        }
+        for (; g < groups; g++)
+        {
+            var x = Vector256.Create(a0[g]).AsByte();
+            c00 = U7Dot(c00, x, b, ones);
+            c01 = U7Dot(c01, x, b + 32, ones);
+            x = Vector256.Create(a1[g]).AsByte();
+            c10 = U7Dot(c10, x, b, ones);
+            c11 = U7Dot(c11, x, b + 32, ones);
+            x = Vector256.Create(a2[g]).AsByte();
+            c20 = U7Dot(c20, x, b, ones);
+            c21 = U7Dot(c21, x, b + 32, ones);
+            x = Vector256.Create(a3[g]).AsByte();
+            c30 = U7Dot(c30, x, b, ones);
+            c31 = U7Dot(c31, x, b + 32, ones);
+            b += 64;
         }
         Avx.Store(c, c00); Avx.Store(c + 8, c01);
         Avx.Store(c + ldc, c10); Avx.Store(c + ldc + 8, c11);

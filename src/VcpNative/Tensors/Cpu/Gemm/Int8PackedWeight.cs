@@ -6,7 +6,7 @@ namespace VcpNative.Tensors.Cpu;
 /// <summary>
 /// W[n, k] = Q[n, k] * Scales[n], Q in [-127, 127] (symmetric, per output channel: the int8 weight file format), packed
 /// in panels of <see cref="Int8Kernel.PanelWidth"/> columns x K rounded up to 4 (zero padding), plus the per-column
-/// sums of Q that the biased-activation (VNNI) kernel subtracts. Immutable after construction; shared by all threads.
+/// sums of Q that the driver multiplies by the kernel's activation bias (128 VNNI, 64 avx2u7) and subtracts. Immutable after construction; shared by all threads.
 /// </summary>
 internal sealed class Int8PackedWeight
 {
@@ -37,7 +37,7 @@ internal sealed class Int8PackedWeight
     /// <summary>Panel p, group g, column j, byte t at ((p * KPadded / 4 + g) * 16 + j) * 4 + t.</summary>
     public sbyte[] Panels { get; }
 
-    /// <summary>sum_k Q[n, k] per (padded) column.</summary>
+    /// <summary>sum_k Q[n, k] per (padded) column: the correction for biased activations is ActivationBias times this.</summary>
     public int[] ColumnSums { get; }
 
     /// <summary>Per-output-channel scales [N].</summary>
