@@ -10,7 +10,7 @@
 //                  vpmaddubsw pair sum is at most 2 * 127 * 127 = 32258 < 32767 and its int16 saturation cannot trigger
 //                  (fbgemm's "reduce_range"). Per 32 multiply-adds: vpmaddubsw + vpmaddwd (by ones) + vpaddd. 4 rows,
 //                  two depth groups per iteration: 8 accumulators + 2 weight vectors + broadcast + ones + 2 products =
-//                  13 ymm, no spills in the Tier1 code (DOTNET_JitDisasm=AvxU7Kernel); 4 rows without the unroll, 5 and
+//                  13 ymm, no spills in the Tier1 code (DOTNET_JitDisasm=Avx2Kernel4x16); 4 rows without the unroll, 5 and
 //                  6 rows measured the same within noise, and 6 rows spilled one accumulator per group (the JIT keeps
 //                  both weight vectors in registers rather than as memory operands).
 //   avx2sign-4x16  AVX2 with the sign trick, 8-bit activations q in [-127, 127] stored as s8: |a| (u8 <= 127) times
@@ -59,8 +59,8 @@ internal sealed unsafe class Int8Kernel
     public delegate*<byte*, int, sbyte*, int, int*, int, bool, void> Run { get; }
 
     public static readonly Int8Kernel AvxVnni6x16 = new("avxvnni-6x16", 6, 127, 128, &AvxVnniKernel);
-    public static readonly Int8Kernel Avx2U7 = new("avx2u7-4x16", 4, 63, 64, &AvxU7Kernel);
-    public static readonly Int8Kernel Avx2Sign4x16 = new("avx2sign-4x16", 4, 127, 0, &Avx2SignKernel);
+    public static readonly Int8Kernel Avx2U7 = new("avx2u7-4x16", 4, 63, 64, &Avx2Kernel4x16<U7Dot>);
+    public static readonly Int8Kernel Avx2Sign4x16 = new("avx2sign-4x16", 4, 127, 0, &Avx2Kernel4x16<SignDot>);
     public static readonly Int8Kernel Scalar4x16 = new("scalar-4x16", 4, 127, 0, &ScalarKernel);
 
     /// <summary>
@@ -146,66 +146,43 @@ internal sealed unsafe class Int8Kernel
         Avx.Store(c + (5 * ldc), c50); Avx.Store(c + (5 * ldc) + 8, c51);
     }
 
-    /// <summary>
-    /// |a| x (b * sign a) through vpmaddubsw (pairs into int16, at most 32258: no saturation) then vpmaddwd by ones
-    /// (quads into int32).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> SignedDot(Vector256<int> acc, Vector256<sbyte> a, Vector256<sbyte> b, Vector256<short> ones) =>
-        Avx2.Add(acc, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(a), Avx2.Sign(b, a)), ones));
-
-    private static void Avx2SignKernel(byte* a, int lda, sbyte* b, int groups, int* c, int ldc, bool accumulate)
+    /// <summary>One depth group's multiply-add of a broadcast activation quad with a 32-byte weight vector.</summary>
+    private interface IByteDot
     {
-        Vector256<int> c00, c01, c10, c11, c20, c21, c30, c31;
-        if (accumulate)
-        {
-            c00 = Avx.LoadVector256(c); c01 = Avx.LoadVector256(c + 8);
-            c10 = Avx.LoadVector256(c + ldc); c11 = Avx.LoadVector256(c + ldc + 8);
-            c20 = Avx.LoadVector256(c + (2 * ldc)); c21 = Avx.LoadVector256(c + (2 * ldc) + 8);
-            c30 = Avx.LoadVector256(c + (3 * ldc)); c31 = Avx.LoadVector256(c + (3 * ldc) + 8);
-        }
-        else
-        {
-            c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = Vector256<int>.Zero;
-        }
-        var ones = Vector256.Create((short)1);
-        var a0 = (int*)a;
-        var a1 = (int*)(a + lda);
-        var a2 = (int*)(a + (2 * lda));
-        var a3 = (int*)(a + (3 * lda));
-        for (var g = 0; g < groups; g++)
-        {
-            var b0 = Avx.LoadVector256(b);
-            var b1 = Avx.LoadVector256(b + 32);
-            b += 64;
-            var x = Vector256.Create(a0[g]).AsSByte();
-            c00 = SignedDot(c00, x, b0, ones);
-            c01 = SignedDot(c01, x, b1, ones);
-            x = Vector256.Create(a1[g]).AsSByte();
-            c10 = SignedDot(c10, x, b0, ones);
-            c11 = SignedDot(c11, x, b1, ones);
-            x = Vector256.Create(a2[g]).AsSByte();
-            c20 = SignedDot(c20, x, b0, ones);
-            c21 = SignedDot(c21, x, b1, ones);
-            x = Vector256.Create(a3[g]).AsSByte();
-            c30 = SignedDot(c30, x, b0, ones);
-            c31 = SignedDot(c31, x, b1, ones);
-        }
-        Avx.Store(c, c00); Avx.Store(c + 8, c01);
-        Avx.Store(c + ldc, c10); Avx.Store(c + ldc + 8, c11);
-        Avx.Store(c + (2 * ldc), c20); Avx.Store(c + (2 * ldc) + 8, c21);
-        Avx.Store(c + (3 * ldc), c30); Avx.Store(c + (3 * ldc) + 8, c31);
+        static abstract Vector256<int> Dot(Vector256<int> acc, Vector256<byte> a, sbyte* b, Vector256<short> ones);
     }
 
     /// <summary>
     /// u7 x s8 through vpmaddubsw (pairs into int16: at most 2 * 127 * 127 = 32258, no saturation) then vpmaddwd by ones
     /// (quads into int32).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> U7Dot(Vector256<int> acc, Vector256<byte> a, sbyte* b, Vector256<short> ones) =>
-        Avx2.Add(acc, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a, Avx.LoadVector256(b)), ones));
+    private readonly struct U7Dot : IByteDot
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Dot(Vector256<int> acc, Vector256<byte> a, sbyte* b, Vector256<short> ones) =>
+            Avx2.Add(acc, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a, Avx.LoadVector256(b)), ones));
+    }
 
-    private static void AvxU7Kernel(byte* a, int lda, sbyte* b, int groups, int* c, int ldc, bool accumulate)
+    /// <summary>
+    /// |a| x (b * sign a) through vpmaddubsw (pairs into int16, at most 32258: no saturation) then vpmaddwd by ones
+    /// (quads into int32).
+    /// </summary>
+    private readonly struct SignDot : IByteDot
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<int> Dot(Vector256<int> acc, Vector256<byte> a, sbyte* b, Vector256<short> ones)
+        {
+            var signed = a.AsSByte();
+            return Avx2.Add(acc, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Avx2.Abs(signed), Avx2.Sign(Avx.LoadVector256(b), signed)), ones));
+        }
+    }
+
+    /// <summary>
+    /// The AVX2 4 x 16 tile, two depth groups per iteration, with the byte product <typeparamref name="TDot"/> (compiled
+    /// once per product: 8 accumulators + 2 weight vectors + broadcast + ones + 2 products, no spills for U7Dot).
+    /// </summary>
+    private static void Avx2Kernel4x16<TDot>(byte* a, int lda, sbyte* b, int groups, int* c, int ldc, bool accumulate)
+        where TDot : struct, IByteDot
     {
         Vector256<int> c00, c01, c10, c11, c20, c21, c30, c31;
         if (accumulate)
@@ -228,46 +205,46 @@ internal sealed unsafe class Int8Kernel
         for (; g + 2 <= groups; g += 2)
         {
             var x = Vector256.Create(a0[g]).AsByte();
-            c00 = U7Dot(c00, x, b, ones);
-            c01 = U7Dot(c01, x, b + 32, ones);
+            c00 = TDot.Dot(c00, x, b, ones);
+            c01 = TDot.Dot(c01, x, b + 32, ones);
             x = Vector256.Create(a1[g]).AsByte();
-            c10 = U7Dot(c10, x, b, ones);
-            c11 = U7Dot(c11, x, b + 32, ones);
+            c10 = TDot.Dot(c10, x, b, ones);
+            c11 = TDot.Dot(c11, x, b + 32, ones);
             x = Vector256.Create(a2[g]).AsByte();
-            c20 = U7Dot(c20, x, b, ones);
-            c21 = U7Dot(c21, x, b + 32, ones);
+            c20 = TDot.Dot(c20, x, b, ones);
+            c21 = TDot.Dot(c21, x, b + 32, ones);
             x = Vector256.Create(a3[g]).AsByte();
-            c30 = U7Dot(c30, x, b, ones);
-            c31 = U7Dot(c31, x, b + 32, ones);
+            c30 = TDot.Dot(c30, x, b, ones);
+            c31 = TDot.Dot(c31, x, b + 32, ones);
             x = Vector256.Create(a0[g + 1]).AsByte();
-            c00 = U7Dot(c00, x, b + 64, ones);
-            c01 = U7Dot(c01, x, b + 64 + 32, ones);
+            c00 = TDot.Dot(c00, x, b + 64, ones);
+            c01 = TDot.Dot(c01, x, b + 96, ones);
             x = Vector256.Create(a1[g + 1]).AsByte();
-            c10 = U7Dot(c10, x, b + 64, ones);
-            c11 = U7Dot(c11, x, b + 64 + 32, ones);
+            c10 = TDot.Dot(c10, x, b + 64, ones);
+            c11 = TDot.Dot(c11, x, b + 96, ones);
             x = Vector256.Create(a2[g + 1]).AsByte();
-            c20 = U7Dot(c20, x, b + 64, ones);
-            c21 = U7Dot(c21, x, b + 64 + 32, ones);
+            c20 = TDot.Dot(c20, x, b + 64, ones);
+            c21 = TDot.Dot(c21, x, b + 96, ones);
             x = Vector256.Create(a3[g + 1]).AsByte();
-            c30 = U7Dot(c30, x, b + 64, ones);
-            c31 = U7Dot(c31, x, b + 64 + 32, ones);
+            c30 = TDot.Dot(c30, x, b + 64, ones);
+            c31 = TDot.Dot(c31, x, b + 96, ones);
             b += 128;
         }
-        for (; g < groups; g++)
+        if (g < groups)
         {
+            // The odd last group.
             var x = Vector256.Create(a0[g]).AsByte();
-            c00 = U7Dot(c00, x, b, ones);
-            c01 = U7Dot(c01, x, b + 32, ones);
+            c00 = TDot.Dot(c00, x, b, ones);
+            c01 = TDot.Dot(c01, x, b + 32, ones);
             x = Vector256.Create(a1[g]).AsByte();
-            c10 = U7Dot(c10, x, b, ones);
-            c11 = U7Dot(c11, x, b + 32, ones);
+            c10 = TDot.Dot(c10, x, b, ones);
+            c11 = TDot.Dot(c11, x, b + 32, ones);
             x = Vector256.Create(a2[g]).AsByte();
-            c20 = U7Dot(c20, x, b, ones);
-            c21 = U7Dot(c21, x, b + 32, ones);
+            c20 = TDot.Dot(c20, x, b, ones);
+            c21 = TDot.Dot(c21, x, b + 32, ones);
             x = Vector256.Create(a3[g]).AsByte();
-            c30 = U7Dot(c30, x, b, ones);
-            c31 = U7Dot(c31, x, b + 32, ones);
-            b += 64;
+            c30 = TDot.Dot(c30, x, b, ones);
+            c31 = TDot.Dot(c31, x, b + 32, ones);
         }
         Avx.Store(c, c00); Avx.Store(c + 8, c01);
         Avx.Store(c + ldc, c10); Avx.Store(c + ldc + 8, c11);
