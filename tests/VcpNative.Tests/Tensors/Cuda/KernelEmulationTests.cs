@@ -77,31 +77,6 @@ public class KernelEmulationTests(ITestOutputHelper output)
         AssertClose(refDb, h.Download(pdbeta, cols), 1e-4, 1e-4, "dbeta");
     }
 
-    private static double Erf(double x)
-    {
-        // Reference erf by its Taylor series / continued fraction in float64 (independent of the kernel's fit).
-        double ax = Math.Abs(x);
-        double r;
-        if (ax < 3)
-        {
-            double term = ax, sum = ax;
-            for (int n = 1; n < 200; n++)
-            {
-                term *= -ax * ax / n;
-                sum += term / (2 * n + 1);
-                if (Math.Abs(term) < 1e-17) break;
-            }
-            r = 2 / Math.Sqrt(Math.PI) * sum;
-        }
-        else
-        {
-            double f = 0;
-            for (int n = 60; n >= 1; n--) f = n / 2.0 / (ax + f);
-            r = 1 - Math.Exp(-ax * ax) / Math.Sqrt(Math.PI) / (ax + f);
-        }
-        return x < 0 ? -r : r;
-    }
-
     [Theory]
     [InlineData("bias_gelu", 7, 61)]
     [InlineData("bias_quick_gelu", 7, 61)]
@@ -124,7 +99,7 @@ public class KernelEmulationTests(ITestOutputHelper output)
             double u = x[i] + (double)bias[i % cols];
             if (kernel == "bias_gelu")
             {
-                double cdf = 0.5 * (1 + Erf(u / Math.Sqrt(2)));
+                double cdf = 0.5 * (1 + Float64Math.Erf(u / Math.Sqrt(2)));
                 refY[i] = u * cdf;
                 refDx[i] = dy[i] * (cdf + u * Math.Exp(-0.5 * u * u) / Math.Sqrt(2 * Math.PI));
             }
