@@ -62,7 +62,15 @@ public sealed class BatchInference : PipelineRun
         var method = AnomalyMethods.ByName(model.Method, options.Head);
         var header = new ResultsHeader(model.Method, imageSize, options.Threshold, method.ScoreMeaning, method.ScoreMaximum);
         CreateFolders(options);
-        shard?.Start(options.Output, files, ShardManifest.HeaderParameters(header));
+        if (shard is not null)
+        {
+            var parameters = ShardManifest.HeaderParameters(header);
+            // For the merged report's settings block.
+            parameters["clip"] = Path.GetFileName(options.Clip);
+            parameters["head"] = Path.GetFileName(options.Head);
+            parameters["fingerprint"] = ModelFingerprint.Of(options.Clip, options.Head);
+            shard.Start(options.Output, files, parameters);
+        }
 
         // Stems follow input order over all inputs, so names do not depend on which inputs failed or were resumed.
         var stems = new UniqueStems();

@@ -1,5 +1,6 @@
 // `merge`: the output folders of a sharded infer or eval run into one, equal to a single run's, after checking nothing is lost.
 using VcpNative.Anomaly.Evaluation;
+using VcpNative.Anomaly.Reports;
 using VcpNative.IO.Results;
 using VcpNative.IO.Sharding;
 
@@ -33,7 +34,7 @@ public sealed record ShardMergeOptions
     /// <summary>Expect shards of a sharded eval (true) or infer (false); null = whichever they are.</summary>
     public bool? Eval { get; init; }
 
-    /// <summary>Whether a merged eval writes report.html as a single eval does (infer's shards' reports are not merged).</summary>
+    /// <summary>Whether the merged folder gets report.html as a single run writes it (infer: the gallery from the merged results, with the shards' thumbnails; eval: metrics, curves, worst images).</summary>
     public bool WriteReport { get; init; } = true;
 }
 
@@ -220,6 +221,12 @@ public static class ShardMerge
                         files.Add(File.Exists(from) ? (from, Path.Combine(options.Output, file)) : throw new ShardException($"{from}: missing (its journal line names it)"));
                     }
                 }
+                // The shard's report thumbnail, when it made one (else the report makes it from the overlay).
+                if (options.WriteReport && r.Overlay is not null && File.Exists(Path.Combine(shard.Folder, InferReport.ThumbnailFor(r.Overlay))))
+                {
+                    var thumbnail = InferReport.ThumbnailFor(r.Overlay);
+                    files.Add((Path.Combine(shard.Folder, thumbnail), Path.Combine(options.Output, thumbnail)));
+                }
             }
         }
         var header = shards[0].Manifest.Header();
@@ -241,6 +248,13 @@ public static class ShardMerge
             journal.Flush();
         }
         ResultsWriter.Write(options.Output, ordered, header);
+        if (options.WriteReport)
+        {
+            var parameters = shards[0].Manifest.Parameters;
+            string Parameter(string key) => parameters.TryGetValue(key, out var v) ? v : "n/a (shards of an older version)";
+            InferReport.Write(options.Output, new InferReportSettings(Parameter("clip"), Parameter("head"),
+                $"merged from {shards.Count} shards (each with its own device and batch size)", Parameter("fingerprint")));
+        }
         return new ShardMergeOutcome("infer", shards.Count, paths.Length, ordered.Count(e => e.Result is null), []);
     }
 

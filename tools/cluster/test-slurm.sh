@@ -84,7 +84,8 @@ grep -q '"finished": true' "$work/shards/shard-1/shard.json" || fail "the resubm
 grep 'skipped' "$work/logs/${again}_1.out" || fail "the resubmitted task did not resume its journal"
 
 run "$bin" merge -o "$work/merged" "$work/shards"/shard-{0..3}
-# The merged folder has no report.html: merge does not write one yet (each shard writes its own); every result file must match.
+# Every result file must match; report.html carries its date and where it came from (merge's gallery data and thumbnails
+# equal a single run's: ShardMergeTests.MergedInferShardsGetTheReportASingleRunWrites).
 run diff -r -x report.html -x report_files "$work/single" "$work/merged"
 echo "test-slurm: merged = single run, byte for byte ($(find "$work/merged" -type f | wc -l) files, results.jsonl included)"
 

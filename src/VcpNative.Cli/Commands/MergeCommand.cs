@@ -14,7 +14,7 @@ public static class MergeCommand
         var eval = new Option<bool>("--eval") { Description = "The shards are of 'eval --shard': compute the metrics of the whole dataset" };
         var files = new Option<string>("--files") { Description = "How maps, overlays and masks come over: copy, move (same file system, shards lose them) or symlink", DefaultValueFactory = _ => "copy" }
             .AcceptOnlyFromAmong("copy", "move", "symlink");
-        var noReport = new Option<bool>("--no-report") { Description = "With --eval: do not write report.html (curves, histograms, worst-scored images; thumbnails in report_files/)" };
+        var noReport = new Option<bool>("--no-report") { Description = "Do not write report.html (infer: the gallery sorted by score; eval: curves, histograms, worst-scored images; data and thumbnails in report_files/)" };
         var shards = new Argument<string[]>("shards") { Description = "Every shard's output folder", Arity = ArgumentArity.OneOrMore };
         var command = new Command("merge", "Merge the output folders of 'infer --shard' or 'eval --shard' into what a single run writes") { output, eval, files, noReport, shards };
         command.SetAction(parse =>

@@ -1,5 +1,6 @@
 // End-to-end tests of sharded infer/eval and `merge`: equal to a single run, retried shards resume, and every bad input refused.
-// The runs skip report.html: merge does not write one (yet), and the folders are compared file for file.
+// Most runs skip report.html (its settings block has a date) so the folders can be compared file for file; one test
+// checks the merged report against a single run's.
 using System.Text.Json;
 using VcpNative.Cli;
 using VcpNative.IO.Images;
@@ -68,14 +69,14 @@ public class ShardMergeTests
         var (_, single, shards) = SingleAndShards(temp.Path);
         Assert.All(shards, s => Assert.InRange(ResultsJournal.Read(s).Count, 1, 9)); // each shard took some, none took all
         var merged = Path.Combine(temp.Path, "merged");
-        var r = Cli(["merge", "-o", merged, .. shards]);
+        var r = Cli(["merge", "--no-report", "-o", merged, .. shards]);
         Ok(r);
         Assert.Contains("3 shards, 10 inputs (0 failed)", r.Out);
         AssertSameFolder(single, merged); // results.json, .csv, .jsonl, maps, overlays, masks (img000_2... stems as a single run names them)
         Assert.True(File.Exists(Path.Combine(merged, "overlays", "img000_2.png")));
 
         var moved = Path.Combine(temp.Path, "moved");
-        Ok(Cli(["merge", "--files", "move", "-o", moved, .. shards]));
+        Ok(Cli(["merge", "--no-report", "--files", "move", "-o", moved, .. shards]));
         AssertSameFolder(single, moved);
         Assert.Empty(Directory.GetFiles(Path.Combine(shards[0], "overlays")));
     }
@@ -103,8 +104,45 @@ public class ShardMergeTests
         Ok(again);
         Assert.Contains($"{lines - 1} input(s) finished by the earlier run were skipped", again.Out);
         var merged = Path.Combine(temp.Path, "merged");
-        Ok(Cli(["merge", "-o", merged, .. shards]));
+        Ok(Cli(["merge", "--no-report", "-o", merged, .. shards]));
         AssertSameFolder(single, merged);
+    }
+
+    [Fact]
+    public void MergedInferShardsGetTheReportASingleRunWrites()
+    {
+        using var temp = new TempDirectory("shard");
+        var inputs = Images(temp.Path, 10);
+        string[] WithReport(string output, params string[] more) => [.. Infer(output, inputs, more).Where(a => a != "--no-report")];
+        var single = Path.Combine(temp.Path, "single");
+        Ok(Cli(WithReport(single)));
+        var shards = Enumerable.Range(0, 3).Select(i => Path.Combine(temp.Path, $"shard{i}")).ToArray();
+        for (var i = 0; i < 3; i++)
+        {
+            Ok(Cli(WithReport(shards[i], "--shard", $"{i}/3")));
+        }
+        var merged = Path.Combine(temp.Path, "merged");
+        Ok(Cli(["merge", "-o", merged, .. shards]));
+        // The gallery's data and every thumbnail are the single run's, byte for byte; the page names the shards and the model.
+        const string files = "report_files";
+        AssertSameFolder(Path.Combine(single, files), Path.Combine(merged, files));
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(merged, files, "thumbs")));
+        var page = File.ReadAllText(Path.Combine(merged, "report.html"));
+        Assert.Contains("merged from 3 shards", page);
+        Assert.Contains(ModelFingerprint.Of(Fixtures.Path("clip", "tiny_clip.pt"), Fixtures.Path("vcp", "vcp_head.pth")), page);
+        Assert.Contains("tiny_clip.pt", page);
+
+        // A shard made without thumbnails (--no-report) still gets them in the merged report, from its overlays.
+        var bare = Path.Combine(temp.Path, "bare0");
+        Ok(Cli(Infer(bare, inputs, "--shard", "0/3")));
+        var mixed = Path.Combine(temp.Path, "mixed");
+        Ok(Cli(["merge", "-o", mixed, bare, shards[1], shards[2]]));
+        AssertSameFolder(Path.Combine(single, files), Path.Combine(mixed, files));
+
+        var none = Path.Combine(temp.Path, "none");
+        Ok(Cli(["merge", "--no-report", "-o", none, .. shards]));
+        Assert.False(File.Exists(Path.Combine(none, "report.html")));
+        Assert.False(Directory.Exists(Path.Combine(none, files)));
     }
 
     [Fact]

@@ -10,8 +10,9 @@ namespace VcpNative.Anomaly.Reports;
 /// <summary>What the report says about the job besides its results (with the date and version of <see cref="ReportSettings"/>).</summary>
 /// <param name="Clip">CLIP weights file.</param>
 /// <param name="Head">Head weights file.</param>
-/// <param name="Device">The backend's name.</param>
-internal sealed record InferReportSettings(string Clip, string Head, string Device);
+/// <param name="Device">The backend's name (a merge of shards says so instead).</param>
+/// <param name="Fingerprint">The model fingerprint when known (a merge takes it from the shards); null: computed from the files.</param>
+internal sealed record InferReportSettings(string Clip, string Head, string Device, string? Fingerprint = null);
 
 /// <summary>
 /// Writes OUT/report.html from OUT/results.json. The gallery never embeds images or records: the successful records,
@@ -212,7 +213,7 @@ internal static class InferReport
             new("threshold", results.Threshold?.ToString("R", inv) ?? "none (no verdicts)"),
             new("score", results.ScoreMeaning),
             new("score range", $"[0, {results.ScoreMaximum.ToString("R", inv)}]"),
-        ]));
+        ], settings.Fingerprint));
 
         page.Heading(2, "Score histogram");
         if (sorted.Count == 0)
