@@ -45,11 +45,14 @@ public sealed class BatchInference : PipelineRun
         var keys = options.Shard is null ? null : new List<string>();
         var files = Expand(options, unsupported, keys);
         var imageSize = options.ImageSize ?? AnomalyModelLoader.TrainedImageSize(options.Head) ?? DetectorOptions.DefaultImageSize;
-        var shard = options.Shard is { } spec ? new ShardedRun("infer", spec, options.Inputs, files, keys!, ShardSettings(options, imageSize)) : null;
+        // The fingerprint hashes the weight files: computed once, and only when a shard or a threshold file needs it.
+        string? fingerprint = null;
+        string Fingerprint() => fingerprint ??= ModelFingerprint.Of(options.Clip, options.Head);
+        var shard = options.Shard is { } spec ? new ShardedRun("infer", spec, options.Inputs, files, keys!, ShardSettings(options, imageSize, Fingerprint())) : null;
         var mine = shard?.Select(files) ?? files;
         var earlier = PrepareOutput(options, shard);
         if (options.Calibration is { } calibration
-            && calibration.Mismatch(options.Method ?? AnomalyModelLoader.DetectMethod(options.Head), imageSize, ModelFingerprint.Of(options.Clip, options.Head)) is string why)
+            && calibration.Mismatch(options.Method ?? AnomalyModelLoader.DetectMethod(options.Head), imageSize, Fingerprint()) is string why)
         {
             throw new RunSetupException(nameof(options.Threshold), $"the threshold file does not fit: {why}; calibrate again with these settings");
         }
@@ -68,7 +71,7 @@ public sealed class BatchInference : PipelineRun
             // For the merged report's settings block.
             parameters["clip"] = Path.GetFileName(options.Clip);
             parameters["head"] = Path.GetFileName(options.Head);
-            parameters["fingerprint"] = ModelFingerprint.Of(options.Clip, options.Head);
+            parameters["fingerprint"] = Fingerprint();
             shard.Start(options.Output, files, parameters);
         }
 
@@ -253,8 +256,8 @@ public sealed class BatchInference : PipelineRun
     }
 
     /// <summary>What every shard of one run must share besides its inputs: method, sizes, thresholds, outputs, weights.</summary>
-    private static string ShardSettings(BatchInferenceOptions o, int imageSize) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"method={o.Method ?? AnomalyModelLoader.DetectMethod(o.Head)} image_size={imageSize} threshold={o.Threshold?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "none"} pixel_threshold={o.PixelThreshold:R} save_maps={o.SaveMaps} maps_at={o.MapsAt} weights={ModelFingerprint.Of(o.Clip, o.Head)}");
+    private static string ShardSettings(BatchInferenceOptions o, int imageSize, string fingerprint) => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"method={o.Method ?? AnomalyModelLoader.DetectMethod(o.Head)} image_size={imageSize} threshold={o.Threshold?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "none"} pixel_threshold={o.PixelThreshold:R} save_maps={o.SaveMaps} maps_at={o.MapsAt} weights={fingerprint}");
 
     private static void CreateFolders(BatchInferenceOptions options)
     {

@@ -170,13 +170,12 @@ internal static class EvalShard
         MetricsReport.Write(output, rows);
         if (report is not null)
         {
-            string Parameter(string key) => parameters.TryGetValue(key, out var v) ? v : "n/a (shards of an older version)";
             var settings = new List<KeyValuePair<string, string>>
             {
                 new("method", parameters["method"]),
-                new("clip", Parameter("clip")),
-                new("head", Parameter("head")),
-                new("model fingerprint", Parameter("fingerprint")),
+                new("clip", manifest.Recorded("clip")),
+                new("head", manifest.Recorded("head")),
+                new("model fingerprint", manifest.Recorded("fingerprint")),
                 new("image size", parameters["image_size"]),
                 new("dataset", $"{root} (layout {parameters["layout"]}, classes {classes ?? "all"}, {samples.Count} test images)"),
                 new("merged from", $"{shards.Count} shards (each with its own device and batch size)"),

@@ -222,10 +222,10 @@ public static class ShardMerge
                     }
                 }
                 // The shard's report thumbnail, when it made one (else the report makes it from the overlay).
-                if (options.WriteReport && r.Overlay is not null && File.Exists(Path.Combine(shard.Folder, InferReport.ThumbnailFor(r.Overlay))))
+                if (options.WriteReport && r.Overlay is not null && Path.Combine(shard.Folder, InferReport.ThumbnailFor(r.Overlay)) is var thumbnail
+                    && File.Exists(thumbnail))
                 {
-                    var thumbnail = InferReport.ThumbnailFor(r.Overlay);
-                    files.Add((Path.Combine(shard.Folder, thumbnail), Path.Combine(options.Output, thumbnail)));
+                    files.Add((thumbnail, Path.Combine(options.Output, InferReport.ThumbnailFor(r.Overlay))));
                 }
             }
         }
@@ -250,10 +250,9 @@ public static class ShardMerge
         ResultsWriter.Write(options.Output, ordered, header);
         if (options.WriteReport)
         {
-            var parameters = shards[0].Manifest.Parameters;
-            string Parameter(string key) => parameters.TryGetValue(key, out var v) ? v : "n/a (shards of an older version)";
-            InferReport.Write(options.Output, new InferReportSettings(Parameter("clip"), Parameter("head"),
-                $"merged from {shards.Count} shards (each with its own device and batch size)", Parameter("fingerprint")));
+            var recorded = shards[0].Manifest;
+            InferReport.Write(options.Output, new InferReportSettings(recorded.Recorded("clip"), recorded.Recorded("head"),
+                $"merged from {shards.Count} shards (each with its own device and batch size)", recorded.Recorded("fingerprint")));
         }
         return new ShardMergeOutcome("infer", shards.Count, paths.Length, ordered.Count(e => e.Result is null), []);
     }

@@ -36,6 +36,9 @@ internal sealed record ShardManifest
     /// <summary>Named values the merge needs besides the inputs (eval: dataset layout, classes, image size, normalisation).</summary>
     public IReadOnlyDictionary<string, string> Parameters { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>A parameter for a merged report's settings block, or a note that shards of an older version lack it.</summary>
+    public string Recorded(string key) => Parameters.TryGetValue(key, out var v) ? v : "n/a (shards of an older version)";
+
     /// <summary>Inputs this shard took.</summary>
     public required int Assigned { get; init; }
 

@@ -204,52 +204,44 @@ internal sealed unsafe class Int8Kernel
         var g = 0;
         for (; g + 2 <= groups; g += 2)
         {
-            var x = Vector256.Create(a0[g]).AsByte();
-            c00 = TDot.Dot(c00, x, b, ones);
-            c01 = TDot.Dot(c01, x, b + 32, ones);
-            x = Vector256.Create(a1[g]).AsByte();
-            c10 = TDot.Dot(c10, x, b, ones);
-            c11 = TDot.Dot(c11, x, b + 32, ones);
-            x = Vector256.Create(a2[g]).AsByte();
-            c20 = TDot.Dot(c20, x, b, ones);
-            c21 = TDot.Dot(c21, x, b + 32, ones);
-            x = Vector256.Create(a3[g]).AsByte();
-            c30 = TDot.Dot(c30, x, b, ones);
-            c31 = TDot.Dot(c31, x, b + 32, ones);
-            x = Vector256.Create(a0[g + 1]).AsByte();
-            c00 = TDot.Dot(c00, x, b + 64, ones);
-            c01 = TDot.Dot(c01, x, b + 96, ones);
-            x = Vector256.Create(a1[g + 1]).AsByte();
-            c10 = TDot.Dot(c10, x, b + 64, ones);
-            c11 = TDot.Dot(c11, x, b + 96, ones);
-            x = Vector256.Create(a2[g + 1]).AsByte();
-            c20 = TDot.Dot(c20, x, b + 64, ones);
-            c21 = TDot.Dot(c21, x, b + 96, ones);
-            x = Vector256.Create(a3[g + 1]).AsByte();
-            c30 = TDot.Dot(c30, x, b + 64, ones);
-            c31 = TDot.Dot(c31, x, b + 96, ones);
+            Avx2Group4x16<TDot>(a0, a1, a2, a3, g, b, ones, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31);
+            Avx2Group4x16<TDot>(a0, a1, a2, a3, g + 1, b + 64, ones, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31);
             b += 128;
         }
         if (g < groups)
         {
             // The odd last group.
-            var x = Vector256.Create(a0[g]).AsByte();
-            c00 = TDot.Dot(c00, x, b, ones);
-            c01 = TDot.Dot(c01, x, b + 32, ones);
-            x = Vector256.Create(a1[g]).AsByte();
-            c10 = TDot.Dot(c10, x, b, ones);
-            c11 = TDot.Dot(c11, x, b + 32, ones);
-            x = Vector256.Create(a2[g]).AsByte();
-            c20 = TDot.Dot(c20, x, b, ones);
-            c21 = TDot.Dot(c21, x, b + 32, ones);
-            x = Vector256.Create(a3[g]).AsByte();
-            c30 = TDot.Dot(c30, x, b, ones);
-            c31 = TDot.Dot(c31, x, b + 32, ones);
+            Avx2Group4x16<TDot>(a0, a1, a2, a3, g, b, ones, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31);
         }
         Avx.Store(c, c00); Avx.Store(c + 8, c01);
         Avx.Store(c + ldc, c10); Avx.Store(c + ldc + 8, c11);
         Avx.Store(c + (2 * ldc), c20); Avx.Store(c + (2 * ldc) + 8, c21);
         Avx.Store(c + (3 * ldc), c30); Avx.Store(c + (3 * ldc) + 8, c31);
+    }
+
+    /// <summary>
+    /// One depth group of the 4 x 16 tile: each row's activation quad broadcast against the panel's two weight vectors;
+    /// inlined, so the accumulators stay in registers (as in SgemmKernels.Avx2Step6x16).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Avx2Group4x16<TDot>(
+        int* a0, int* a1, int* a2, int* a3, int g, sbyte* b, Vector256<short> ones,
+        ref Vector256<int> c00, ref Vector256<int> c01, ref Vector256<int> c10, ref Vector256<int> c11,
+        ref Vector256<int> c20, ref Vector256<int> c21, ref Vector256<int> c30, ref Vector256<int> c31)
+        where TDot : struct, IByteDot
+    {
+        var x = Vector256.Create(a0[g]).AsByte();
+        c00 = TDot.Dot(c00, x, b, ones);
+        c01 = TDot.Dot(c01, x, b + 32, ones);
+        x = Vector256.Create(a1[g]).AsByte();
+        c10 = TDot.Dot(c10, x, b, ones);
+        c11 = TDot.Dot(c11, x, b + 32, ones);
+        x = Vector256.Create(a2[g]).AsByte();
+        c20 = TDot.Dot(c20, x, b, ones);
+        c21 = TDot.Dot(c21, x, b + 32, ones);
+        x = Vector256.Create(a3[g]).AsByte();
+        c30 = TDot.Dot(c30, x, b, ones);
+        c31 = TDot.Dot(c31, x, b + 32, ones);
     }
 
     private static void ScalarKernel(byte* a, int lda, sbyte* b, int groups, int* c, int ldc, bool accumulate)
